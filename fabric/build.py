@@ -1,0 +1,242 @@
+"""Build a :class:`~uesim.fabric.Network` from a networkx graph.
+
+The graph follows uesim's attribute schema (see ``docs/topologies.md``): nodes carry
+``kind`` (``"gpu"`` for endpoints, ``"switch"``), edges carry integer ``rate_bps`` and
+``delay_ps``, optionally ``links`` (parallel cables) and ``up``.  Hosts are numbered in
+the order their nodes appear in ``G.nodes``.
+
+Forwarding is shortest-path (hop count) ECMP through switches only: a GPU never forwards
+traffic that is not its own.  Tables are computed with networkx BFS from each switch that
+has hosts attached, then vectorised with numpy, so a 1024-host fat tree builds in a
+fraction of a second.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import networkx as nx
+import numpy as np
+
+from uesim.fabric.engine import Simulator
+from uesim.fabric.network import Network
+
+UNREACHABLE = np.iinfo(np.int32).max // 4
+
+
+@dataclass(frozen=True)
+class FabricConfig:
+    """Data-plane settings applied to every port built from a graph.
+
+    Parameters
+    ----------
+    buffer_bytes : int
+        Drop-tail buffer of each switch egress port.
+    nic_buffer_bytes : int
+        Buffer of each host NIC egress port (large: a NIC does not drop its own packets).
+    ecn_kmin_bytes, ecn_kmax_bytes, ecn_pmax : optional
+        RED-style ECN marking at switch ports (all three, or none).
+    ecn_at_dequeue : bool
+        Mark on the bytes left behind when a packet leaves (htsim) rather than at enqueue.
+    dequeue_path : bool
+        Serve every port with real dequeue events (strict priority between classes);
+        otherwise FIFO ports use the one-event-per-hop fast path.
+    switch_latency_ps : int
+        Delay inside a switch between arrival and enqueue at the egress.
+    seed : int
+        Seeds hash salts and ECN coin flips.
+    """
+
+    buffer_bytes: int = 1 << 30
+    nic_buffer_bytes: int = 1 << 40
+    ecn_kmin_bytes: int | None = None
+    ecn_kmax_bytes: int | None = None
+    ecn_pmax: float | None = None
+    ecn_at_dequeue: bool = False
+    dequeue_path: bool = False
+    switch_latency_ps: int = 0
+    seed: int = 0
+
+    def __post_init__(self):
+        for key in ("buffer_bytes", "nic_buffer_bytes"):
+            if int(getattr(self, key)) <= 0:
+                raise ValueError(f"{key} must be > 0, got {getattr(self, key)}")
+        if self.switch_latency_ps < 0:
+            raise ValueError(f"switch_latency_ps must be >= 0, got {self.switch_latency_ps}")
+        ecn = (self.ecn_kmin_bytes, self.ecn_kmax_bytes, self.ecn_pmax)
+        if any(v is not None for v in ecn) and any(v is None for v in ecn):
+            raise ValueError("ECN needs all of ecn_kmin_bytes, ecn_kmax_bytes, ecn_pmax (or none)")
+
+    @property
+    def ecn(self) -> bool:
+        return self.ecn_kmin_bytes is not None
+
+
+@dataclass
+class BuiltNetwork:
+    """A network built from a graph, with the names needed to read results."""
+
+    sim: Simulator
+    net: Network
+    graph: nx.Graph
+    node_names: list
+    host_names: list
+    node_index: dict
+    port_link: list = field(default_factory=list)   # port id -> (u, v, link index)
+
+    @property
+    def n_hosts(self) -> int:
+        return len(self.host_names)
+
+    def host_index(self, name) -> int:
+        """Host index of a GPU node name."""
+        node = self.node_index.get(name)
+        host = -1 if node is None else self.net.host_of_node(node)
+        if host < 0:
+            raise KeyError(f"{name!r} is not a host of this topology")
+        return host
+
+    def ports_between(self, u, v) -> list[int]:
+        """Egress port ids from node ``u`` to node ``v`` (one per parallel link)."""
+        return [p for p, (a, b, _) in enumerate(self.port_link) if a == u and b == v]
+
+
+def _edge_int(G, u, v, data, key, minimum):
+    if key not in data:
+        raise ValueError(f"edge ({u!r}, {v!r}) has no {key!r} attribute")
+    value = data[key]
+    if isinstance(value, bool) or int(value) != value or value < minimum:
+        raise ValueError(f"edge ({u!r}, {v!r}) {key}={value!r}: must be an integer >= {minimum}")
+    return int(value)
+
+
+def build_network(G: nx.Graph, sim: Simulator | None = None, config: FabricConfig | None = None,
+                  ) -> BuiltNetwork:
+    """Create ports, hosts and ECMP forwarding tables for the graph ``G``.
+
+    Parameters
+    ----------
+    G : networkx.Graph
+        Topology following uesim's attribute schema.
+    sim : Simulator, optional
+        The simulator to attach to (a new one seeded from ``config.seed`` otherwise).
+    config : FabricConfig, optional
+
+    Returns
+    -------
+    BuiltNetwork
+
+    Examples
+    --------
+    >>> import networkx as nx
+    >>> from uesim.fabric import build_network
+    >>> G = nx.Graph()
+    >>> G.add_nodes_from(["gpu0", "gpu1"], kind="gpu", role="host")
+    >>> G.add_node("sw0", kind="switch", role="tor")
+    >>> G.add_edge("gpu0", "sw0", rate_bps=100_000_000_000, delay_ps=1_000_000)
+    >>> G.add_edge("gpu1", "sw0", rate_bps=100_000_000_000, delay_ps=1_000_000)
+    >>> built = build_network(G)
+    >>> built.n_hosts, built.net.n_ports
+    (2, 4)
+    """
+    config = config or FabricConfig()
+    sim = sim if sim is not None else Simulator(seed=config.seed)
+    names = list(G.nodes)
+    index = {n: i for i, n in enumerate(names)}
+    hosts = [n for n in names if G.nodes[n].get("kind") == "gpu"]
+    if not hosts:
+        raise ValueError("the topology has no host (no node with kind='gpu')")
+    net = Network(sim, len(names), len(hosts), seed=config.seed,
+                  switch_latency_ps=config.switch_latency_ps)
+    for h, name in enumerate(hosts):
+        net.set_host(h, index[name])
+    is_host = np.zeros(len(names), dtype=bool)
+    is_host[[index[n] for n in hosts]] = True
+
+    port_link = []
+    for u, v, data in G.edges(data=True):
+        if not data.get("up", True):
+            continue
+        rate = _edge_int(G, u, v, data, "rate_bps", 1)
+        delay = _edge_int(G, u, v, data, "delay_ps", 0)
+        links = _edge_int(G, u, v, data, "links", 1) if "links" in data else 1
+        for link in range(links):
+            ends = []
+            for a, b in ((u, v), (v, u)):
+                buf = config.nic_buffer_bytes if is_host[index[a]] else config.buffer_bytes
+                port = net.add_port(index[a], index[b], rate, delay, buf)
+                port_link.append((a, b, link))
+                if not is_host[index[a]]:
+                    if config.ecn:
+                        net.configure_ecn(port, config.ecn_kmin_bytes, config.ecn_kmax_bytes,
+                                          config.ecn_pmax, config.ecn_at_dequeue)
+                    if config.dequeue_path:
+                        net.use_dequeue_path(port)
+                elif config.dequeue_path:
+                    net.use_dequeue_path(port)
+                ends.append(port)
+            net.set_reverse(ends[0], ends[1])
+            net.set_reverse(ends[1], ends[0])
+
+    offsets, ports = _forwarding_tables(G, names, index, is_host, hosts, port_link)
+    net.set_forwarding(offsets, ports)
+    return BuiltNetwork(sim=sim, net=net, graph=G, node_names=names, host_names=hosts,
+                        node_index=index, port_link=port_link)
+
+
+def _forwarding_tables(G, names, index, is_host, hosts, port_link):
+    """Shortest-path ECMP next hops, through switches only, as CSR arrays."""
+    n, h = len(names), len(hosts)
+    host_idx = np.array([index[x] for x in hosts])
+    out_ports = [[] for _ in range(n)]      # node -> [(port, neighbour)]
+    for p, (a, b, _) in enumerate(port_link):
+        out_ports[index[a]].append((p, index[b]))
+    switch_names = [x for x in names if not is_host[index[x]]]
+    up_switch_graph = nx.Graph()
+    up_switch_graph.add_nodes_from(switch_names)
+    for a, b, _ in port_link:
+        if not is_host[index[a]] and not is_host[index[b]]:
+            up_switch_graph.add_edge(a, b)
+    # attachments: the switches each host connects to
+    attach = [sorted({nb for _, nb in out_ports[hi] if not is_host[nb]}) for hi in host_idx]
+    tors = sorted({t for a in attach for t in a})
+    dist_from = {}
+    for t in tors:
+        d = np.full(n, UNREACHABLE, dtype=np.int64)
+        lengths = nx.single_source_shortest_path_length(up_switch_graph, names[t])
+        d[[index[k] for k in lengths]] = list(lengths.values())
+        dist_from[t] = d
+    # D[dst_host, node]: hops from node to the host, switches as the only transit nodes
+    D = np.full((h, n), UNREACHABLE, dtype=np.int64)
+    for hh, a in enumerate(attach):
+        if a:
+            D[hh] = 1 + np.min(np.stack([dist_from[t] for t in a]), axis=0)
+    for hh, hi in enumerate(host_idx):       # another host reaches hh through its own switches
+        if attach[hh]:
+            D[:, hi] = 1 + D[:, attach[hh]].min(axis=1)
+    D[np.arange(h), host_idx] = 0
+    D = np.minimum(D, UNREACHABLE)
+
+    counts = np.zeros((n, h), dtype=np.int64)
+    chunks = []
+    rows_h = np.arange(h)
+    for v in range(n):
+        if not out_ports[v]:
+            chunks.append(np.empty(0, dtype=np.int32))
+            continue
+        pids = np.array([p for p, _ in out_ports[v]], dtype=np.int32)
+        nbrs = np.array([nb for _, nb in out_ports[v]])
+        dv = D[:, v]
+        ok = (D[:, nbrs] == (dv - 1)[:, None]) & (dv < UNREACHABLE)[:, None]
+        host_cols = is_host[nbrs]
+        if host_cols.any():    # a host neighbour is a next hop only for itself
+            ok[:, host_cols] = rows_h[:, None] == np.searchsorted(host_idx, nbrs[host_cols])[None, :]
+            ok[:, host_cols] &= np.isin(nbrs[host_cols], host_idx)[None, :]
+        if is_host[v]:
+            ok[np.searchsorted(host_idx, v)] = False
+        rows, cols = np.nonzero(ok)
+        counts[v] = np.bincount(rows, minlength=h)
+        chunks.append(pids[cols])
+    offsets = np.zeros(n * h + 1, dtype=np.int64)
+    np.cumsum(counts.ravel(), out=offsets[1:])
+    ports = np.concatenate(chunks) if chunks else np.empty(0, dtype=np.int32)
+    return offsets, ports

@@ -1,0 +1,41 @@
+# The discrete-event engine: integer picosecond time, a C binary heap of events.
+from libc.stdint cimport int32_t, int64_t
+
+cdef extern from *:
+    # (time << 64 | insertion counter): one unsigned 128-bit compare orders events by
+    # time, and equal times in insertion (FIFO) order
+    ctypedef unsigned long long uint128 "unsigned __int128"
+
+ctypedef struct Event:
+    uint128 key
+    int64_t arg       # handler-defined payload (packet index, port id, timer generation)
+    int32_t handler   # index into Simulator.handlers
+    int32_t kind      # handler-defined event kind
+
+
+cdef class EventHandler:
+    cdef public int32_t handler_id
+    cdef public Simulator sim
+    cdef int on_event(self, int32_t kind, int64_t arg) except -1
+
+
+cdef class Simulator:
+    cdef Event* heap
+    cdef int64_t heap_len
+    cdef int64_t heap_cap
+    cdef readonly int64_t now
+    cdef int64_t next_seq
+    cdef readonly int64_t events
+    cdef readonly int64_t seed
+    cdef list handlers
+    cdef void** handler_ptrs
+    cdef int32_t n_handlers
+    cdef int32_t handler_cap
+    cdef bint stopped
+    cdef object _callbacks
+
+    cdef int schedule(self, int64_t time, int32_t handler, int32_t kind, int64_t arg) except -1
+    cdef int _grow(self) except -1
+    cdef inline Event _pop(self) noexcept
+    cpdef int32_t register(self, EventHandler handler) except -1
+    cpdef bint step(self) except -1

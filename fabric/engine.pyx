@@ -1,0 +1,295 @@
+# cython: language_level=3
+"""The discrete-event engine.
+
+A :class:`Simulator` owns the clock (integer picoseconds) and a binary heap of C
+``Event`` structs ordered by ``(time, seq)``; ``seq`` is an insertion counter, so
+events at the same picosecond run in the order they were scheduled, which makes
+every run deterministic.  Events are delivered to :class:`EventHandler` objects
+(a packet-level network, a transport flow, a Python callback adaptor) through a C
+virtual call; nothing on this path creates Python objects.
+"""
+from libc.stdlib cimport free, malloc, realloc
+from cpython.ref cimport PyObject
+
+from libc.stdint cimport INT64_MAX
+
+cdef int64_t NO_LIMIT = INT64_MAX
+
+
+cdef class EventHandler:
+    """Base class of everything that receives events.
+
+    Subclasses (Cython ``cdef class``) override :meth:`on_event`.  A handler is
+    bound to one simulator by :meth:`Simulator.register`.
+    """
+
+    def __cinit__(self):
+        self.handler_id = -1
+
+    cdef int on_event(self, int32_t kind, int64_t arg) except -1:
+        return 0
+
+
+cdef class _CallbackHandler(EventHandler):
+    """Adapts Python callables to events (for setup code and tests, not the hot path)."""
+    cdef dict pending
+    cdef int64_t next_token
+
+    def __cinit__(self):
+        self.pending = {}
+        self.next_token = 0
+
+    cdef int on_event(self, int32_t kind, int64_t arg) except -1:
+        entry = self.pending.pop(arg, None)
+        if entry is not None:
+            fn, args = entry
+            fn(*args)
+        return 0
+
+
+cdef class Simulator:
+    """A discrete-event simulator with integer picosecond time.
+
+    Parameters
+    ----------
+    seed : int
+        Seed for every random stream derived from this simulator.
+
+    Examples
+    --------
+    >>> from uesim.fabric import Simulator
+    >>> sim = Simulator(seed=1)
+    >>> fired = []
+    >>> _ = sim.schedule_at(2_000, fired.append, "b")
+    >>> _ = sim.schedule_at(1_000, fired.append, "a")
+    >>> sim.run()
+    >>> fired, sim.now, sim.events
+    (['a', 'b'], 2000, 2)
+    """
+
+    def __cinit__(self, int64_t seed=0):
+        self.heap_cap = 1024
+        self.heap = <Event*> malloc(self.heap_cap * sizeof(Event))
+        self.handler_cap = 64
+        self.handler_ptrs = <void**> malloc(self.handler_cap * sizeof(void*))
+        if self.heap == NULL or self.handler_ptrs == NULL:
+            raise MemoryError()
+        self.heap_len = 0
+        self.now = 0
+        self.next_seq = 0
+        self.events = 0
+        self.n_handlers = 0
+        self.handlers = []
+        self.seed = seed
+        self.stopped = False
+        cb = _CallbackHandler()
+        self._callbacks = cb
+        self.register(cb)
+
+    def __dealloc__(self):
+        free(self.heap)
+        free(self.handler_ptrs)
+
+    cpdef int32_t register(self, EventHandler handler) except -1:
+        """Bind ``handler`` to this simulator and return its handler id."""
+        if handler.handler_id >= 0:
+            raise ValueError("handler is already registered with a simulator")
+        if self.n_handlers == self.handler_cap:
+            self.handler_cap *= 2
+            ptrs = <void**> realloc(self.handler_ptrs, self.handler_cap * sizeof(void*))
+            if ptrs == NULL:
+                raise MemoryError()
+            self.handler_ptrs = ptrs
+        self.handlers.append(handler)  # keeps the object alive; the C array borrows it
+        self.handler_ptrs[self.n_handlers] = <void*> handler
+        handler.handler_id = self.n_handlers
+        handler.sim = self
+        self.n_handlers += 1
+        return handler.handler_id
+
+    cdef int _grow(self) except -1:
+        cdef Event* h = <Event*> realloc(self.heap, 2 * self.heap_cap * sizeof(Event))
+        if h == NULL:
+            raise MemoryError()
+        self.heap = h
+        self.heap_cap *= 2
+        return 0
+
+    cdef int schedule(self, int64_t time, int32_t handler, int32_t kind, int64_t arg) except -1:
+        """Schedule an event; ``time`` must not be in the past."""
+        cdef int64_t i, parent
+        cdef uint128 key
+        cdef Event* h
+        if time < self.now:
+            raise ValueError(f"cannot schedule at {time} ps, before now ({self.now} ps)")
+        if self.heap_len == self.heap_cap:
+            self._grow()
+        h = self.heap
+        key = ((<uint128> time) << 64) | <uint128> self.next_seq
+        self.next_seq += 1
+        i = self.heap_len
+        self.heap_len += 1
+        # sift up with a hole (4-ary heap: fewer levels, children share cache lines)
+        while i > 0:
+            parent = (i - 1) >> 2
+            if h[parent].key < key:
+                break
+            h[i] = h[parent]
+            i = parent
+        h[i].key = key
+        h[i].arg = arg
+        h[i].handler = handler
+        h[i].kind = kind
+        return 0
+
+    cdef inline Event _pop(self) noexcept:
+        cdef Event top = self.heap[0]
+        cdef Event* h = self.heap
+        cdef int64_t n, i, child, c, best, last_child
+        cdef uint128 last_key
+        self.heap_len -= 1
+        n = self.heap_len
+        if n > 0:
+            last_key = h[n].key
+            i = 0
+            while True:
+                child = 4 * i + 1
+                if child >= n:
+                    break
+                best = child
+                if child + 3 < n:       # the common case: four children, unrolled
+                    if h[child + 1].key < h[best].key:
+                        best = child + 1
+                    if h[child + 2].key < h[best].key:
+                        best = child + 2
+                    if h[child + 3].key < h[best].key:
+                        best = child + 3
+                else:
+                    for c in range(child + 1, n):
+                        if h[c].key < h[best].key:
+                            best = c
+                if last_key < h[best].key:
+                    break
+                h[i] = h[best]
+                i = best
+            h[i] = h[n]
+        return top
+
+    cpdef bint step(self) except -1:
+        """Run the next event; return False when no event is left."""
+        cdef Event ev
+        if self.heap_len == 0:
+            return False
+        ev = self._pop()
+        self.now = <int64_t> (ev.key >> 64)
+        self.events += 1
+        (<EventHandler> self.handler_ptrs[ev.handler]).on_event(ev.kind, ev.arg)
+        return True
+
+    def run(self, until_ps=None, progress=None):
+        """Run events in time order.
+
+        Parameters
+        ----------
+        until_ps : int, optional
+            Stop before the first event later than this time (the clock is then
+            advanced to ``until_ps``).  ``None`` runs until no event is left or
+            :meth:`stop` is called.
+        progress : callable, optional
+            Called as ``progress(now_ps, events)`` about every million events.
+        """
+        cdef int64_t limit = NO_LIMIT if until_ps is None else <int64_t> until_ps
+        cdef Event ev
+        cdef int64_t chunk
+        cdef EventHandler handler
+        self.stopped = False
+        while self.heap_len > 0 and not self.stopped:
+            chunk = 1 << 20
+            while chunk > 0 and self.heap_len > 0 and not self.stopped:
+                if <int64_t> (self.heap[0].key >> 64) > limit:
+                    self.now = limit
+                    return
+                ev = self._pop()
+                self.now = <int64_t> (ev.key >> 64)
+                self.events += 1
+                (<EventHandler> self.handler_ptrs[ev.handler]).on_event(ev.kind, ev.arg)
+                chunk -= 1
+            if progress is not None:
+                progress(self.now, self.events)
+        if until_ps is not None and self.heap_len == 0 and self.now < limit:
+            self.now = limit
+
+    def stop(self):
+        """Make :meth:`run` return after the current event."""
+        self.stopped = True
+
+    def schedule_at(self, int64_t time_ps, fn, *args):
+        """Call ``fn(*args)`` at ``time_ps``; return a token for :meth:`cancel`."""
+        cdef _CallbackHandler cb = self._callbacks
+        token = cb.next_token
+        cb.next_token += 1
+        cb.pending[token] = (fn, args)
+        self.schedule(time_ps, cb.handler_id, 0, token)
+        return token
+
+    def schedule_in(self, int64_t delay_ps, fn, *args):
+        """Call ``fn(*args)`` ``delay_ps`` after now; return a token for :meth:`cancel`."""
+        return self.schedule_at(self.now + delay_ps, fn, *args)
+
+    def cancel(self, token):
+        """Cancel a callback scheduled with :meth:`schedule_at` (lazily: its event stays queued)."""
+        (<_CallbackHandler> self._callbacks).pending.pop(token, None)
+
+    @property
+    def pending_events(self):
+        """Number of events in the queue (cancelled ones included until they fire)."""
+        return self.heap_len
+
+    def peek_time(self):
+        """Time of the next event, or None."""
+        return <int64_t> (self.heap[0].key >> 64) if self.heap_len else None
+
+
+cdef class Timer(EventHandler):
+    """A re-armable timer calling a Python function; cancel is lazy (generation number).
+
+    Examples
+    --------
+    >>> from uesim.fabric import Simulator, Timer
+    >>> sim = Simulator()
+    >>> hits = []
+    >>> t = Timer(sim, lambda: hits.append(sim.now))
+    >>> t.set(500); t.set(800)   # re-arming cancels the 500 ps expiry
+    >>> sim.run(); hits
+    [800]
+    """
+    cdef int64_t generation
+    cdef readonly int64_t expiry
+    cdef object fn
+
+    def __init__(self, Simulator sim, fn):
+        self.fn = fn
+        self.generation = 0
+        self.expiry = -1
+        sim.register(self)
+
+    def set(self, int64_t time_ps):
+        """Arm (or re-arm) the timer to fire at ``time_ps``."""
+        self.generation += 1
+        self.expiry = time_ps
+        self.sim.schedule(time_ps, self.handler_id, 0, self.generation)
+
+    def cancel(self):
+        self.generation += 1
+        self.expiry = -1
+
+    @property
+    def armed(self):
+        return self.expiry >= 0
+
+    cdef int on_event(self, int32_t kind, int64_t arg) except -1:
+        if arg != self.generation:
+            return 0
+        self.expiry = -1
+        self.fn()
+        return 0

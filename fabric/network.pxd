@@ -1,0 +1,148 @@
+# The packet-level data plane: packets, egress ports, switches, host NICs.
+cimport cython
+from libc.stdint cimport int32_t, int64_t, uint8_t, uint32_t, uint64_t
+
+from uesim.fabric.engine cimport EventHandler, Simulator
+
+cdef enum:
+    N_CLASSES = 8       # traffic classes per port (802.1p)
+
+# packet kinds
+cdef enum:
+    PKT_DATA = 0
+    PKT_ACK = 1
+    PKT_NACK = 2
+    PKT_CNP = 3
+    PKT_CTRL = 4
+
+# packet flags
+cdef enum:
+    PF_ECT = 1          # ECN-capable: switches may mark it
+    PF_CE = 2           # congestion experienced (marked by a switch)
+    PF_ECN_ECHO = 4     # an ACK echoing CE
+    PF_RETX = 8         # a retransmission
+    PF_TRIMMED = 16     # payload cut by a switch
+
+# port modes
+cdef enum:
+    PM_DEQUEUE = 1      # real dequeue events (priorities, dequeue-time ECN)
+    PM_ECN = 2          # ECN marking enabled
+    PM_ECN_AT_DEQUEUE = 4
+
+# event kinds of the network handler
+cdef enum:
+    EV_ARRIVE = 0       # arg = port: the head packet on its wire reaches the far end
+    EV_TX_DONE = 1      # arg = port: the packet in service finished serialisation
+    EV_FORWARD = 2      # arg = packet: switch latency elapsed, enqueue at pkt.port
+
+
+ctypedef struct Packet:
+    int64_t seq          # transport sequence number (data) or acknowledged number (ACK)
+    int64_t ts_ps        # sender timestamp, echoed by ACKs (RTT samples)
+    int64_t aux          # transport-defined (cumulative ACK, credit, ...)
+    int64_t due_ps       # when it reaches the far end of the wire it is on
+    int32_t flow         # flow id
+    int32_t endpoint     # endpoint id that receives this packet at dst
+    int32_t src          # source host index
+    int32_t dst          # destination host index
+    int32_t size         # bytes on the wire
+    int32_t payload      # payload bytes carried
+    uint32_t entropy     # load-balancing entropy value (hashed with flow by switches)
+    int32_t port         # port the packet is crossing now
+    int32_t next         # free-list / queue link
+    int32_t hops         # links crossed so far
+    uint8_t kind         # PKT_*
+    uint8_t prio         # traffic class 0 (highest) .. N_CLASSES-1
+    uint8_t flags        # PF_*
+    uint8_t pad
+
+
+ctypedef struct Port:
+    # hot fields first: one packet's enqueue and arrival touch the first cache lines
+    int64_t busy_until    # fast path: when the transmitter frees up
+    int64_t queued_bytes  # bytes held (including the one being serialised)
+    int64_t buffer_bytes
+    int64_t delay_ps
+    int64_t ps_per_byte   # exact serialisation time per byte, or 0 if the rate needs a division
+    int64_t rate_bps
+    int32_t node          # owner (transmitting) node
+    int32_t peer          # receiving node
+    int32_t mode          # PM_*
+    int32_t up
+    # fast path: finish times and sizes of packets held, oldest first (a ring)
+    int64_t* ring_t
+    int32_t* ring_sz
+    int32_t ring_head
+    int32_t ring_len
+    int32_t ring_cap
+    # packets on the wire, in arrival order (linked through Packet.next); only the
+    # head has an event in the simulator's heap
+    int32_t wire_head
+    int32_t wire_tail
+    int32_t in_service    # dequeue path: packet being serialised, or -1
+    # counters
+    int64_t tx_packets
+    int64_t tx_bytes
+    int64_t max_queue_bytes
+    int64_t drops
+    int64_t drop_bytes
+    int64_t ecn_marks
+    # ECN (RED-style, linear between kmin and kmax; always above kmax)
+    int64_t ecn_kmin
+    int64_t ecn_kmax
+    uint32_t ecn_pmax_q32  # pmax scaled to 2^32
+    int32_t reverse       # port in the other direction of the same cable, or -1
+    # dequeue path: per-class FIFOs linked through Packet.next
+    int32_t q_head[N_CLASSES]
+    int32_t q_tail[N_CLASSES]
+
+
+cdef class Endpoint(EventHandler):
+    cdef public int32_t endpoint_id
+    cdef public Network net
+    cdef int on_packet(self, int32_t pkt) except -1
+
+
+@cython.final
+cdef class Network(EventHandler):
+    cdef readonly int32_t n_nodes
+    cdef readonly int32_t n_hosts
+    cdef readonly int32_t n_ports
+    cdef int32_t port_cap
+    cdef Port* ports
+    cdef int32_t* node_host       # node -> host index, or -1 for switches
+    cdef int32_t* host_node       # host index -> node
+    cdef uint64_t* node_salt
+    cdef int64_t* fwd_off         # (node * n_hosts + dst) -> offset into fwd_ports
+    cdef int32_t* fwd_ports
+    cdef readonly int64_t switch_latency_ps
+    # packet pool
+    cdef Packet* pkts
+    cdef int32_t pkt_cap
+    cdef int32_t free_head
+    cdef readonly int64_t live_packets
+    cdef readonly int64_t allocated_packets
+    # endpoints
+    cdef list endpoints
+    cdef void** endpoint_ptrs
+    cdef int32_t n_endpoints
+    cdef int32_t endpoint_cap
+    # random stream (xorshift64*) for ECN coin flips
+    cdef uint64_t rng
+    # network-wide counters
+    cdef readonly int64_t packet_hops
+    cdef readonly int64_t delivered
+    cdef readonly int64_t dropped
+    cdef readonly int64_t unroutable
+
+    cdef int32_t alloc(self) except -1
+    cdef void release(self, int32_t p) noexcept
+    cdef int send(self, int32_t p) except -1
+    cdef int forward(self, int32_t node, int32_t p) except -1
+    cdef int enqueue(self, int32_t port, int32_t p) except -1
+    cdef int _grow_ring(self, Port* pt) except -1
+    cdef int start_service(self, Port* pt, int32_t port) except -1
+    cdef int tx_done(self, int32_t port) except -1
+    cdef int put_on_wire(self, Port* pt, int32_t port, int32_t p, int64_t due) except -1
+    cdef bint ecn_decide(self, Port* pt, int64_t qbytes) noexcept
+    cdef uint32_t rand32(self) noexcept

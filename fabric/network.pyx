@@ -1,0 +1,638 @@
+# cython: language_level=3
+"""The packet-level data plane.
+
+One :class:`Network` object holds every egress port, the forwarding tables and the
+packet pool as C arrays, and is a single event handler for packet arrivals.  A
+packet is an index into the pool; nothing on the forwarding path creates a Python
+object.
+
+Egress ports have two service paths, chosen per port from its configuration:
+
+* **FIFO fast path** (one event per hop): the departure is computed when the packet
+  is enqueued (``start = max(now, busy_until)``) and its arrival at the next hop is
+  scheduled at once.  The bytes a port holds are tracked with a ring of finish
+  times, so drop-tail and enqueue-time ECN see the same occupancy a dequeue model
+  would.
+* **Dequeue path**: per-class FIFOs served in strict priority with a real
+  "serialisation done" event per packet; ECN can then be marked on the bytes left
+  behind when a packet leaves (as htsim does).
+
+A port holds a packet from its arrival until its last bit is serialised, so the
+occupancy used for drops and ECN includes the packet being transmitted.
+"""
+cimport cython
+from libc.stdlib cimport free, malloc, realloc, calloc
+from libc.string cimport memset
+from libc.stdint cimport UINT32_MAX
+
+import numpy as np
+
+PS_PER_S = 1_000_000_000_000
+
+
+cdef int64_t BITS_PS = 8 * 1000 * 1000 * 1000 * 1000   # bits per byte x ps per second
+
+
+cdef inline int64_t tx_time(int64_t size, int64_t rate_bps) noexcept:
+    # exact: the last bit leaves after ceil(size * 8 / rate) seconds, in ps
+    return (size * BITS_PS + rate_bps - 1) // rate_bps
+
+
+cdef inline int64_t port_tx_time(Port* pt, int64_t size) noexcept:
+    if pt.ps_per_byte:          # 100 Gb/s is exactly 80 ps per byte: no division
+        return size * pt.ps_per_byte
+    return tx_time(size, pt.rate_bps)
+
+
+cdef inline int64_t exact_ps_per_byte(int64_t rate_bps) noexcept:
+    return BITS_PS // rate_bps if BITS_PS % rate_bps == 0 else 0
+
+
+cdef inline uint64_t mix_hash(uint64_t flow, uint64_t entropy, uint64_t salt) noexcept:
+    # splitmix64 finaliser over (flow, entropy, per-switch salt); mirrored in tests/refmodel.py
+    cdef uint64_t x = flow * 0x9E3779B97F4A7C15ULL + entropy * 0xC2B2AE3D27D4EB4FULL + salt
+    x ^= x >> 30
+    x *= 0xBF58476D1CE4E5B9ULL
+    x ^= x >> 27
+    x *= 0x94D049BB133111EBULL
+    x ^= x >> 31
+    return x
+
+
+cdef class Endpoint(EventHandler):
+    """Something at a host that packets are addressed to (a transport flow, a sink).
+
+    Subclasses override ``on_packet`` (Cython) and take ownership of the packet:
+    they must release it or send it on (for example turned into an ACK).
+    """
+
+    def __cinit__(self):
+        self.endpoint_id = -1
+
+    cdef int on_packet(self, int32_t pkt) except -1:
+        self.net.release(pkt)
+        return 0
+
+
+cdef class RecordingSink(Endpoint):
+    """Test helper: records ``(time_ps, flow, seq, size, flags)`` of every packet it receives."""
+    cdef public list log
+
+    def __init__(self):
+        self.log = []
+
+    cdef int on_packet(self, int32_t p) except -1:
+        cdef Packet* pk = &self.net.pkts[p]
+        self.log.append((self.sim.now, pk.flow, pk.seq, pk.size, pk.flags))
+        self.net.release(p)
+        return 0
+
+
+@cython.final
+cdef class Network(EventHandler):
+    """Ports, forwarding tables and packets of one simulated fabric.
+
+    Usually built from a networkx graph with :func:`uesim.fabric.build_network`.
+
+    Parameters
+    ----------
+    sim : Simulator
+    n_nodes, n_hosts : int
+        Nodes are numbered ``0 .. n_nodes-1``; hosts (endpoints with a NIC) also
+        have a host index ``0 .. n_hosts-1``.
+    seed : int
+        Seeds the ECN coin flips and the per-switch hash salts.
+    switch_latency_ps : int
+        Delay between a packet's arrival at a switch and its enqueue at the egress.
+    """
+
+    def __init__(self, Simulator sim, int32_t n_nodes, int32_t n_hosts, uint64_t seed=0,
+                 int64_t switch_latency_ps=0):
+        cdef int32_t i
+        if n_nodes <= 0 or n_hosts <= 0 or n_hosts > n_nodes:
+            raise ValueError(f"need 0 < n_hosts <= n_nodes, got n_nodes={n_nodes}, n_hosts={n_hosts}")
+        if switch_latency_ps < 0:
+            raise ValueError(f"switch_latency_ps must be >= 0, got {switch_latency_ps}")
+        self.n_nodes = n_nodes
+        self.n_hosts = n_hosts
+        self.switch_latency_ps = switch_latency_ps
+        self.node_host = <int32_t*> malloc(n_nodes * sizeof(int32_t))
+        self.host_node = <int32_t*> malloc(n_hosts * sizeof(int32_t))
+        self.node_salt = <uint64_t*> malloc(n_nodes * sizeof(uint64_t))
+        self.port_cap = 64
+        self.ports = <Port*> calloc(self.port_cap, sizeof(Port))
+        self.pkt_cap = 4096
+        self.pkts = <Packet*> malloc(self.pkt_cap * sizeof(Packet))
+        self.endpoint_cap = 64
+        self.endpoint_ptrs = <void**> malloc(self.endpoint_cap * sizeof(void*))
+        if (self.node_host == NULL or self.host_node == NULL or self.node_salt == NULL or
+                self.ports == NULL or self.pkts == NULL or self.endpoint_ptrs == NULL):
+            raise MemoryError()
+        self.rng = (seed * 0x9E3779B97F4A7C15ULL) ^ 0xD1B54A32D192ED03ULL
+        if self.rng == 0:
+            self.rng = 1
+        for i in range(n_nodes):
+            self.node_host[i] = -1
+            self.node_salt[i] = mix_hash(<uint64_t> i, seed, 0x5851F42D4C957F2DULL)
+        for i in range(n_hosts):
+            self.host_node[i] = -1
+        for i in range(self.pkt_cap):
+            self.pkts[i].next = i + 1 if i + 1 < self.pkt_cap else -1
+        self.free_head = 0
+        self.endpoints = []
+        sim.register(self)
+
+    def __dealloc__(self):
+        cdef int32_t i
+        if self.ports != NULL:
+            for i in range(self.n_ports):
+                free(self.ports[i].ring_t)
+                free(self.ports[i].ring_sz)
+        free(self.ports)
+        free(self.node_host)
+        free(self.host_node)
+        free(self.node_salt)
+        free(self.fwd_off)
+        free(self.fwd_ports)
+        free(self.pkts)
+        free(self.endpoint_ptrs)
+
+    # ------------------------------------------------------------------ setup
+    def set_host(self, int32_t host, int32_t node):
+        """Declare ``node`` to be the NIC of host index ``host``."""
+        if not (0 <= host < self.n_hosts and 0 <= node < self.n_nodes):
+            raise IndexError(f"host {host} or node {node} out of range")
+        self.host_node[host] = node
+        self.node_host[node] = host
+
+    def add_port(self, int32_t node, int32_t peer, int64_t rate_bps, int64_t delay_ps,
+                 int64_t buffer_bytes, int32_t reverse=-1):
+        """Add an egress port from ``node`` to ``peer``; return its id."""
+        cdef Port* pt
+        cdef int32_t c
+        if not (0 <= node < self.n_nodes and 0 <= peer < self.n_nodes):
+            raise IndexError(f"port endpoints ({node}, {peer}) out of range 0..{self.n_nodes - 1}")
+        if rate_bps <= 0:
+            raise ValueError(f"rate_bps must be > 0, got {rate_bps}")
+        if delay_ps < 0:
+            raise ValueError(f"delay_ps must be >= 0, got {delay_ps}")
+        if buffer_bytes <= 0:
+            raise ValueError(f"buffer_bytes must be > 0, got {buffer_bytes}")
+        if self.n_ports == self.port_cap:
+            pt = <Port*> realloc(self.ports, 2 * self.port_cap * sizeof(Port))
+            if pt == NULL:
+                raise MemoryError()
+            self.ports = pt
+            memset(&self.ports[self.port_cap], 0, self.port_cap * sizeof(Port))
+            self.port_cap *= 2
+        pt = &self.ports[self.n_ports]
+        pt.node = node
+        pt.peer = peer
+        pt.reverse = reverse
+        pt.rate_bps = rate_bps
+        pt.ps_per_byte = exact_ps_per_byte(rate_bps)
+        pt.delay_ps = delay_ps
+        pt.buffer_bytes = buffer_bytes
+        pt.in_service = -1
+        pt.wire_head = -1
+        pt.wire_tail = -1
+        pt.up = 1
+        for c in range(N_CLASSES):
+            pt.q_head[c] = -1
+            pt.q_tail[c] = -1
+        self.n_ports += 1
+        return self.n_ports - 1
+
+    def set_reverse(self, int32_t port, int32_t reverse):
+        self._check_port(port)
+        self.ports[port].reverse = reverse
+
+    def configure_ecn(self, int32_t port, int64_t kmin_bytes, int64_t kmax_bytes, double pmax,
+                      bint at_dequeue=False):
+        """Mark ECN-capable packets: never below ``kmin``, with probability rising
+        linearly to ``pmax`` at ``kmax``, always above ``kmax``.  Occupancy is read
+        at enqueue (before the packet is added) or, with ``at_dequeue``, as the bytes
+        left behind when the packet leaves."""
+        self._check_port(port)
+        if not (0 <= kmin_bytes <= kmax_bytes):
+            raise ValueError(f"need 0 <= kmin_bytes <= kmax_bytes, got {kmin_bytes}, {kmax_bytes}")
+        if not (0.0 <= pmax <= 1.0):
+            raise ValueError(f"pmax must be in [0, 1], got {pmax}")
+        cdef Port* pt = &self.ports[port]
+        pt.ecn_kmin = kmin_bytes
+        pt.ecn_kmax = kmax_bytes
+        pt.ecn_pmax_q32 = <uint32_t> min(pmax * 4294967296.0, 4294967295.0)
+        pt.mode |= PM_ECN
+        if at_dequeue:
+            pt.mode |= PM_ECN_AT_DEQUEUE | PM_DEQUEUE
+        else:
+            pt.mode &= ~PM_ECN_AT_DEQUEUE
+
+    def use_dequeue_path(self, int32_t port, bint on=True):
+        """Serve ``port`` with real dequeue events (needed for priorities)."""
+        self._check_port(port)
+        if self.ports[port].queued_bytes:
+            raise RuntimeError("cannot change the service path of a busy port")
+        if on:
+            self.ports[port].mode |= PM_DEQUEUE
+        elif not (self.ports[port].mode & PM_ECN_AT_DEQUEUE):
+            self.ports[port].mode &= ~PM_DEQUEUE
+
+    def set_port_up(self, int32_t port, bint up):
+        """Take a port down (packets sent to it are dropped) or back up."""
+        self._check_port(port)
+        self.ports[port].up = 1 if up else 0
+
+    def set_port_rate(self, int32_t port, int64_t rate_bps):
+        """Change a port's rate (applies to packets enqueued from now on)."""
+        self._check_port(port)
+        if rate_bps <= 0:
+            raise ValueError(f"rate_bps must be > 0, got {rate_bps}")
+        self.ports[port].rate_bps = rate_bps
+        self.ports[port].ps_per_byte = exact_ps_per_byte(rate_bps)
+
+    def _check_port(self, int32_t port):
+        if not (0 <= port < self.n_ports):
+            raise IndexError(f"port {port} out of range 0..{self.n_ports - 1}")
+
+    def set_forwarding(self, offsets, ports):
+        """Install forwarding tables.
+
+        ``offsets`` has ``n_nodes * n_hosts + 1`` entries; the equal-cost egress
+        ports of ``node`` towards host ``dst`` are
+        ``ports[offsets[node*n_hosts+dst] : offsets[node*n_hosts+dst+1]]``.
+        """
+        cdef int64_t[::1] off = np.ascontiguousarray(offsets, dtype=np.int64)
+        cdef int32_t[::1] pv = np.ascontiguousarray(ports, dtype=np.int32)
+        cdef int64_t n = <int64_t> self.n_nodes * self.n_hosts + 1
+        cdef int64_t i
+        if off.shape[0] != n:
+            raise ValueError(f"offsets must have n_nodes*n_hosts+1 = {n} entries, got {off.shape[0]}")
+        if off[n - 1] != pv.shape[0]:
+            raise ValueError("the last offset must equal len(ports)")
+        for i in range(pv.shape[0]):
+            if not (0 <= pv[i] < self.n_ports):
+                raise ValueError(f"forwarding port {pv[i]} out of range")
+        free(self.fwd_off)
+        free(self.fwd_ports)
+        self.fwd_off = <int64_t*> malloc(n * sizeof(int64_t))
+        self.fwd_ports = <int32_t*> malloc(max(pv.shape[0], 1) * sizeof(int32_t))
+        if self.fwd_off == NULL or self.fwd_ports == NULL:
+            raise MemoryError()
+        for i in range(n):
+            self.fwd_off[i] = off[i]
+        for i in range(pv.shape[0]):
+            self.fwd_ports[i] = pv[i]
+
+    def add_endpoint(self, Endpoint ep):
+        """Attach an endpoint (and register it with the simulator); return its id."""
+        if ep.endpoint_id >= 0:
+            raise ValueError("endpoint is already attached to a network")
+        if self.n_endpoints == self.endpoint_cap:
+            ptrs = <void**> realloc(self.endpoint_ptrs, 2 * self.endpoint_cap * sizeof(void*))
+            if ptrs == NULL:
+                raise MemoryError()
+            self.endpoint_ptrs = ptrs
+            self.endpoint_cap *= 2
+        self.endpoints.append(ep)
+        self.endpoint_ptrs[self.n_endpoints] = <void*> ep
+        ep.endpoint_id = self.n_endpoints
+        ep.net = self
+        self.n_endpoints += 1
+        if ep.handler_id < 0:
+            self.sim.register(ep)
+        return ep.endpoint_id
+
+    # ------------------------------------------------------------ packet pool
+    cdef int32_t alloc(self) except -1:
+        cdef int32_t p, i, old
+        cdef Packet* grown
+        if self.free_head < 0:
+            old = self.pkt_cap
+            grown = <Packet*> realloc(self.pkts, 2 * old * sizeof(Packet))
+            if grown == NULL:
+                raise MemoryError()
+            self.pkts = grown
+            self.pkt_cap = 2 * old
+            for i in range(old, self.pkt_cap):
+                self.pkts[i].next = i + 1 if i + 1 < self.pkt_cap else -1
+            self.free_head = old
+        p = self.free_head
+        self.free_head = self.pkts[p].next
+        memset(&self.pkts[p], 0, sizeof(Packet))
+        self.pkts[p].next = -1
+        self.pkts[p].port = -1
+        self.live_packets += 1
+        self.allocated_packets += 1
+        return p
+
+    cdef void release(self, int32_t p) noexcept:
+        self.pkts[p].next = self.free_head
+        self.free_head = p
+        self.live_packets -= 1
+
+    cdef uint32_t rand32(self) noexcept:
+        # xorshift64*
+        cdef uint64_t x = self.rng
+        x ^= x >> 12
+        x ^= x << 25
+        x ^= x >> 27
+        self.rng = x
+        return <uint32_t> ((x * 0x2545F4914F6CDD1DULL) >> 32)
+
+    # ------------------------------------------------------------- data plane
+    cdef int send(self, int32_t p) except -1:
+        """A host NIC sends packet ``p`` (fields filled by the caller)."""
+        return self.forward(self.host_node[self.pkts[p].src], p)
+
+    cdef int forward(self, int32_t node, int32_t p) except -1:
+        cdef Packet* pk = &self.pkts[p]
+        cdef int64_t base = <int64_t> node * self.n_hosts + pk.dst
+        cdef int64_t lo = self.fwd_off[base]
+        cdef int64_t cnt = self.fwd_off[base + 1] - lo
+        cdef int32_t port
+        if cnt == 1:
+            port = self.fwd_ports[lo]
+        elif cnt > 1:
+            port = self.fwd_ports[lo + <int64_t> (mix_hash(<uint64_t> pk.flow, pk.entropy,
+                                                            self.node_salt[node]) % <uint64_t> cnt)]
+        else:
+            self.unroutable += 1
+            self.dropped += 1
+            self.release(p)
+            return 0
+        if self.switch_latency_ps > 0 and self.node_host[node] < 0:
+            pk.port = port
+            self.sim.schedule(self.sim.now + self.switch_latency_ps, self.handler_id, EV_FORWARD, p)
+            return 0
+        return self.enqueue(port, p)
+
+    cdef bint ecn_decide(self, Port* pt, int64_t qbytes) noexcept:
+        cdef uint64_t prob
+        if qbytes <= pt.ecn_kmin:
+            return False
+        if qbytes >= pt.ecn_kmax:
+            return True
+        prob = (<uint64_t> pt.ecn_pmax_q32 * <uint64_t> (qbytes - pt.ecn_kmin)) // <uint64_t> (pt.ecn_kmax - pt.ecn_kmin)
+        return self.rand32() < prob
+
+    cdef int enqueue(self, int32_t port, int32_t p) except -1:
+        cdef Port* pt = &self.ports[port]
+        cdef Packet* pk = &self.pkts[p]
+        cdef int64_t now = self.sim.now
+        cdef int64_t start, finish, size = pk.size
+        cdef int32_t idx, c
+        cdef int32_t* new_sz
+        cdef int64_t* new_t
+        if not pt.up:
+            pt.drops += 1
+            pt.drop_bytes += size
+            self.dropped += 1
+            self.release(p)
+            return 0
+        if not (pt.mode & PM_DEQUEUE):
+            # fast path: let go of packets whose last bit has left by now
+            while pt.ring_len > 0 and pt.ring_t[pt.ring_head] <= now:
+                pt.queued_bytes -= pt.ring_sz[pt.ring_head]
+                pt.ring_head += 1
+                if pt.ring_head == pt.ring_cap:
+                    pt.ring_head = 0
+                pt.ring_len -= 1
+        if pt.queued_bytes + size > pt.buffer_bytes:
+            pt.drops += 1
+            pt.drop_bytes += size
+            self.dropped += 1
+            self.release(p)
+            return 0
+        if (pt.mode & PM_ECN) and not (pt.mode & PM_ECN_AT_DEQUEUE) and (pk.flags & PF_ECT):
+            if self.ecn_decide(pt, pt.queued_bytes):
+                pk.flags |= PF_CE
+                pt.ecn_marks += 1
+        pt.queued_bytes += size
+        if pt.queued_bytes > pt.max_queue_bytes:
+            pt.max_queue_bytes = pt.queued_bytes
+        pk.port = port
+        pk.hops += 1
+        if pt.mode & PM_DEQUEUE:
+            c = pk.prio
+            pk.next = -1
+            if pt.q_tail[c] < 0:
+                pt.q_head[c] = p
+            else:
+                self.pkts[pt.q_tail[c]].next = p
+            pt.q_tail[c] = p
+            if pt.in_service < 0:
+                self.start_service(pt, port)
+            return 0
+        # fast path: departure known now, one event (the arrival at the next hop)
+        start = pt.busy_until if pt.busy_until > now else now
+        finish = start + port_tx_time(pt, size)
+        pt.busy_until = finish
+        if pt.ring_len == pt.ring_cap:
+            self._grow_ring(pt)
+        idx = pt.ring_head + pt.ring_len
+        if idx >= pt.ring_cap:
+            idx -= pt.ring_cap
+        pt.ring_t[idx] = finish
+        pt.ring_sz[idx] = <int32_t> size
+        pt.ring_len += 1
+        pt.tx_packets += 1
+        pt.tx_bytes += size
+        return self.put_on_wire(pt, port, p, finish + pt.delay_ps)
+
+    cdef int put_on_wire(self, Port* pt, int32_t port, int32_t p, int64_t due) except -1:
+        # arrivals on one wire are in FIFO order, so only the head needs an event:
+        # a much smaller heap than one event per packet in flight
+        self.pkts[p].due_ps = due
+        self.pkts[p].next = -1
+        if pt.wire_tail < 0:
+            pt.wire_head = p
+            self.sim.schedule(due, self.handler_id, EV_ARRIVE, port)
+        else:
+            self.pkts[pt.wire_tail].next = p
+        pt.wire_tail = p
+        return 0
+
+    cdef int _grow_ring(self, Port* pt) except -1:
+        cdef int32_t newcap = 64 if pt.ring_cap == 0 else 2 * pt.ring_cap
+        cdef int64_t* t = <int64_t*> malloc(newcap * sizeof(int64_t))
+        cdef int32_t* s = <int32_t*> malloc(newcap * sizeof(int32_t))
+        cdef int32_t i, j
+        if t == NULL or s == NULL:
+            raise MemoryError()
+        for i in range(pt.ring_len):
+            j = pt.ring_head + i
+            if j >= pt.ring_cap:
+                j -= pt.ring_cap
+            t[i] = pt.ring_t[j]
+            s[i] = pt.ring_sz[j]
+        free(pt.ring_t)
+        free(pt.ring_sz)
+        pt.ring_t = t
+        pt.ring_sz = s
+        pt.ring_head = 0
+        pt.ring_cap = newcap
+        return 0
+
+    cdef int start_service(self, Port* pt, int32_t port) except -1:
+        cdef int32_t c, p
+        for c in range(N_CLASSES):
+            p = pt.q_head[c]
+            if p >= 0:
+                pt.q_head[c] = self.pkts[p].next
+                if pt.q_head[c] < 0:
+                    pt.q_tail[c] = -1
+                pt.in_service = p
+                self.sim.schedule(self.sim.now + port_tx_time(pt, self.pkts[p].size),
+                                  self.handler_id, EV_TX_DONE, port)
+                return 0
+        pt.in_service = -1
+        return 0
+
+    cdef int tx_done(self, int32_t port) except -1:
+        cdef Port* pt = &self.ports[port]
+        cdef int32_t p = pt.in_service
+        cdef Packet* pk = &self.pkts[p]
+        pt.queued_bytes -= pk.size
+        pt.tx_packets += 1
+        pt.tx_bytes += pk.size
+        if (pt.mode & PM_ECN_AT_DEQUEUE) and (pk.flags & PF_ECT):
+            if self.ecn_decide(pt, pt.queued_bytes):
+                pk.flags |= PF_CE
+                pt.ecn_marks += 1
+        self.start_service(pt, port)
+        return self.put_on_wire(pt, port, p, self.sim.now + pt.delay_ps)
+
+    cdef int on_event(self, int32_t kind, int64_t arg) except -1:
+        cdef int32_t p = <int32_t> arg
+        cdef int32_t node, host, nxt
+        cdef Packet* pk
+        cdef Port* pt
+        if kind == EV_ARRIVE:
+            pt = &self.ports[arg]
+            p = pt.wire_head
+            pk = &self.pkts[p]
+            nxt = pk.next
+            pt.wire_head = nxt
+            if nxt < 0:
+                pt.wire_tail = -1
+            else:
+                self.sim.schedule(self.pkts[nxt].due_ps, self.handler_id, EV_ARRIVE, arg)
+            pk.next = -1
+            node = pt.peer
+            self.packet_hops += 1
+            host = self.node_host[node]
+            if host < 0:
+                return self.forward(node, p)
+            if host == pk.dst:
+                self.delivered += 1
+                return (<Endpoint> self.endpoint_ptrs[pk.endpoint]).on_packet(p)
+            # hosts never forward: a packet at the wrong host is lost
+            self.unroutable += 1
+            self.dropped += 1
+            self.release(p)
+            return 0
+        if kind == EV_TX_DONE:
+            return self.tx_done(p)
+        if kind == EV_FORWARD:
+            return self.enqueue(self.pkts[p].port, p)
+        raise ValueError(f"unknown network event kind {kind}")
+
+    # --------------------------------------------------------------- python API
+    def inject(self, int32_t src, int32_t dst, int32_t size, int32_t endpoint, *, int32_t flow=0,
+               int64_t seq=0, uint32_t entropy=0, int32_t prio=0, bint ect=False):
+        """Send one raw packet from host ``src`` to ``endpoint`` at host ``dst`` now
+        (for tests and component checks; transports build packets in Cython)."""
+        if not (0 <= src < self.n_hosts and 0 <= dst < self.n_hosts):
+            raise IndexError(f"hosts ({src}, {dst}) out of range 0..{self.n_hosts - 1}")
+        if not (0 <= endpoint < self.n_endpoints):
+            raise IndexError(f"endpoint {endpoint} is not attached")
+        if not (0 <= prio < N_CLASSES):
+            raise ValueError(f"prio must be in 0..{N_CLASSES - 1}, got {prio}")
+        if size <= 0:
+            raise ValueError(f"size must be > 0, got {size}")
+        cdef int32_t p = self.alloc()
+        cdef Packet* pk = &self.pkts[p]
+        pk.src = src
+        pk.dst = dst
+        pk.size = size
+        pk.payload = size
+        pk.endpoint = endpoint
+        pk.flow = flow
+        pk.seq = seq
+        pk.entropy = entropy
+        pk.prio = <uint8_t> prio
+        pk.kind = PKT_DATA
+        pk.ts_ps = self.sim.now
+        if ect:
+            pk.flags = PF_ECT
+        self.send(p)
+
+    def port_counters(self):
+        """Per-port counters as a dict of numpy arrays (one entry per port)."""
+        cdef int32_t i, n = self.n_ports
+        cols = {name: np.zeros(n, dtype=np.int64) for name in (
+            "node", "peer", "rate_bps", "delay_ps", "buffer_bytes", "tx_packets", "tx_bytes",
+            "drops", "drop_bytes", "ecn_marks", "max_queue_bytes", "queued_bytes", "up")}
+        cdef int64_t[::1] node = cols["node"], peer = cols["peer"], rate = cols["rate_bps"]
+        cdef int64_t[::1] delay = cols["delay_ps"], buf = cols["buffer_bytes"]
+        cdef int64_t[::1] txp = cols["tx_packets"], txb = cols["tx_bytes"], dr = cols["drops"]
+        cdef int64_t[::1] drb = cols["drop_bytes"], ecn = cols["ecn_marks"]
+        cdef int64_t[::1] mq = cols["max_queue_bytes"], qb = cols["queued_bytes"], up = cols["up"]
+        for i in range(n):
+            node[i] = self.ports[i].node
+            peer[i] = self.ports[i].peer
+            rate[i] = self.ports[i].rate_bps
+            delay[i] = self.ports[i].delay_ps
+            buf[i] = self.ports[i].buffer_bytes
+            txp[i] = self.ports[i].tx_packets
+            txb[i] = self.ports[i].tx_bytes
+            dr[i] = self.ports[i].drops
+            drb[i] = self.ports[i].drop_bytes
+            ecn[i] = self.ports[i].ecn_marks
+            mq[i] = self.ports[i].max_queue_bytes
+            qb[i] = self.queue_bytes(i)
+            up[i] = self.ports[i].up
+        return cols
+
+    def queue_bytes(self, int32_t port):
+        """Bytes held by ``port`` now (including the packet being serialised)."""
+        self._check_port(port)
+        cdef Port* pt = &self.ports[port]
+        cdef int64_t q
+        cdef int32_t i, j
+        if pt.mode & PM_DEQUEUE:
+            return pt.queued_bytes
+        q = 0
+        for i in range(pt.ring_len):
+            j = (pt.ring_head + i) % pt.ring_cap
+            if pt.ring_t[j] > self.sim.now:
+                q += pt.ring_sz[j]
+        return q
+
+    def in_flight(self):
+        """Packets allocated and not yet released (queued, on a wire, or held by an endpoint)."""
+        return self.live_packets
+
+    def next_hops(self, int32_t node, int32_t dst_host):
+        """Equal-cost egress ports of ``node`` towards host ``dst_host``."""
+        cdef int64_t base = <int64_t> node * self.n_hosts + dst_host
+        return [self.fwd_ports[i] for i in range(self.fwd_off[base], self.fwd_off[base + 1])]
+
+    def pick_port(self, int32_t node, int32_t dst_host, int32_t flow, uint32_t entropy):
+        """The egress port ``node`` would choose for (flow, entropy) towards ``dst_host``."""
+        hops = self.next_hops(node, dst_host)
+        if len(hops) <= 1:
+            return hops[0] if hops else -1
+        return hops[mix_hash(<uint64_t> flow, entropy, self.node_salt[node]) % <uint64_t> len(hops)]
+
+    def port_endpoints(self, int32_t port):
+        """(node, peer) of a port."""
+        self._check_port(port)
+        return self.ports[port].node, self.ports[port].peer
+
+    def host_of_node(self, int32_t node):
+        return self.node_host[node]
+
+    def node_of_host(self, int32_t host):
+        return self.host_node[host]

@@ -1,0 +1,62 @@
+"""Name -> implementation registries for transports, congestion control and load balancing.
+
+Scenario files choose implementations by these names.  Register your own with the
+decorators, from any module imported before the scenario runs.
+
+Examples
+--------
+>>> from uesim.protocols import CongestionControl, register_cc, CC_REGISTRY
+>>> @register_cc("halve_on_ecn")
+... class HalveOnEcn(CongestionControl):
+...     def on_ack(self, now_ps, acked_bytes, rtt_ps, ecn):
+...         if ecn:
+...             self.cwnd_bytes = max(self.mtu_bytes, self.cwnd_bytes // 2)
+>>> "halve_on_ecn" in CC_REGISTRY
+True
+"""
+from __future__ import annotations
+
+from uesim.protocols.hooks import (CongestionControl, FixedEntropy, LoadBalancer,
+                                   ObliviousSpray, RandomSpray)
+from uesim.protocols.window import WindowFlow
+
+CC_REGISTRY: dict[str, type] = {"fixed": CongestionControl}
+LB_REGISTRY: dict[str, type] = {
+    "ecmp": FixedEntropy,
+    "oblivious": ObliviousSpray,
+    "random": RandomSpray,
+}
+TRANSPORT_REGISTRY: dict[str, type] = {"window": WindowFlow}
+
+
+def _register(registry: dict, kind: str, name: str):
+    def decorate(cls):
+        if name in registry and registry[name] is not cls:
+            raise ValueError(f"{kind} {name!r} is already registered ({registry[name].__name__})")
+        registry[name] = cls
+        return cls
+    return decorate
+
+
+def register_cc(name: str):
+    """Class decorator: make a :class:`CongestionControl` available by ``name``."""
+    return _register(CC_REGISTRY, "congestion control", name)
+
+
+def register_lb(name: str):
+    """Class decorator: make a :class:`LoadBalancer` available by ``name``."""
+    return _register(LB_REGISTRY, "load balancer", name)
+
+
+def register_transport(name: str):
+    """Class decorator: make a transport flow class available by ``name``."""
+    return _register(TRANSPORT_REGISTRY, "transport", name)
+
+
+def lookup(registry: dict, kind: str, name: str):
+    """The class registered as ``name``, or a ValueError listing the allowed names."""
+    try:
+        return registry[name]
+    except KeyError:
+        allowed = ", ".join(sorted(registry))
+        raise ValueError(f"unknown {kind} {name!r}; allowed: {allowed}") from None

@@ -1,0 +1,282 @@
+# cython: language_level=3
+"""A simple reliable window-based transport.
+
+Each :class:`WindowFlow` is both ends of one flow: the sender keeps at most
+``cc.cwnd_bytes`` (on-the-wire bytes of unacknowledged packets) in flight and
+asks its load balancer for each packet's entropy; the receiver turns every data
+packet into an ACK in place (same pool slot), echoing the sequence number, the
+send timestamp, the entropy and the ECN mark, with the cumulative ACK in ``aux``.
+ACKs are selective (one per packet), so spraying's reordering costs nothing.
+Loss is recovered by a retransmission timer: a packet unacknowledged ``rto_ps``
+after it was sent is declared lost and resent.
+
+The flow is finished when the sender holds an ACK for every packet (htsim's
+convention: ``end_ps`` is when the last ACK is processed); ``rx_done_ps`` is when
+the receiver held every byte.
+"""
+from libc.stdlib cimport calloc, free, malloc
+from libc.stdint cimport INT64_MAX
+
+from uesim.fabric.engine cimport Simulator
+from uesim.fabric.network cimport (Network, Packet, PKT_DATA, PKT_ACK, PF_ECT, PF_CE,
+                                   PF_ECN_ECHO, PF_RETX)
+
+cdef enum:
+    EV_START = 0
+    EV_RTO = 1
+
+cdef enum:
+    UNSENT = 0
+    IN_FLIGHT = 1
+    LOST = 2
+    ACKED = 3
+
+
+cdef class WindowFlow(Endpoint):
+    """One flow of the window transport (sender and receiver).
+
+    Parameters
+    ----------
+    flow_id, src, dst : int
+        Flow id and source/destination host indices.
+    size_bytes : int
+        Payload bytes to deliver.
+    start_ps : int
+        When the sender starts.
+    cc : CongestionControl
+    lb : LoadBalancer
+    mtu_bytes : int
+        On-the-wire size of a full data packet (header included).
+    header_bytes : int
+        On-the-wire header of a data packet; payload per packet is ``mtu - header``.
+    ack_bytes : int
+        On-the-wire size of an ACK.
+    rto_ps : int
+        Retransmission timeout.
+    data_prio, ack_prio : int
+        Traffic classes (0 is served first on priority ports).
+    """
+
+    def __init__(self, int32_t flow_id, int32_t src, int32_t dst, int64_t size_bytes,
+                 int64_t start_ps, CongestionControl cc, LoadBalancer lb, *,
+                 int32_t mtu_bytes=4096, int32_t header_bytes=64, int32_t ack_bytes=64,
+                 int64_t rto_ps=100_000_000, int data_prio=1, int ack_prio=0):
+        if size_bytes <= 0:
+            raise ValueError(f"size_bytes must be > 0, got {size_bytes}")
+        if start_ps < 0:
+            raise ValueError(f"start_ps must be >= 0, got {start_ps}")
+        if not (0 <= header_bytes < mtu_bytes):
+            raise ValueError(f"need 0 <= header_bytes < mtu_bytes, got {header_bytes}, {mtu_bytes}")
+        if ack_bytes <= 0:
+            raise ValueError(f"ack_bytes must be > 0, got {ack_bytes}")
+        if rto_ps <= 0:
+            raise ValueError(f"rto_ps must be > 0, got {rto_ps}")
+        if src == dst:
+            raise ValueError(f"a flow needs src != dst, got {src} -> {dst}")
+        self.flow_id = flow_id
+        self.src = src
+        self.dst = dst
+        self.size_bytes = size_bytes
+        self.start_ps = start_ps
+        self.cc = cc
+        self.lb = lb
+        self.mtu_bytes = mtu_bytes
+        self.header_bytes = header_bytes
+        self.ack_bytes = ack_bytes
+        self.rto_ps = rto_ps
+        self.data_prio = data_prio
+        self.ack_prio = ack_prio
+        self.n_packets = (size_bytes + (mtu_bytes - header_bytes) - 1) // (mtu_bytes - header_bytes)
+        self.state = <uint8_t*> calloc(self.n_packets, sizeof(uint8_t))
+        self.received = <uint8_t*> calloc(self.n_packets, sizeof(uint8_t))
+        self.sent_at = <int64_t*> calloc(self.n_packets, sizeof(int64_t))
+        self.rtx = <int64_t*> calloc(self.n_packets, sizeof(int64_t))
+        if self.state == NULL or self.received == NULL or self.sent_at == NULL or self.rtx == NULL:
+            raise MemoryError()
+        self.end_ps = -1
+        self.rx_done_ps = -1
+
+    def __dealloc__(self):
+        free(self.state)
+        free(self.received)
+        free(self.sent_at)
+        free(self.rtx)
+
+    def attach(self, Network net):
+        """Attach to ``net`` and schedule the start."""
+        if not (0 <= self.src < net.n_hosts and 0 <= self.dst < net.n_hosts):
+            raise ValueError(f"flow {self.flow_id}: hosts {self.src}->{self.dst} out of range "
+                             f"0..{net.n_hosts - 1}")
+        net.add_endpoint(self)
+        self.sim.schedule(self.start_ps, self.handler_id, EV_START, 0)
+        return self
+
+    cdef inline int32_t payload_of(self, int64_t seq) noexcept:
+        cdef int64_t per = self.mtu_bytes - self.header_bytes
+        if seq == self.n_packets - 1:
+            return <int32_t> (self.size_bytes - seq * per)
+        return <int32_t> per
+
+    cdef int on_event(self, int32_t kind, int64_t arg) except -1:
+        if kind == EV_START:
+            return self.try_send()
+        if kind == EV_RTO:
+            if arg == self.timer_gen:
+                self.timer_armed = False
+                return self.on_rto()
+        return 0
+
+    cdef int arm_timer(self, int64_t at_ps) except -1:
+        self.timer_gen += 1
+        self.timer_armed = True
+        self.sim.schedule(at_ps, self.handler_id, EV_RTO, self.timer_gen)
+        return 0
+
+    cdef int try_send(self) except -1:
+        cdef int64_t seq
+        cdef int32_t wire
+        while True:
+            while self.rtx_len > 0 and self.state[self.rtx[self.rtx_head]] != LOST:
+                self.rtx_head = (self.rtx_head + 1) % self.n_packets   # acked meanwhile
+                self.rtx_len -= 1
+            if self.rtx_len > 0:
+                seq = self.rtx[self.rtx_head]
+            elif self.next_new < self.n_packets:
+                seq = self.next_new
+            else:
+                return 0
+            wire = self.header_bytes + self.payload_of(seq)
+            if self.inflight_bytes > 0 and self.inflight_bytes + wire > self.cc.cwnd_bytes:
+                return 0
+            if self.rtx_len > 0:
+                self.rtx_head = (self.rtx_head + 1) % self.n_packets
+                self.rtx_len -= 1
+            else:
+                self.next_new += 1
+            self.send_packet(seq)
+
+    cdef int send_packet(self, int64_t seq) except -1:
+        cdef Network net = self.net
+        cdef int32_t p = net.alloc()
+        cdef Packet* pk = &net.pkts[p]
+        cdef int32_t payload = self.payload_of(seq)
+        cdef int64_t now = self.sim.now
+        pk.kind = PKT_DATA
+        pk.flow = self.flow_id
+        pk.endpoint = self.endpoint_id
+        pk.src = self.src
+        pk.dst = self.dst
+        pk.seq = seq
+        pk.ts_ps = now
+        pk.payload = payload
+        pk.size = self.header_bytes + payload
+        pk.prio = self.data_prio
+        pk.flags = PF_ECT
+        if self.state[seq] == LOST:
+            pk.flags |= PF_RETX
+            self.retx_packets += 1
+        pk.entropy = self.lb.next_entropy()
+        self.state[seq] = IN_FLIGHT
+        self.sent_at[seq] = now
+        self.inflight_bytes += self.header_bytes + payload
+        self.sent_packets += 1
+        if not self.timer_armed:
+            self.arm_timer(now + self.rto_ps)
+        return net.send(p)
+
+    cdef int on_packet(self, int32_t p) except -1:
+        if self.net.pkts[p].kind == PKT_DATA:
+            return self.on_data(p)
+        return self.on_ack_packet(p)
+
+    cdef int on_data(self, int32_t p) except -1:
+        cdef Network net = self.net
+        cdef Packet* pk = &net.pkts[p]
+        cdef int64_t seq = pk.seq
+        if self.received[seq]:
+            self.dup_packets += 1
+        else:
+            self.received[seq] = 1
+            self.rx_packets += 1
+            while self.rx_cum < self.n_packets and self.received[self.rx_cum]:
+                self.rx_cum += 1
+            if self.rx_packets == self.n_packets:
+                self.rx_done_ps = self.sim.now
+        # the data packet becomes its ACK
+        pk.kind = PKT_ACK
+        pk.flags = PF_ECN_ECHO if (pk.flags & PF_CE) else 0
+        pk.src = self.dst
+        pk.dst = self.src
+        pk.size = self.ack_bytes
+        pk.payload = 0
+        pk.aux = self.rx_cum
+        pk.prio = self.ack_prio
+        return net.send(p)
+
+    cdef int on_ack_packet(self, int32_t p) except -1:
+        cdef Network net = self.net
+        cdef Packet* pk = &net.pkts[p]
+        cdef int64_t seq = pk.seq
+        cdef bint ecn = (pk.flags & PF_ECN_ECHO) != 0
+        cdef int64_t rtt = self.sim.now - pk.ts_ps
+        cdef uint32_t entropy = pk.entropy
+        cdef int32_t payload
+        cdef uint8_t st = self.state[seq]
+        net.release(p)
+        if ecn:
+            self.ecn_echoes += 1
+        if st == ACKED:
+            return 0
+        payload = self.payload_of(seq)
+        if st == IN_FLIGHT:
+            self.inflight_bytes -= self.header_bytes + payload
+        self.state[seq] = ACKED
+        self.acked_packets += 1
+        while self.low_unacked < self.n_packets and self.state[self.low_unacked] == ACKED:
+            self.low_unacked += 1
+        self.cc.on_ack(self.sim.now, payload, rtt, ecn)
+        self.lb.on_feedback(entropy, ecn, False, False)
+        if self.acked_packets == self.n_packets:
+            self.finished = True
+            self.end_ps = self.sim.now
+            self.timer_gen += 1      # cancel the timer (lazily)
+            self.timer_armed = False
+            if self.on_finish is not None:
+                self.on_finish(self)
+            return 0
+        return self.try_send()
+
+    cdef int on_rto(self) except -1:
+        cdef int64_t now = self.sim.now
+        cdef int64_t seq, oldest = INT64_MAX, lost_bytes = 0
+        cdef int64_t idx
+        if self.finished:
+            return 0
+        for seq in range(self.low_unacked, self.next_new):
+            if self.state[seq] != IN_FLIGHT:
+                continue
+            if self.sent_at[seq] + self.rto_ps <= now:
+                self.state[seq] = LOST
+                self.inflight_bytes -= self.header_bytes + self.payload_of(seq)
+                lost_bytes += self.header_bytes + self.payload_of(seq)
+                idx = (self.rtx_head + self.rtx_len) % self.n_packets
+                self.rtx[idx] = seq
+                self.rtx_len += 1
+            elif self.sent_at[seq] < oldest:
+                oldest = self.sent_at[seq]
+        if lost_bytes > 0:
+            self.timeouts += 1
+            self.cc.on_timeout(now, lost_bytes)
+            self.lb.on_feedback(0, False, False, True)
+            self.try_send()
+        if not self.timer_armed:
+            if oldest != INT64_MAX:
+                self.arm_timer(oldest + self.rto_ps)
+            elif self.rtx_len > 0 or self.inflight_bytes > 0:
+                self.arm_timer(now + self.rto_ps)
+        return 0
+
+    @property
+    def fct_ps(self):
+        """Completion time (last ACK processed minus start), or None if unfinished."""
+        return self.end_ps - self.start_ps if self.finished else None

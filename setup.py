@@ -1,0 +1,52 @@
+"""Build the Cython hot path.
+
+The repository keeps ``fabric/`` and ``protocols/`` at the top level and maps them to
+``uesim.fabric`` and ``uesim.protocols``.  Cython looks for ``.pxd`` files by module path
+(``uesim/fabric/engine.pxd``), which does not exist on disk, so we build a view of symlinks
+``build/cython-include/uesim/{fabric,protocols}`` and pass its parent as the include path.
+"""
+import os
+from pathlib import Path
+
+import numpy
+from Cython.Build import cythonize
+from setuptools import Extension, setup
+
+ROOT = Path(__file__).parent.resolve()
+COMPILED = {"fabric": ["engine", "network"], "protocols": ["hooks", "window"]}
+
+
+def cython_include_view() -> str:
+    view = ROOT / "build" / "cython-include" / "uesim"
+    view.mkdir(parents=True, exist_ok=True)
+    for folder in COMPILED:
+        link = view / folder
+        if not link.exists():
+            os.symlink(ROOT / folder, link)
+    return str(view.parent)
+
+
+extensions = [
+    Extension(
+        f"uesim.{folder}.{name}",
+        [f"{folder}/{name}.pyx"],
+        include_dirs=[numpy.get_include()],
+        extra_compile_args=["-O3"],
+    )
+    for folder, names in COMPILED.items()
+    for name in names
+]
+
+setup(
+    ext_modules=cythonize(
+        extensions,
+        include_path=[cython_include_view()],
+        language_level=3,
+        compiler_directives={
+            "boundscheck": False,
+            "wraparound": False,
+            "cdivision": True,
+            "initializedcheck": False,
+        },
+    )
+)
