@@ -19,9 +19,7 @@ import numpy as np
 
 from uesim.fabric.engine import Simulator
 from uesim.fabric.network import Network
-
-UNREACHABLE = np.iinfo(np.int32).max // 4
-
+from uesim.fabric.routing import forwarding_tables
 
 @dataclass(frozen=True)
 class FabricConfig:
@@ -177,66 +175,7 @@ def build_network(G: nx.Graph, sim: Simulator | None = None, config: FabricConfi
             net.set_reverse(ends[0], ends[1])
             net.set_reverse(ends[1], ends[0])
 
-    offsets, ports = _forwarding_tables(G, names, index, is_host, hosts, port_link)
-    net.set_forwarding(offsets, ports)
+    offsets, ports, host_domains = forwarding_tables(G, names, index, is_host, hosts, port_link)
+    net.set_forwarding(offsets, ports, host_domains)
     return BuiltNetwork(sim=sim, net=net, graph=G, node_names=names, host_names=hosts,
                         node_index=index, port_link=port_link)
-
-
-def _forwarding_tables(G, names, index, is_host, hosts, port_link):
-    """Shortest-path ECMP next hops, through switches only, as CSR arrays."""
-    n, h = len(names), len(hosts)
-    host_idx = np.array([index[x] for x in hosts])
-    out_ports = [[] for _ in range(n)]      # node -> [(port, neighbour)]
-    for p, (a, b, _) in enumerate(port_link):
-        out_ports[index[a]].append((p, index[b]))
-    switch_names = [x for x in names if not is_host[index[x]]]
-    up_switch_graph = nx.Graph()
-    up_switch_graph.add_nodes_from(switch_names)
-    for a, b, _ in port_link:
-        if not is_host[index[a]] and not is_host[index[b]]:
-            up_switch_graph.add_edge(a, b)
-    # attachments: the switches each host connects to
-    attach = [sorted({nb for _, nb in out_ports[hi] if not is_host[nb]}) for hi in host_idx]
-    tors = sorted({t for a in attach for t in a})
-    dist_from = {}
-    for t in tors:
-        d = np.full(n, UNREACHABLE, dtype=np.int64)
-        lengths = nx.single_source_shortest_path_length(up_switch_graph, names[t])
-        d[[index[k] for k in lengths]] = list(lengths.values())
-        dist_from[t] = d
-    # D[dst_host, node]: hops from node to the host, switches as the only transit nodes
-    D = np.full((h, n), UNREACHABLE, dtype=np.int64)
-    for hh, a in enumerate(attach):
-        if a:
-            D[hh] = 1 + np.min(np.stack([dist_from[t] for t in a]), axis=0)
-    for hh, hi in enumerate(host_idx):       # another host reaches hh through its own switches
-        if attach[hh]:
-            D[:, hi] = 1 + D[:, attach[hh]].min(axis=1)
-    D[np.arange(h), host_idx] = 0
-    D = np.minimum(D, UNREACHABLE)
-
-    counts = np.zeros((n, h), dtype=np.int64)
-    chunks = []
-    rows_h = np.arange(h)
-    for v in range(n):
-        if not out_ports[v]:
-            chunks.append(np.empty(0, dtype=np.int32))
-            continue
-        pids = np.array([p for p, _ in out_ports[v]], dtype=np.int32)
-        nbrs = np.array([nb for _, nb in out_ports[v]])
-        dv = D[:, v]
-        ok = (D[:, nbrs] == (dv - 1)[:, None]) & (dv < UNREACHABLE)[:, None]
-        host_cols = is_host[nbrs]
-        if host_cols.any():    # a host neighbour is a next hop only for itself
-            ok[:, host_cols] = rows_h[:, None] == np.searchsorted(host_idx, nbrs[host_cols])[None, :]
-            ok[:, host_cols] &= np.isin(nbrs[host_cols], host_idx)[None, :]
-        if is_host[v]:
-            ok[np.searchsorted(host_idx, v)] = False
-        rows, cols = np.nonzero(ok)
-        counts[v] = np.bincount(rows, minlength=h)
-        chunks.append(pids[cols])
-    offsets = np.zeros(n * h + 1, dtype=np.int64)
-    np.cumsum(counts.ravel(), out=offsets[1:])
-    ports = np.concatenate(chunks) if chunks else np.empty(0, dtype=np.int32)
-    return offsets, ports

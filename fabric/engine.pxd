@@ -39,3 +39,32 @@ cdef class Simulator:
     cdef inline Event _pop(self) noexcept
     cpdef int32_t register(self, EventHandler handler) except -1
     cpdef bint step(self) except -1
+
+
+cdef inline int push_event(Simulator sim, int64_t time, int32_t handler, int32_t kind,
+                           int64_t arg) except -1:
+    """Schedule an event (inlined into every compiled module that cimports it)."""
+    cdef int64_t i, parent
+    cdef uint128 key
+    cdef Event* h
+    if time < sim.now:
+        raise ValueError(f"cannot schedule at {time} ps, before now ({sim.now} ps)")
+    if sim.heap_len == sim.heap_cap:
+        sim._grow()
+    h = sim.heap
+    key = ((<uint128> time) << 64) | <uint128> sim.next_seq
+    sim.next_seq += 1
+    i = sim.heap_len
+    sim.heap_len += 1
+    # sift up with a hole (4-ary heap: fewer levels, children share cache lines)
+    while i > 0:
+        parent = (i - 1) >> 2
+        if h[parent].key < key:
+            break
+        h[i] = h[parent]
+        i = parent
+    h[i].key = key
+    h[i].arg = arg
+    h[i].handler = handler
+    h[i].kind = kind
+    return 0

@@ -117,30 +117,7 @@ cdef class Simulator:
 
     cdef int schedule(self, int64_t time, int32_t handler, int32_t kind, int64_t arg) except -1:
         """Schedule an event; ``time`` must not be in the past."""
-        cdef int64_t i, parent
-        cdef uint128 key
-        cdef Event* h
-        if time < self.now:
-            raise ValueError(f"cannot schedule at {time} ps, before now ({self.now} ps)")
-        if self.heap_len == self.heap_cap:
-            self._grow()
-        h = self.heap
-        key = ((<uint128> time) << 64) | <uint128> self.next_seq
-        self.next_seq += 1
-        i = self.heap_len
-        self.heap_len += 1
-        # sift up with a hole (4-ary heap: fewer levels, children share cache lines)
-        while i > 0:
-            parent = (i - 1) >> 2
-            if h[parent].key < key:
-                break
-            h[i] = h[parent]
-            i = parent
-        h[i].key = key
-        h[i].arg = arg
-        h[i].handler = handler
-        h[i].kind = kind
-        return 0
+        return push_event(self, time, handler, kind, arg)
 
     cdef inline Event _pop(self) noexcept:
         cdef Event top = self.heap[0]

@@ -54,7 +54,7 @@ ctypedef struct Packet:
     uint8_t kind         # PKT_*
     uint8_t prio         # traffic class 0 (highest) .. N_CLASSES-1
     uint8_t flags        # PF_*
-    uint8_t pad
+    uint8_t table        # forwarding table: 0 scale-out, 1 scale-up (same scale-up domain)
 
 
 ctypedef struct Port:
@@ -113,7 +113,9 @@ cdef class Network(EventHandler):
     cdef int32_t* node_host       # node -> host index, or -1 for switches
     cdef int32_t* host_node       # host index -> node
     cdef uint64_t* node_salt
-    cdef int64_t* fwd_off         # (node * n_hosts + dst) -> offset into fwd_ports
+    cdef readonly int32_t n_tables  # 1, or 2 when scale-up domains have their own table
+    cdef int32_t* host_domain     # host -> scale-up domain, or -1
+    cdef int64_t* fwd_off         # ((table * n_nodes + node) * n_hosts + dst) -> offset into fwd_ports
     cdef int32_t* fwd_ports
     cdef readonly int64_t switch_latency_ps
     # packet pool

@@ -21,6 +21,7 @@ A port holds a packet from its arrival until its last bit is serialised, so the
 occupancy used for drops and ECN includes the packet being transmitted.
 """
 cimport cython
+from uesim.fabric.engine cimport push_event
 from libc.stdlib cimport free, malloc, realloc, calloc
 from libc.string cimport memset
 from libc.stdint cimport UINT32_MAX
@@ -118,6 +119,8 @@ cdef class Network(EventHandler):
         self.switch_latency_ps = switch_latency_ps
         self.node_host = <int32_t*> malloc(n_nodes * sizeof(int32_t))
         self.host_node = <int32_t*> malloc(n_hosts * sizeof(int32_t))
+        self.host_domain = <int32_t*> malloc(n_hosts * sizeof(int32_t))
+        self.n_tables = 1
         self.node_salt = <uint64_t*> malloc(n_nodes * sizeof(uint64_t))
         self.port_cap = 64
         self.ports = <Port*> calloc(self.port_cap, sizeof(Port))
@@ -125,7 +128,7 @@ cdef class Network(EventHandler):
         self.pkts = <Packet*> malloc(self.pkt_cap * sizeof(Packet))
         self.endpoint_cap = 64
         self.endpoint_ptrs = <void**> malloc(self.endpoint_cap * sizeof(void*))
-        if (self.node_host == NULL or self.host_node == NULL or self.node_salt == NULL or
+        if (self.node_host == NULL or self.host_node == NULL or self.host_domain == NULL or self.node_salt == NULL or
                 self.ports == NULL or self.pkts == NULL or self.endpoint_ptrs == NULL):
             raise MemoryError()
         self.rng = (seed * 0x9E3779B97F4A7C15ULL) ^ 0xD1B54A32D192ED03ULL
@@ -136,6 +139,7 @@ cdef class Network(EventHandler):
             self.node_salt[i] = mix_hash(<uint64_t> i, seed, 0x5851F42D4C957F2DULL)
         for i in range(n_hosts):
             self.host_node[i] = -1
+            self.host_domain[i] = -1
         for i in range(self.pkt_cap):
             self.pkts[i].next = i + 1 if i + 1 < self.pkt_cap else -1
         self.free_head = 0
@@ -151,6 +155,7 @@ cdef class Network(EventHandler):
         free(self.ports)
         free(self.node_host)
         free(self.host_node)
+        free(self.host_domain)
         free(self.node_salt)
         free(self.fwd_off)
         free(self.fwd_ports)
@@ -255,30 +260,39 @@ cdef class Network(EventHandler):
         if not (0 <= port < self.n_ports):
             raise IndexError(f"port {port} out of range 0..{self.n_ports - 1}")
 
-    def set_forwarding(self, offsets, ports):
+    def set_forwarding(self, offsets, ports, host_domains=None):
         """Install forwarding tables.
 
-        ``offsets`` has ``n_nodes * n_hosts + 1`` entries; the equal-cost egress
-        ports of ``node`` towards host ``dst`` are
-        ``ports[offsets[node*n_hosts+dst] : offsets[node*n_hosts+dst+1]]``.
+        ``offsets`` has ``n_tables * n_nodes * n_hosts + 1`` entries; the equal-cost
+        egress ports of ``node`` towards host ``dst`` in table ``t`` are
+        ``ports[offsets[i] : offsets[i + 1]]`` with ``i = (t * n_nodes + node) * n_hosts + dst``.
+        Table 0 is used unless ``host_domains`` (scale-up domain per host, -1 for none) is
+        given: then a packet between two hosts of the same domain uses table 1.
         """
         cdef int64_t[::1] off = np.ascontiguousarray(offsets, dtype=np.int64)
         cdef int32_t[::1] pv = np.ascontiguousarray(ports, dtype=np.int32)
-        cdef int64_t n = <int64_t> self.n_nodes * self.n_hosts + 1
+        cdef int32_t n_tables = 1 if host_domains is None else 2
+        cdef int64_t n = <int64_t> n_tables * self.n_nodes * self.n_hosts + 1
         cdef int64_t i
         if off.shape[0] != n:
-            raise ValueError(f"offsets must have n_nodes*n_hosts+1 = {n} entries, got {off.shape[0]}")
+            raise ValueError(f"offsets must have {n} entries for {n_tables} table(s), got {off.shape[0]}")
         if off[n - 1] != pv.shape[0]:
             raise ValueError("the last offset must equal len(ports)")
         for i in range(pv.shape[0]):
             if not (0 <= pv[i] < self.n_ports):
                 raise ValueError(f"forwarding port {pv[i]} out of range")
+        if host_domains is not None:
+            if len(host_domains) != self.n_hosts:
+                raise ValueError(f"host_domains needs {self.n_hosts} entries, got {len(host_domains)}")
+            for i in range(self.n_hosts):
+                self.host_domain[i] = host_domains[i]
         free(self.fwd_off)
         free(self.fwd_ports)
         self.fwd_off = <int64_t*> malloc(n * sizeof(int64_t))
         self.fwd_ports = <int32_t*> malloc(max(pv.shape[0], 1) * sizeof(int32_t))
         if self.fwd_off == NULL or self.fwd_ports == NULL:
             raise MemoryError()
+        self.n_tables = n_tables
         for i in range(n):
             self.fwd_off[i] = off[i]
         for i in range(pv.shape[0]):
@@ -343,11 +357,14 @@ cdef class Network(EventHandler):
     # ------------------------------------------------------------- data plane
     cdef int send(self, int32_t p) except -1:
         """A host NIC sends packet ``p`` (fields filled by the caller)."""
-        return self.forward(self.host_node[self.pkts[p].src], p)
+        cdef Packet* pk = &self.pkts[p]
+        cdef int32_t d = self.host_domain[pk.src]
+        pk.table = 1 if (d >= 0 and d == self.host_domain[pk.dst]) else 0
+        return self.forward(self.host_node[pk.src], p)
 
     cdef int forward(self, int32_t node, int32_t p) except -1:
         cdef Packet* pk = &self.pkts[p]
-        cdef int64_t base = <int64_t> node * self.n_hosts + pk.dst
+        cdef int64_t base = (<int64_t> pk.table * self.n_nodes + node) * self.n_hosts + pk.dst
         cdef int64_t lo = self.fwd_off[base]
         cdef int64_t cnt = self.fwd_off[base + 1] - lo
         cdef int32_t port
@@ -363,7 +380,7 @@ cdef class Network(EventHandler):
             return 0
         if self.switch_latency_ps > 0 and self.node_host[node] < 0:
             pk.port = port
-            self.sim.schedule(self.sim.now + self.switch_latency_ps, self.handler_id, EV_FORWARD, p)
+            push_event(self.sim, self.sim.now + self.switch_latency_ps, self.handler_id, EV_FORWARD, p)
             return 0
         return self.enqueue(port, p)
 
@@ -447,7 +464,7 @@ cdef class Network(EventHandler):
         self.pkts[p].next = -1
         if pt.wire_tail < 0:
             pt.wire_head = p
-            self.sim.schedule(due, self.handler_id, EV_ARRIVE, port)
+            push_event(self.sim, due, self.handler_id, EV_ARRIVE, port)
         else:
             self.pkts[pt.wire_tail].next = p
         pt.wire_tail = p
@@ -483,7 +500,7 @@ cdef class Network(EventHandler):
                 if pt.q_head[c] < 0:
                     pt.q_tail[c] = -1
                 pt.in_service = p
-                self.sim.schedule(self.sim.now + port_tx_time(pt, self.pkts[p].size),
+                push_event(self.sim, self.sim.now + port_tx_time(pt, self.pkts[p].size),
                                   self.handler_id, EV_TX_DONE, port)
                 return 0
         pt.in_service = -1
@@ -517,7 +534,7 @@ cdef class Network(EventHandler):
             if nxt < 0:
                 pt.wire_tail = -1
             else:
-                self.sim.schedule(self.pkts[nxt].due_ps, self.handler_id, EV_ARRIVE, arg)
+                push_event(self.sim, self.pkts[nxt].due_ps, self.handler_id, EV_ARRIVE, arg)
             pk.next = -1
             node = pt.peer
             self.packet_hops += 1
@@ -614,14 +631,17 @@ cdef class Network(EventHandler):
         """Packets allocated and not yet released (queued, on a wire, or held by an endpoint)."""
         return self.live_packets
 
-    def next_hops(self, int32_t node, int32_t dst_host):
-        """Equal-cost egress ports of ``node`` towards host ``dst_host``."""
-        cdef int64_t base = <int64_t> node * self.n_hosts + dst_host
+    def next_hops(self, int32_t node, int32_t dst_host, int32_t table=0):
+        """Equal-cost egress ports of ``node`` towards host ``dst_host`` in ``table``."""
+        if not (0 <= node < self.n_nodes and 0 <= dst_host < self.n_hosts and 0 <= table < self.n_tables):
+            raise IndexError(f"node {node}, host {dst_host} or table {table} out of range")
+        cdef int64_t base = (<int64_t> table * self.n_nodes + node) * self.n_hosts + dst_host
         return [self.fwd_ports[i] for i in range(self.fwd_off[base], self.fwd_off[base + 1])]
 
-    def pick_port(self, int32_t node, int32_t dst_host, int32_t flow, uint32_t entropy):
+    def pick_port(self, int32_t node, int32_t dst_host, int32_t flow, uint32_t entropy,
+                  int32_t table=0):
         """The egress port ``node`` would choose for (flow, entropy) towards ``dst_host``."""
-        hops = self.next_hops(node, dst_host)
+        hops = self.next_hops(node, dst_host, table)
         if len(hops) <= 1:
             return hops[0] if hops else -1
         return hops[mix_hash(<uint64_t> flow, entropy, self.node_salt[node]) % <uint64_t> len(hops)]

@@ -28,6 +28,31 @@ LB_REGISTRY: dict[str, type] = {
 }
 TRANSPORT_REGISTRY: dict[str, type] = {"window": WindowFlow}
 
+# Scenario-settable parameters of the compiled classes (Cython hides their signatures;
+# for Python subclasses they are read from ``__init__``).  ``mtu_bytes`` and ``seed``
+# are supplied by the transport and the scenario seed.
+COMPILED_PARAMS: dict[type, tuple[str, ...]] = {
+    CongestionControl: ("cwnd_bytes", "mtu_bytes"),
+    FixedEntropy: ("seed",),
+    ObliviousSpray: ("seed", "n_paths"),
+    RandomSpray: ("seed",),
+}
+
+
+def policy_params(cls) -> tuple[str, ...] | None:
+    """Keyword parameters of a CC or LB class, or None if they cannot be known."""
+    if cls in COMPILED_PARAMS:
+        return COMPILED_PARAMS[cls]
+    import inspect
+    try:
+        sig = inspect.signature(cls.__init__)
+    except (TypeError, ValueError):
+        return None
+    if any(p.kind is p.VAR_KEYWORD for p in sig.parameters.values()):
+        return None
+    return tuple(n for n, p in sig.parameters.items()
+                 if n != "self" and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY))
+
 
 def _register(registry: dict, kind: str, name: str):
     def decorate(cls):

@@ -17,7 +17,7 @@ the receiver held every byte.
 from libc.stdlib cimport calloc, free, malloc
 from libc.stdint cimport INT64_MAX
 
-from uesim.fabric.engine cimport Simulator
+from uesim.fabric.engine cimport Simulator, push_event
 from uesim.fabric.network cimport (Network, Packet, PKT_DATA, PKT_ACK, PF_ECT, PF_CE,
                                    PF_ECN_ECHO, PF_RETX)
 
@@ -108,7 +108,7 @@ cdef class WindowFlow(Endpoint):
             raise ValueError(f"flow {self.flow_id}: hosts {self.src}->{self.dst} out of range "
                              f"0..{net.n_hosts - 1}")
         net.add_endpoint(self)
-        self.sim.schedule(self.start_ps, self.handler_id, EV_START, 0)
+        push_event(self.sim, self.start_ps, self.handler_id, EV_START, 0)
         return self
 
     cdef inline int32_t payload_of(self, int64_t seq) noexcept:
@@ -129,7 +129,7 @@ cdef class WindowFlow(Endpoint):
     cdef int arm_timer(self, int64_t at_ps) except -1:
         self.timer_gen += 1
         self.timer_armed = True
-        self.sim.schedule(at_ps, self.handler_id, EV_RTO, self.timer_gen)
+        push_event(self.sim, at_ps, self.handler_id, EV_RTO, self.timer_gen)
         return 0
 
     cdef int try_send(self) except -1:

@@ -1,0 +1,152 @@
+"""The ``uesim`` command line.
+
+``uesim run FILE [--json] [--out DIR] [--seed N]``
+    run a scenario, print a per-flow table and a summary (or one JSON line).
+``uesim check FILE``
+    check a scenario file without running it.
+``uesim topo describe SPEC [--json]`` / ``uesim topo draw SPEC -o FILE``
+    inspect a topology (``fat_tree:k=8``, ``leaf_spine:n_leaves=4,...`` or a file).
+
+Mistakes in input end the command with one ``uesim: error: ...`` line and exit
+status 2, never a traceback.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+
+
+def _error(message: str) -> int:
+    print(f"uesim: error: {message}", file=sys.stderr)
+    return 2
+
+
+def _progress_printer():
+    """A progress callback for long runs: sim time and event rate on stderr (tty only)."""
+    if not sys.stderr.isatty():
+        return None
+    from rich.console import Console
+    console = Console(stderr=True)
+    start = time.perf_counter()
+    status = console.status("simulating...")
+    status.start()
+
+    def progress(now_ps, events):
+        rate = events / max(time.perf_counter() - start, 1e-9)
+        status.update(f"simulated {now_ps / 1e6:,.1f} us, {events:,} events ({rate / 1e6:.1f} M/s)")
+    progress.stop = status.stop
+    return progress
+
+
+def _print_table(result, limit: int) -> None:
+    import pandas as pd
+    cols = ["flow_id", "src", "dst", "size_bytes", "fct_us", "packets_sent", "retransmits",
+            "ecn_echoes", "finished"]
+    df = result.flows[cols]
+    with pd.option_context("display.width", 120, "display.max_columns", 20):
+        if len(df) > limit:
+            print(df.head(limit).to_string(index=False))
+            print(f"... {len(df) - limit} more flows (use --rows N or --out DIR for all)")
+        else:
+            print(df.to_string(index=False))
+    s = result.summary()
+    print()
+    print(f"scenario {s['scenario']}: {s['finished']}/{s['flows']} flows finished")
+    if s["last_fct_us"] is not None:
+        print(f"FCT us: p50 {s['fct_p50_us']:.3f}  p99 {s['fct_p99_us']:.3f}  last {s['last_fct_us']:.3f}")
+    print(f"retransmits {s['retransmits']}  drops {s['drops']}  ECN marks {s['ecn_marks']}")
+    rate = s["packet_hops"] / s["wall_s"] / 1e6 if s["wall_s"] > 0 else float("nan")
+    print(f"{s['events']:,} events, {s['packet_hops']:,} packet-hops in {s['wall_s']:.3f} s "
+          f"({rate:.1f} M packet-hops/s)")
+
+
+def cmd_run(args) -> int:
+    from uesim.experiments.scenario import load_scenario
+    from uesim.experiments.run import run_scenario
+    overrides = {"seed": args.seed} if args.seed is not None else None
+    sc = load_scenario(args.file, overrides)
+    progress = None if args.json else _progress_printer()
+    try:
+        result = run_scenario(sc, progress=progress)
+    finally:
+        if progress is not None:
+            progress.stop()
+    if args.out:
+        result.write(args.out)
+    if args.json:
+        print(json.dumps(result.summary()))
+    else:
+        _print_table(result, args.rows)
+        if args.out:
+            print(f"results written to {args.out}")
+    return 0
+
+
+def cmd_check(args) -> int:
+    from uesim.experiments.scenario import load_scenario
+    from uesim.experiments.run import build_topology, make_flows
+    sc = load_scenario(args.file)
+    G = build_topology(sc["topology"])
+    n_hosts = sum(1 for _, k in G.nodes(data="kind") if k == "gpu")
+    flows = make_flows(sc, n_hosts)
+    print(f"{args.file}: ok ({n_hosts} hosts, {len(flows)} flows)")
+    return 0
+
+
+def cmd_topo(args) -> int:
+    from uesim.experiments import topo_cli
+    if args.topo_cmd == "describe":
+        return topo_cli.describe_main(args.spec, as_json=args.json)
+    return topo_cli.draw_main(args.spec, args.out)
+
+
+def cmd_crosscheck(args) -> int:
+    from uesim.experiments import crosscheck
+    return crosscheck.main(args.scenario, as_json=args.json)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="uesim", description="Packet-level simulator of AI datacenter fabrics.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    run = sub.add_parser("run", help="run a scenario file")
+    run.add_argument("file", help="scenario TOML file")
+    run.add_argument("--json", action="store_true", help="print one JSON summary line")
+    run.add_argument("--out", help="write flows/ports Parquet and run.json into this folder")
+    run.add_argument("--seed", type=int, help="override the scenario seed")
+    run.add_argument("--rows", type=int, default=40, help="flows shown in the table (default 40)")
+    run.set_defaults(fn=cmd_run)
+    check = sub.add_parser("check", help="check a scenario file without running it")
+    check.add_argument("file")
+    check.set_defaults(fn=cmd_check)
+    topo = sub.add_parser("topo", help="inspect topologies")
+    tsub = topo.add_subparsers(dest="topo_cmd", required=True)
+    desc = tsub.add_parser("describe", help="counts, bisection, oversubscription, path diversity")
+    desc.add_argument("spec", help="generator:params (fat_tree:k=8) or a .graphml/.json file")
+    desc.add_argument("--json", action="store_true")
+    draw = tsub.add_parser("draw", help="draw a small topology in layers (PNG)")
+    draw.add_argument("spec")
+    draw.add_argument("-o", "--out", required=True, help="output PNG file")
+    topo.set_defaults(fn=cmd_topo)
+    cross = sub.add_parser("crosscheck", help="run a scenario in uesim and another simulator, compare FCTs")
+    cross.add_argument("simulator", choices=["ns3"])
+    cross.add_argument("scenario", help="scenario TOML file (see crosscheck_leafspine16.toml)")
+    cross.add_argument("--json", action="store_true", help="print one JSON summary line")
+    cross.set_defaults(fn=cmd_crosscheck)
+    return parser
+
+
+def main(argv=None) -> int:
+    from uesim.experiments.schema import ScenarioError
+    args = build_parser().parse_args(argv)
+    try:
+        return args.fn(args)
+    except ScenarioError as exc:
+        return _error(str(exc))
+    except KeyboardInterrupt:
+        return _error("interrupted")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

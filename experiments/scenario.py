@@ -1,0 +1,176 @@
+"""Scenario files (TOML): load, check every key, resolve to plain values.
+
+A scenario names a topology (generator + parameters, or a GraphML/JSON file), the
+fabric settings, the transport with its congestion control and load balancer, the
+traffic and a seed.  Everything is checked before anything runs.  See
+``experiments/scenarios/quickstart.toml`` and ``docs/scenarios.md``.
+"""
+from __future__ import annotations
+
+import copy
+import inspect
+import tomllib
+from pathlib import Path
+
+from uesim.experiments.schema import Field, ScenarioError, check_table
+
+TRANSPORT_NAMES = lambda: sorted(__import__("uesim.protocols", fromlist=["x"]).TRANSPORT_REGISTRY)  # noqa: E731
+PATTERNS = ["permutation", "incast", "explicit", "cm"]
+
+TOP = {
+    "name": Field(str, default="scenario"),
+    "seed": Field(int, default=0, minimum=0),
+    "topology": Field(dict, required=True, help="a table with 'generator' or 'file'"),
+    "fabric": Field(dict, default={}),
+    "transport": Field(dict, default={}),
+    "traffic": Field(dict, required=True, help="a table with 'pattern'"),
+    "run": Field(dict, default={}),
+}
+FABRIC = {
+    "buffer_bytes": Field(int, default=1 << 30, minimum=1),
+    "nic_buffer_bytes": Field(int, default=1 << 40, minimum=1),
+    "switch_latency_ps": Field(int, default=0, minimum=0),
+    "dequeue_path": Field(bool, default=False),
+    "ecn": Field(dict),
+}
+ECN = {
+    "kmin_bytes": Field(int, required=True, minimum=0),
+    "kmax_bytes": Field(int, required=True, minimum=0),
+    "pmax": Field(float, default=1.0, minimum=0.0, maximum=1.0),
+    "at_dequeue": Field(bool, default=False),
+}
+TRANSPORT = {
+    "name": Field(str, default="window", choices=TRANSPORT_NAMES),
+    "mtu_bytes": Field(int, default=4096, minimum=2),
+    "header_bytes": Field(int, default=64, minimum=0),
+    "ack_bytes": Field(int, default=64, minimum=1),
+    "rto_ps": Field(int, default=100_000_000, minimum=1),
+    "cc": Field(dict, default={"name": "fixed", "cwnd_bytes": 65536}),
+    "lb": Field(dict, default={"name": "oblivious"}),
+}
+TRAFFIC = {
+    "pattern": Field(str, required=True, choices=PATTERNS),
+    "size_bytes": Field(int, minimum=1),
+    "start_ps": Field(int, default=0, minimum=0),
+    "receiver": Field(int, minimum=0),
+    "n_senders": Field(int, minimum=1),
+    "senders": Field(list),
+    "flows": Field(list),
+    "file": Field(str),
+}
+RUN = {
+    "until_ps": Field(int, minimum=0),
+}
+
+
+def _signature_params(fn, skip=()):
+    sig = inspect.signature(fn)
+    return {name: p for name, p in sig.parameters.items()
+            if name not in skip and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)}
+
+
+def _check_generator(topo: dict) -> dict:
+    from uesim.topologies import GENERATORS
+    if ("generator" in topo) == ("file" in topo):
+        raise ScenarioError("topology needs exactly one of 'generator' (a name) or 'file' (GraphML/JSON)")
+    if "file" in topo:
+        extra = sorted(set(topo) - {"file"})
+        if extra:
+            raise ScenarioError(f"unknown key 'topology.{extra[0]}'; with topology.file only 'file' is allowed")
+        Field(str).check("topology.file", topo["file"])
+        return topo
+    name = Field(str, choices=sorted(GENERATORS)).check("topology.generator", topo["generator"])
+    params = _signature_params(GENERATORS[name])
+    for key, value in topo.items():
+        if key == "generator":
+            continue
+        if key not in params:
+            raise ScenarioError(f"unknown key 'topology.{key}' for generator {name!r}; "
+                                f"allowed: {', '.join(params)}")
+    missing = [k for k, p in params.items() if p.default is p.empty and k not in topo]
+    if missing:
+        raise ScenarioError(f"missing key 'topology.{missing[0]}' (required by generator {name!r})")
+    return topo
+
+
+def _check_policy(path: str, table: dict, registry: dict, kind: str, fixed: set) -> dict:
+    table = dict(table)
+    if not isinstance(table.get("name"), str):
+        raise ScenarioError(f"{path}.name: missing or not a string; allowed: {', '.join(sorted(registry))}")
+    if table["name"] not in registry:
+        raise ScenarioError(f"{path}.name = {table['name']!r}: unknown {kind}; "
+                            f"allowed: {', '.join(sorted(registry))}")
+    from uesim.protocols import policy_params
+    allowed = policy_params(registry[table["name"]])
+    if allowed is not None:
+        for key in table:
+            if key != "name" and (key not in allowed or key in fixed):
+                ok = sorted(set(allowed) - fixed)
+                raise ScenarioError(f"unknown key '{path}.{key}' for {kind} {table['name']!r}; "
+                                    f"allowed: {', '.join(['name', *ok])}")
+    for key, value in table.items():
+        if key != "name" and isinstance(value, (int, float)) and not isinstance(value, bool) and value < 0:
+            raise ScenarioError(f"{path}.{key} = {value!r}: must be >= 0")
+    return table
+
+
+def check_scenario(raw: dict) -> dict:
+    """Check a scenario mapping and return it resolved (defaults filled in).
+
+    Raises
+    ------
+    ScenarioError
+        With one message naming the first bad key, its value and what is allowed.
+    """
+    from uesim.protocols import CC_REGISTRY, LB_REGISTRY
+
+    sc = check_table("", copy.deepcopy(raw), TOP)
+    sc["topology"] = _check_generator(sc["topology"])
+    sc["fabric"] = check_table("fabric", sc["fabric"], FABRIC)
+    if "ecn" in sc["fabric"]:
+        ecn = check_table("fabric.ecn", sc["fabric"]["ecn"], ECN)
+        if ecn["kmin_bytes"] > ecn["kmax_bytes"]:
+            raise ScenarioError(f"fabric.ecn.kmin_bytes = {ecn['kmin_bytes']}: must be <= kmax_bytes "
+                                f"({ecn['kmax_bytes']})")
+        sc["fabric"]["ecn"] = ecn
+    tr = check_table("transport", sc["transport"], TRANSPORT)
+    if tr["header_bytes"] >= tr["mtu_bytes"]:
+        raise ScenarioError(f"transport.header_bytes = {tr['header_bytes']}: must be < mtu_bytes ({tr['mtu_bytes']})")
+    tr["cc"] = _check_policy("transport.cc", check_table("transport.cc", tr["cc"], {}, extra_ok=True),
+                             CC_REGISTRY, "congestion control", fixed={"mtu_bytes"})
+    tr["lb"] = _check_policy("transport.lb", check_table("transport.lb", tr["lb"], {}, extra_ok=True),
+                             LB_REGISTRY, "load balancer", fixed={"seed"})
+    sc["transport"] = tr
+    traffic = check_table("traffic", sc["traffic"], TRAFFIC)
+    needs = {"permutation": ["size_bytes"], "incast": ["size_bytes", "receiver"],
+             "explicit": ["flows"], "cm": ["file"]}[traffic["pattern"]]
+    for key in needs:
+        if key not in traffic:
+            raise ScenarioError(f"missing key 'traffic.{key}' (needed by pattern {traffic['pattern']!r})")
+    sc["traffic"] = traffic
+    sc["run"] = check_table("run", sc["run"], RUN)
+    return sc
+
+
+def load_scenario(path: str | Path, overrides: dict | None = None) -> dict:
+    """Read, merge ``overrides`` (a nested mapping) into, and check a TOML scenario.
+
+    Relative file paths inside the scenario are resolved against its folder.
+    """
+    path = Path(path)
+    try:
+        raw = tomllib.loads(path.read_text())
+    except FileNotFoundError:
+        raise ScenarioError(f"scenario file {str(path)!r} not found") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ScenarioError(f"{path}: not valid TOML: {exc}") from None
+    for section, values in (overrides or {}).items():
+        if isinstance(values, dict):
+            raw.setdefault(section, {}).update(values)
+        else:
+            raw[section] = values
+    sc = check_scenario(raw)
+    for table in (sc["topology"], sc["traffic"]):
+        if "file" in table and not Path(table["file"]).is_absolute():
+            table["file"] = str((path.parent / table["file"]).resolve())
+    return sc
