@@ -162,7 +162,7 @@ def run_scenario(sc: dict, progress=None) -> RunResult:
     })
     stats = {
         "events": built.sim.events, "packet_hops": built.net.packet_hops,
-        "packets_allocated": built.net.allocated_packets, "packets_dropped": built.net.dropped,
+        "packets_sent": built.net.sent, "packets_dropped": built.net.dropped,
         "packets_delivered": built.net.delivered, "packets_in_flight": built.net.live_packets,
         "unroutable": built.net.unroutable, "sim_time_us": ps_to_us(built.sim.now),
         "build_s": round(t1 - t0, 4), "wall_s": round(t2 - t1, 4),

@@ -133,6 +133,7 @@ cdef class Network(EventHandler):
     cdef uint64_t rng
     # network-wide counters
     cdef readonly int64_t packet_hops
+    cdef readonly int64_t sent
     cdef readonly int64_t delivered
     cdef readonly int64_t dropped
     cdef readonly int64_t unroutable

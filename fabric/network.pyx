@@ -359,6 +359,7 @@ cdef class Network(EventHandler):
         """A host NIC sends packet ``p`` (fields filled by the caller)."""
         cdef Packet* pk = &self.pkts[p]
         cdef int32_t d = self.host_domain[pk.src]
+        self.sent += 1
         pk.table = 1 if (d >= 0 and d == self.host_domain[pk.dst]) else 0
         return self.forward(self.host_node[pk.src], p)
 
