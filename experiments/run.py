@@ -84,17 +84,18 @@ def make_transport_flows(sc: dict, flows: list[dict], net) -> list:
     cc_cls, lb_cls = CC_REGISTRY[tr["cc"]["name"]], LB_REGISTRY[tr["lb"]["name"]]
     cc_params = {k: v for k, v in tr["cc"].items() if k != "name"}
     lb_params = {k: v for k, v in tr["lb"].items() if k != "name"}
+    extra = {"rate_bps": tr["rate_bps"]} if "rate_bps" in tr else {}
     objs = []
     for f in flows:
         try:
             cc = cc_cls(mtu_bytes=tr["mtu_bytes"], **cc_params)
             lb = lb_cls(seed=derive_seed(sc["seed"], 3, f["id"]), **lb_params)
+            obj = flow_cls(f["id"], f["src"], f["dst"], f["size_bytes"], f["start_ps"], cc, lb,
+                           mtu_bytes=tr["mtu_bytes"], header_bytes=tr["header_bytes"],
+                           ack_bytes=tr["ack_bytes"], rto_ps=tr["rto_ps"], **extra)
+            obj.attach(net)
         except (TypeError, ValueError) as exc:
-            raise ScenarioError(f"transport: {exc}") from None
-        obj = flow_cls(f["id"], f["src"], f["dst"], f["size_bytes"], f["start_ps"], cc, lb,
-                       mtu_bytes=tr["mtu_bytes"], header_bytes=tr["header_bytes"],
-                       ack_bytes=tr["ack_bytes"], rto_ps=tr["rto_ps"])
-        obj.attach(net)
+            raise ScenarioError(f"transport: flow {f['id']}: {exc}") from None
         objs.append(obj)
     return objs
 

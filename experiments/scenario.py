@@ -45,6 +45,7 @@ TRANSPORT = {
     "header_bytes": Field(int, default=64, minimum=0),
     "ack_bytes": Field(int, default=64, minimum=1),
     "rto_ps": Field(int, default=100_000_000, minimum=1),
+    "rate_bps": Field(int, minimum=1, help="pacing rate, required by transport 'paced'"),
     "cc": Field(dict, default={"name": "fixed", "cwnd_bytes": 65536}),
     "lb": Field(dict, default={"name": "oblivious"}),
 }
@@ -136,6 +137,8 @@ def check_scenario(raw: dict) -> dict:
     tr = check_table("transport", sc["transport"], TRANSPORT)
     if tr["header_bytes"] >= tr["mtu_bytes"]:
         raise ScenarioError(f"transport.header_bytes = {tr['header_bytes']}: must be < mtu_bytes ({tr['mtu_bytes']})")
+    if tr["name"] == "paced" and "rate_bps" not in tr:
+        raise ScenarioError("missing key 'transport.rate_bps' (the pacing rate, required by transport 'paced')")
     tr["cc"] = _check_policy("transport.cc", check_table("transport.cc", tr["cc"], {}, extra_ok=True),
                              CC_REGISTRY, "congestion control", fixed={"mtu_bytes"})
     tr["lb"] = _check_policy("transport.lb", check_table("transport.lb", tr["lb"], {}, extra_ok=True),

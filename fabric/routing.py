@@ -34,7 +34,7 @@ def port_fabrics(G, port_link) -> np.ndarray:
     )
 
 
-def host_domains(G, names, index, is_host, hosts, port_link, scale_up) -> list:
+def host_domains(G, names, index, hosts, port_link, scale_up) -> list:
     """Scale-up domain id per host index (dense ids 0, 1, ...; -1 for none).
 
     From the GPUs' node attribute ``scaleup_domain`` when any GPU has it (a GPU without
@@ -106,6 +106,30 @@ def forwarding_tables(G, names, index, is_host, hosts, port_link):
         ``offsets`` has ``n_tables * n_nodes * n_hosts + 1`` entries (entry
         ``(t * n_nodes + node) * n_hosts + dst``); ``host_domains`` (scale-up domain per
         host, -1 for none) is None when there is a single table.
+
+    Examples
+    --------
+    Two GPUs joined by a scale-up switch and by a ToR:
+
+    >>> import networkx as nx
+    >>> from uesim.fabric import build_network
+    >>> G = nx.Graph()
+    >>> G.add_node("gpu0", kind="gpu", role="host", scaleup_domain=0)
+    >>> G.add_node("gpu1", kind="gpu", role="host", scaleup_domain=0)
+    >>> G.add_node("nvs0", kind="switch", role="nvswitch")
+    >>> G.add_node("tor0", kind="switch", role="tor")
+    >>> for g in ("gpu0", "gpu1"):
+    ...     G.add_edge(g, "nvs0", rate_bps=900_000_000_000, delay_ps=100_000, fabric="scale_up")
+    ...     G.add_edge(g, "tor0", rate_bps=100_000_000_000, delay_ps=1_000_000,
+    ...                fabric="scale_out")
+    >>> built = build_network(G)
+    >>> built.net.n_tables
+    2
+    >>> gpu0 = built.node_index["gpu0"]
+    >>> [built.port_link[p][1] for p in built.net.next_hops(gpu0, 1, table=1)]
+    ['nvs0']
+    >>> [built.port_link[p][1] for p in built.net.next_hops(gpu0, 1, table=0)]
+    ['tor0']
     """
     scale_up = port_fabrics(G, port_link)
     if not scale_up.any() or scale_up.all():
@@ -115,9 +139,9 @@ def forwarding_tables(G, names, index, is_host, hosts, port_link):
     c1, p1 = _ecmp(names, index, is_host, hosts, port_link, scale_up)
     c1, p1 = _prefer(c1, p1, c0, p0)
     offsets = np.zeros(c0.size + c1.size + 1, dtype=np.int64)
-    np.cumsum(np.concatenate((c0, c1)), out=offsets[1:])
+    np.cumsum(np.concatenate((c0, c1)), dtype=np.int64, out=offsets[1:])
     ports = np.concatenate((p0, p1)).astype(np.int32, copy=False)
-    domains = host_domains(G, names, index, is_host, hosts, port_link, scale_up)
+    domains = host_domains(G, names, index, hosts, port_link, scale_up)
     return offsets, ports, domains
 
 
@@ -138,7 +162,7 @@ def ecmp_table(names, index, is_host, hosts, port_link, usable=None):
     """
     counts, ports = _ecmp(names, index, is_host, hosts, port_link, usable)
     offsets = np.zeros(counts.size + 1, dtype=np.int64)
-    np.cumsum(counts, out=offsets[1:])
+    np.cumsum(counts, dtype=np.int64, out=offsets[1:])
     return offsets, ports
 
 
@@ -146,10 +170,10 @@ def _prefer(counts_a, ports_a, counts_b, ports_b):
     """Per (node, dst) entry: ``a``'s ports if it has any, else ``b``'s (CSR merge)."""
     use_a = counts_a > 0
     counts = np.where(use_a, counts_a, counts_b)
-    start_a = np.cumsum(counts_a) - counts_a
-    start_b = np.cumsum(counts_b) - counts_b + ports_a.size
+    start_a = np.cumsum(counts_a, dtype=np.int64) - counts_a
+    start_b = np.cumsum(counts_b, dtype=np.int64) - counts_b + ports_a.size
     starts = np.where(use_a, start_a, start_b)
-    out_start = np.cumsum(counts) - counts
+    out_start = np.cumsum(counts, dtype=np.int64) - counts
     total = int(counts.sum())
     pool = np.concatenate((ports_a, ports_b))
     idx = np.repeat(starts - out_start, counts) + np.arange(total)
@@ -176,40 +200,58 @@ def _ecmp(names, index, is_host, hosts, port_link, usable=None):
     attach = [sorted({nb for _, nb in out_ports[hi] if not is_host[nb]}) for hi in host_idx]
     dist_from = {}
     for t in sorted({t for a in attach for t in a}):
-        d = np.full(n, UNREACHABLE, dtype=np.int64)
+        d = np.full(n, UNREACHABLE, dtype=np.int32)
         lengths = nx.single_source_shortest_path_length(switch_graph, t)
         d[np.fromiter(lengths.keys(), dtype=np.int64, count=len(lengths))] = np.fromiter(
             lengths.values(), dtype=np.int64, count=len(lengths))
         dist_from[t] = d
-    # D[dst_host, node]: hops from node to the host, switches as the only transit nodes
-    D = np.full((h, n), UNREACHABLE, dtype=np.int64)
+    # Dt[node, dst_host]: hops from node to the host, switches as the only transit nodes
+    # (node-major, so the rows of a node's neighbours are contiguous)
+    D = np.full((h, n), UNREACHABLE, dtype=np.int32)
+    via: dict = {}                           # hosts sharing an attachment set share a row
     for hh, a in enumerate(attach):
         if a:
-            D[hh] = 1 + (dist_from[a[0]] if len(a) == 1
-                         else np.min(np.stack([dist_from[t] for t in a]), axis=0))
+            key = tuple(a)
+            if key not in via:
+                via[key] = 1 + (dist_from[a[0]] if len(a) == 1
+                                else np.min(np.stack([dist_from[t] for t in a]), axis=0))
+            D[hh] = via[key]
+    Dt = np.ascontiguousarray(D.T)
+    del D, via
     for hh, hi in enumerate(host_idx):       # another host reaches hh through its own switches
         if attach[hh]:
-            D[:, hi] = 1 + D[:, attach[hh]].min(axis=1)
-    D = np.minimum(D, UNREACHABLE)
-    D[np.arange(h), host_idx] = 0
+            Dt[hi] = 1 + Dt[attach[hh]].min(axis=0)
+    np.minimum(Dt, UNREACHABLE, out=Dt)
+    Dt[host_idx, np.arange(h)] = 0
 
-    counts = np.zeros((n, h), dtype=np.int64)
+    counts = np.zeros((n, h), dtype=np.int32)
     chunks = []
-    rows_h = np.arange(h)
     for v in range(n):
         if not out_ports[v]:
             continue
+        dv = Dt[v]
+        reach = dv < UNREACHABLE
+        if is_host[v]:
+            reach[host_of[v]] = False
+        if len(out_ports[v]) == 1:           # fast path: one port (a host's single NIC)
+            p, nb = out_ports[v][0]
+            if is_host[nb]:                  # a host neighbour is a next hop only for itself
+                ok = np.zeros(h, dtype=bool)
+                ok[host_of[nb]] = True
+            else:
+                ok = (Dt[nb] == dv - 1) & reach
+            counts[v] = ok
+            chunks.append(np.full(int(np.count_nonzero(ok)), p, dtype=np.int32))
+            continue
         pids = np.array([p for p, _ in out_ports[v]], dtype=np.int32)
         nbrs = np.array([nb for _, nb in out_ports[v]], dtype=np.int64)
-        dv = D[:, v]
-        ok = (D[:, nbrs] == (dv - 1)[:, None]) & (dv < UNREACHABLE)[:, None]
-        host_cols = is_host[nbrs]
-        if host_cols.any():    # a host neighbour is a next hop only for itself
-            ok[:, host_cols] = rows_h[:, None] == host_of[nbrs[host_cols]][None, :]
-        if is_host[v]:
-            ok[host_of[v]] = False
-        rows, cols = np.nonzero(ok)
-        counts[v] = np.bincount(rows, minlength=h)
+        ok = (Dt[nbrs] == (dv - 1)[None, :]) & reach[None, :]     # (port, dst)
+        host_rows = is_host[nbrs]
+        if host_rows.any():
+            ok[host_rows] = False
+            ok[np.flatnonzero(host_rows), host_of[nbrs[host_rows]]] = True
+        dsts, cols = np.nonzero(ok.T)        # dst-major: the table's order
+        counts[v] = np.bincount(dsts, minlength=h)
         chunks.append(pids[cols])
     ports = np.concatenate(chunks).astype(np.int32, copy=False) if chunks \
         else np.empty(0, dtype=np.int32)

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from uesim.protocols.hooks import (CongestionControl, FixedEntropy, LoadBalancer,
                                    ObliviousSpray, RandomSpray)
+from uesim.protocols.paced import PacedFlow
 from uesim.protocols.window import WindowFlow
 
 CC_REGISTRY: dict[str, type] = {"fixed": CongestionControl}
@@ -26,7 +27,7 @@ LB_REGISTRY: dict[str, type] = {
     "oblivious": ObliviousSpray,
     "random": RandomSpray,
 }
-TRANSPORT_REGISTRY: dict[str, type] = {"window": WindowFlow}
+TRANSPORT_REGISTRY: dict[str, type] = {"window": WindowFlow, "paced": PacedFlow}
 
 # Scenario-settable parameters of the compiled classes (Cython hides their signatures;
 # for Python subclasses they are read from ``__init__``).  ``mtu_bytes`` and ``seed``
