@@ -16,6 +16,9 @@ cdef class WindowFlow(Endpoint):
     cdef readonly int32_t ack_bytes
     cdef readonly int64_t n_packets
     cdef readonly int64_t rto_ps
+    cdef readonly int64_t rto_now_ps    # current timeout (RFC 6298), doubled per timeout
+    cdef readonly int64_t srtt_ps
+    cdef readonly int64_t rttvar_ps
     cdef readonly uint8_t data_prio
     cdef readonly uint8_t ack_prio
     cdef public CongestionControl cc

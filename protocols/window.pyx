@@ -8,7 +8,10 @@ packet into an ACK in place (same pool slot), echoing the sequence number, the
 send timestamp, the entropy and the ECN mark, with the cumulative ACK in ``aux``.
 ACKs are selective (one per packet), so spraying's reordering costs nothing.
 Loss is recovered by a retransmission timer: a packet unacknowledged ``rto_ps``
-after it was sent is declared lost and resent.
+after it was sent is declared lost and resent.  The timeout adapts as in RFC 6298:
+``max(rto_ps, srtt + 4 rttvar)`` from the RTT samples of packets sent once (Karn), doubled
+per timeout up to 64 x; so queueing longer than ``rto_ps`` (a deep NIC queue in an
+all-to-all, say) does not collapse into endless spurious retransmissions.
 
 The flow is finished when the sender holds an ACK for every packet (htsim's
 convention: ``end_ps`` is when the last ACK is processed); ``rx_done_ps`` is when
@@ -84,6 +87,7 @@ cdef class WindowFlow(Endpoint):
         self.header_bytes = header_bytes
         self.ack_bytes = ack_bytes
         self.rto_ps = rto_ps
+        self.rto_now_ps = rto_ps
         self.data_prio = data_prio
         self.ack_prio = ack_prio
         self.n_packets = (size_bytes + (mtu_bytes - header_bytes) - 1) // (mtu_bytes - header_bytes)
@@ -181,7 +185,7 @@ cdef class WindowFlow(Endpoint):
         self.inflight_bytes += self.header_bytes + payload
         self.sent_packets += 1
         if not self.timer_armed:
-            self.arm_timer(now + self.rto_ps)
+            self.arm_timer(now + self.rto_now_ps)
         return net.send(p)
 
     cdef int on_packet(self, int32_t p) except -1:
@@ -204,7 +208,7 @@ cdef class WindowFlow(Endpoint):
                 self.rx_done_ps = self.sim.now
         # the data packet becomes its ACK
         pk.kind = PKT_ACK
-        pk.flags = PF_ECN_ECHO if (pk.flags & PF_CE) else 0
+        pk.flags = (PF_ECN_ECHO if (pk.flags & PF_CE) else 0) | (pk.flags & PF_RETX)
         pk.src = self.dst
         pk.dst = self.src
         pk.size = self.ack_bytes
@@ -220,6 +224,7 @@ cdef class WindowFlow(Endpoint):
         cdef bint ecn = (pk.flags & PF_ECN_ECHO) != 0
         cdef int64_t rtt = self.sim.now - pk.ts_ps
         cdef uint32_t entropy = pk.entropy
+        cdef uint8_t pk_flags = pk.flags
         cdef int32_t payload
         cdef uint8_t st = self.state[seq]
         net.release(p)
@@ -228,6 +233,14 @@ cdef class WindowFlow(Endpoint):
         if st == ACKED:
             return 0
         payload = self.payload_of(seq)
+        if not (pk_flags & PF_RETX):          # Karn: only packets sent once give RTT samples
+            if self.srtt_ps == 0:
+                self.srtt_ps = rtt
+                self.rttvar_ps = rtt // 2
+            else:
+                self.rttvar_ps = (3 * self.rttvar_ps + (self.srtt_ps - rtt if self.srtt_ps > rtt else rtt - self.srtt_ps)) // 4
+                self.srtt_ps = (7 * self.srtt_ps + rtt) // 8
+            self.rto_now_ps = max(self.rto_ps, self.srtt_ps + 4 * self.rttvar_ps)
         if st == IN_FLIGHT:
             self.inflight_bytes -= self.header_bytes + payload
         self.state[seq] = ACKED
@@ -255,7 +268,7 @@ cdef class WindowFlow(Endpoint):
         for seq in range(self.low_unacked, self.next_new):
             if self.state[seq] != IN_FLIGHT:
                 continue
-            if self.sent_at[seq] + self.rto_ps <= now:
+            if self.sent_at[seq] + self.rto_now_ps <= now:
                 self.state[seq] = LOST
                 self.inflight_bytes -= self.header_bytes + self.payload_of(seq)
                 lost_bytes += self.header_bytes + self.payload_of(seq)
@@ -266,14 +279,16 @@ cdef class WindowFlow(Endpoint):
                 oldest = self.sent_at[seq]
         if lost_bytes > 0:
             self.timeouts += 1
+            if self.rto_now_ps < 64 * self.rto_ps:
+                self.rto_now_ps *= 2
             self.cc.on_timeout(now, lost_bytes)
             self.lb.on_feedback(0, False, False, True)
             self.try_send()
         if not self.timer_armed:
             if oldest != INT64_MAX:
-                self.arm_timer(oldest + self.rto_ps)
+                self.arm_timer(max(oldest + self.rto_now_ps, now + 1))
             elif self.rtx_len > 0 or self.inflight_bytes > 0:
-                self.arm_timer(now + self.rto_ps)
+                self.arm_timer(now + self.rto_now_ps)
         return 0
 
     @property
