@@ -32,7 +32,6 @@ import json
 import statistics
 import sys
 import time
-import tomllib
 from pathlib import Path
 
 from uesim.experiments.schema import Field, ScenarioError, check_table
@@ -53,20 +52,10 @@ INSTALL_HINT = ("ns-3 not installed: pip install 'uesim[ns3]' (the ns3 wheel fro
 
 def load_crosscheck(path: str | Path) -> tuple[dict, dict]:
     """Read a cross-check scenario: ``(scenario, crosscheck options)``, both checked."""
-    from uesim.experiments import check_scenario
-    path = Path(path)
-    try:
-        raw = tomllib.loads(path.read_text())
-    except FileNotFoundError:
-        raise ScenarioError(f"scenario file {str(path)!r} not found") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ScenarioError(f"{path}: not valid TOML: {exc}") from None
+    from uesim.experiments.scenario import check_scenario, read_toml, resolve_paths
+    raw = read_toml(path)
     cross = check_table("crosscheck", raw.pop("crosscheck", {}), CROSSCHECK)
-    sc = check_scenario(raw)
-    for table in (sc["topology"], sc["traffic"]):
-        if "file" in table and not Path(table["file"]).is_absolute():
-            table["file"] = str((path.parent / table["file"]).resolve())
-    return sc, cross
+    return resolve_paths(check_scenario(raw), path), cross
 
 
 def _host_rates(G) -> list[int]:

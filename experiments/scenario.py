@@ -155,25 +155,34 @@ def check_scenario(raw: dict) -> dict:
     return sc
 
 
+def read_toml(path: str | Path) -> dict:
+    """The raw mapping of a TOML scenario file, or a ScenarioError naming the problem."""
+    path = Path(path)
+    try:
+        return tomllib.loads(path.read_text())
+    except FileNotFoundError:
+        raise ScenarioError(f"scenario file {str(path)!r} not found") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ScenarioError(f"{path}: not valid TOML: {exc}") from None
+
+
+def resolve_paths(sc: dict, path: str | Path) -> dict:
+    """Make the topology and traffic file paths of ``sc`` absolute, relative to ``path``'s folder."""
+    for table in (sc["topology"], sc["traffic"]):
+        if "file" in table and not Path(table["file"]).is_absolute():
+            table["file"] = str((Path(path).parent / table["file"]).resolve())
+    return sc
+
+
 def load_scenario(path: str | Path, overrides: dict | None = None) -> dict:
     """Read, merge ``overrides`` (a nested mapping) into, and check a TOML scenario.
 
     Relative file paths inside the scenario are resolved against its folder.
     """
-    path = Path(path)
-    try:
-        raw = tomllib.loads(path.read_text())
-    except FileNotFoundError:
-        raise ScenarioError(f"scenario file {str(path)!r} not found") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ScenarioError(f"{path}: not valid TOML: {exc}") from None
+    raw = read_toml(path)
     for section, values in (overrides or {}).items():
         if isinstance(values, dict):
             raw.setdefault(section, {}).update(values)
         else:
             raw[section] = values
-    sc = check_scenario(raw)
-    for table in (sc["topology"], sc["traffic"]):
-        if "file" in table and not Path(table["file"]).is_absolute():
-            table["file"] = str((path.parent / table["file"]).resolve())
-    return sc
+    return resolve_paths(check_scenario(raw), path)
