@@ -2,12 +2,13 @@
 from uesim.protocols.hooks import (CongestionControl, FixedEntropy, LoadBalancer,
                                    ObliviousSpray, RandomSpray)
 from uesim.protocols.paced import PacedFlow
+from uesim.protocols.flow import Flow
 from uesim.protocols.window import WindowFlow
 from uesim.protocols.registry import (CC_REGISTRY, LB_REGISTRY, TRANSPORT_REGISTRY, lookup, policy_params,
                                       register_cc, register_lb, register_transport)
 
 __all__ = [
     "CongestionControl", "LoadBalancer", "FixedEntropy", "ObliviousSpray", "RandomSpray",
-    "WindowFlow", "PacedFlow", "CC_REGISTRY", "LB_REGISTRY", "TRANSPORT_REGISTRY", "lookup",
+    "Flow", "WindowFlow", "PacedFlow", "CC_REGISTRY", "LB_REGISTRY", "TRANSPORT_REGISTRY", "lookup",
     "policy_params", "register_cc", "register_lb", "register_transport",
 ]

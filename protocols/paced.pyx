@@ -40,7 +40,7 @@ cdef enum:
 cdef int64_t PS_PER_S = 1_000_000_000_000
 
 
-cdef class PacedFlow(Endpoint):
+cdef class PacedFlow(Flow):
     """One paced datagram flow (sender and receiver).
 
     Parameters
@@ -75,48 +75,14 @@ cdef class PacedFlow(Endpoint):
             raise ValueError("PacedFlow needs rate_bps (the pacing rate of wire bytes)")
         if isinstance(rate_bps, bool) or int(rate_bps) != rate_bps or rate_bps <= 0:
             raise ValueError(f"rate_bps must be an integer > 0, got {rate_bps!r}")
-        if size_bytes <= 0:
-            raise ValueError(f"size_bytes must be > 0, got {size_bytes}")
-        if start_ps < 0:
-            raise ValueError(f"start_ps must be >= 0, got {start_ps}")
-        if not (0 <= header_bytes < mtu_bytes):
-            raise ValueError(f"need 0 <= header_bytes < mtu_bytes, got {header_bytes}, {mtu_bytes}")
-        if src == dst:
-            raise ValueError(f"a flow needs src != dst, got {src} -> {dst}")
-        self.flow_id = flow_id
-        self.src = src
-        self.dst = dst
-        self.size_bytes = size_bytes
-        self.start_ps = start_ps
+        Flow.__init__(self, flow_id, src, dst, size_bytes, start_ps, cc, lb,
+                      mtu_bytes=mtu_bytes, header_bytes=header_bytes, data_prio=data_prio)
         self.rate_bps = int(rate_bps)
-        self.cc = cc
-        self.lb = lb
-        self.mtu_bytes = mtu_bytes
-        self.header_bytes = header_bytes
-        self.data_prio = data_prio
-        self.n_packets = (size_bytes + (mtu_bytes - header_bytes) - 1) // (mtu_bytes - header_bytes)
         bits_ps = 8 * mtu_bytes * PS_PER_S            # fits int64 for any sane MTU
         self.full_q = bits_ps // self.rate_bps
         self.full_r = bits_ps % self.rate_bps
         self.first_rx_ps = -1
         self.last_rx_ps = -1
-        self.end_ps = -1
-        self.rx_done_ps = -1
-
-    def attach(self, Network net):
-        """Attach to ``net`` and schedule packet 0; return self."""
-        if not (0 <= self.src < net.n_hosts and 0 <= self.dst < net.n_hosts):
-            raise ValueError(f"flow {self.flow_id}: hosts {self.src}->{self.dst} out of range "
-                             f"0..{net.n_hosts - 1}")
-        net.add_endpoint(self)
-        push_event(self.sim, self.start_ps, self.handler_id, EV_SEND, 0)
-        return self
-
-    cdef inline int32_t payload_of(self, int64_t seq) noexcept:
-        cdef int64_t per = self.mtu_bytes - self.header_bytes
-        if seq == self.n_packets - 1:
-            return <int32_t> (self.size_bytes - seq * per)
-        return <int32_t> per
 
     cdef int on_event(self, int32_t kind, int64_t arg) except -1:
         cdef int64_t seq = arg
@@ -135,24 +101,11 @@ cdef class PacedFlow(Endpoint):
 
     cdef int send_packet(self, int64_t seq) except -1:
         cdef Network net = self.net
-        cdef int32_t p = net.alloc()
+        cdef int32_t p = self.new_data_packet(seq)
         cdef Packet* pk = &net.pkts[p]
-        cdef int32_t payload = self.payload_of(seq)
-        pk.kind = PKT_DATA
-        pk.flow = self.flow_id
-        pk.endpoint = self.endpoint_id
-        pk.src = self.src
-        pk.dst = self.dst
-        pk.seq = seq
-        pk.ts_ps = self.sim.now
-        pk.aux = 0
-        pk.payload = payload
-        pk.size = self.header_bytes + payload
-        pk.prio = self.data_prio
         pk.flags = 0
         pk.entropy = self.lb.next_entropy() if self.lb is not None else 0
-        self.sent_packets += 1
-        self.sent_bytes += self.header_bytes + payload
+        self.sent_bytes += pk.size
         return net.send(p)
 
     cdef int on_packet(self, int32_t p) except -1:
@@ -166,14 +119,6 @@ cdef class PacedFlow(Endpoint):
         self.rx_packets += 1
         self.rx_bytes += payload
         if self.rx_packets == self.n_packets and not self.finished:
-            self.finished = True
-            self.end_ps = now
             self.rx_done_ps = now
-            if self.on_finish is not None:
-                self.on_finish(self)
+            return self.finish()
         return 0
-
-    @property
-    def fct_ps(self):
-        """Completion time (last packet received minus start), or None if unfinished."""
-        return self.last_rx_ps - self.start_ps if self.finished else None

@@ -1,29 +1,16 @@
 from libc.stdint cimport int32_t, int64_t, uint8_t, uint32_t
 
-from uesim.fabric.network cimport Endpoint
+from uesim.protocols.flow cimport Flow
 from uesim.protocols.hooks cimport CongestionControl, LoadBalancer
 
 
-cdef class WindowFlow(Endpoint):
-    # what the flow is
-    cdef readonly int32_t flow_id
-    cdef readonly int32_t src
-    cdef readonly int32_t dst
-    cdef readonly int64_t size_bytes
-    cdef readonly int64_t start_ps
-    cdef readonly int32_t mtu_bytes
-    cdef readonly int32_t header_bytes
+cdef class WindowFlow(Flow):
     cdef readonly int32_t ack_bytes
-    cdef readonly int64_t n_packets
     cdef readonly int64_t rto_ps
     cdef readonly int64_t rto_now_ps    # current timeout (RFC 6298), doubled per timeout
     cdef readonly int64_t srtt_ps
     cdef readonly int64_t rttvar_ps
-    cdef readonly uint8_t data_prio
     cdef readonly uint8_t ack_prio
-    cdef public CongestionControl cc
-    cdef public LoadBalancer lb
-    cdef public object on_finish
     # sender state
     cdef uint8_t* state         # per packet: 0 unsent, 1 in flight, 2 lost, 3 acked
     cdef int64_t* sent_at
@@ -40,17 +27,8 @@ cdef class WindowFlow(Endpoint):
     cdef uint8_t* received
     cdef readonly int64_t rx_packets
     cdef int64_t rx_cum
-    # results
-    cdef readonly int64_t end_ps
-    cdef readonly int64_t rx_done_ps
-    cdef readonly int64_t sent_packets
-    cdef readonly int64_t retx_packets
-    cdef readonly int64_t ecn_echoes
-    cdef readonly int64_t timeouts
     cdef readonly int64_t dup_packets
-    cdef readonly bint finished
 
-    cdef inline int32_t payload_of(self, int64_t seq) noexcept
     cdef int try_send(self) except -1
     cdef int send_packet(self, int64_t seq) except -1
     cdef int on_data(self, int32_t p) except -1

@@ -35,7 +35,7 @@ cdef enum:
     ACKED = 3
 
 
-cdef class WindowFlow(Endpoint):
+cdef class WindowFlow(Flow):
     """One flow of the window transport (sender and receiver).
 
     Parameters
@@ -64,62 +64,28 @@ cdef class WindowFlow(Endpoint):
                  int64_t start_ps, CongestionControl cc, LoadBalancer lb, *,
                  int32_t mtu_bytes=4096, int32_t header_bytes=64, int32_t ack_bytes=64,
                  int64_t rto_ps=100_000_000, int data_prio=1, int ack_prio=0):
-        if size_bytes <= 0:
-            raise ValueError(f"size_bytes must be > 0, got {size_bytes}")
-        if start_ps < 0:
-            raise ValueError(f"start_ps must be >= 0, got {start_ps}")
-        if not (0 <= header_bytes < mtu_bytes):
-            raise ValueError(f"need 0 <= header_bytes < mtu_bytes, got {header_bytes}, {mtu_bytes}")
+        Flow.__init__(self, flow_id, src, dst, size_bytes, start_ps, cc, lb,
+                      mtu_bytes=mtu_bytes, header_bytes=header_bytes, data_prio=data_prio)
         if ack_bytes <= 0:
             raise ValueError(f"ack_bytes must be > 0, got {ack_bytes}")
         if rto_ps <= 0:
             raise ValueError(f"rto_ps must be > 0, got {rto_ps}")
-        if src == dst:
-            raise ValueError(f"a flow needs src != dst, got {src} -> {dst}")
-        self.flow_id = flow_id
-        self.src = src
-        self.dst = dst
-        self.size_bytes = size_bytes
-        self.start_ps = start_ps
-        self.cc = cc
-        self.lb = lb
-        self.mtu_bytes = mtu_bytes
-        self.header_bytes = header_bytes
         self.ack_bytes = ack_bytes
         self.rto_ps = rto_ps
         self.rto_now_ps = rto_ps
-        self.data_prio = data_prio
         self.ack_prio = ack_prio
-        self.n_packets = (size_bytes + (mtu_bytes - header_bytes) - 1) // (mtu_bytes - header_bytes)
         self.state = <uint8_t*> calloc(self.n_packets, sizeof(uint8_t))
         self.received = <uint8_t*> calloc(self.n_packets, sizeof(uint8_t))
         self.sent_at = <int64_t*> calloc(self.n_packets, sizeof(int64_t))
         self.rtx = <int64_t*> calloc(self.n_packets, sizeof(int64_t))
         if self.state == NULL or self.received == NULL or self.sent_at == NULL or self.rtx == NULL:
             raise MemoryError()
-        self.end_ps = -1
-        self.rx_done_ps = -1
 
     def __dealloc__(self):
         free(self.state)
         free(self.received)
         free(self.sent_at)
         free(self.rtx)
-
-    def attach(self, Network net):
-        """Attach to ``net`` and schedule the start."""
-        if not (0 <= self.src < net.n_hosts and 0 <= self.dst < net.n_hosts):
-            raise ValueError(f"flow {self.flow_id}: hosts {self.src}->{self.dst} out of range "
-                             f"0..{net.n_hosts - 1}")
-        net.add_endpoint(self)
-        push_event(self.sim, self.start_ps, self.handler_id, EV_START, 0)
-        return self
-
-    cdef inline int32_t payload_of(self, int64_t seq) noexcept:
-        cdef int64_t per = self.mtu_bytes - self.header_bytes
-        if seq == self.n_packets - 1:
-            return <int32_t> (self.size_bytes - seq * per)
-        return <int32_t> per
 
     cdef int on_event(self, int32_t kind, int64_t arg) except -1:
         if kind == EV_START:
@@ -161,20 +127,9 @@ cdef class WindowFlow(Endpoint):
 
     cdef int send_packet(self, int64_t seq) except -1:
         cdef Network net = self.net
-        cdef int32_t p = net.alloc()
+        cdef int32_t p = self.new_data_packet(seq)
         cdef Packet* pk = &net.pkts[p]
-        cdef int32_t payload = self.payload_of(seq)
         cdef int64_t now = self.sim.now
-        pk.kind = PKT_DATA
-        pk.flow = self.flow_id
-        pk.endpoint = self.endpoint_id
-        pk.src = self.src
-        pk.dst = self.dst
-        pk.seq = seq
-        pk.ts_ps = now
-        pk.payload = payload
-        pk.size = self.header_bytes + payload
-        pk.prio = self.data_prio
         pk.flags = PF_ECT
         if self.state[seq] == LOST:
             pk.flags |= PF_RETX
@@ -182,8 +137,7 @@ cdef class WindowFlow(Endpoint):
         pk.entropy = self.lb.next_entropy()
         self.state[seq] = IN_FLIGHT
         self.sent_at[seq] = now
-        self.inflight_bytes += self.header_bytes + payload
-        self.sent_packets += 1
+        self.inflight_bytes += pk.size
         if not self.timer_armed:
             self.arm_timer(now + self.rto_now_ps)
         return net.send(p)
@@ -250,13 +204,9 @@ cdef class WindowFlow(Endpoint):
         self.cc.on_ack(self.sim.now, payload, rtt, ecn)
         self.lb.on_feedback(entropy, ecn, False, False)
         if self.acked_packets == self.n_packets:
-            self.finished = True
-            self.end_ps = self.sim.now
             self.timer_gen += 1      # cancel the timer (lazily)
             self.timer_armed = False
-            if self.on_finish is not None:
-                self.on_finish(self)
-            return 0
+            return self.finish()
         return self.try_send()
 
     cdef int on_rto(self) except -1:
@@ -290,8 +240,3 @@ cdef class WindowFlow(Endpoint):
             elif self.rtx_len > 0 or self.inflight_bytes > 0:
                 self.arm_timer(now + self.rto_now_ps)
         return 0
-
-    @property
-    def fct_ps(self):
-        """Completion time (last ACK processed minus start), or None if unfinished."""
-        return self.end_ps - self.start_ps if self.finished else None

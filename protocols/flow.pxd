@@ -1,0 +1,32 @@
+from libc.stdint cimport int32_t, int64_t, uint8_t
+
+from uesim.fabric.network cimport Endpoint
+from uesim.protocols.hooks cimport CongestionControl, LoadBalancer
+
+
+cdef class Flow(Endpoint):
+    """What every transport flow is: both ends of one src -> dst transfer."""
+    cdef readonly int32_t flow_id
+    cdef readonly int32_t src
+    cdef readonly int32_t dst
+    cdef readonly int64_t size_bytes
+    cdef readonly int64_t start_ps
+    cdef readonly int32_t mtu_bytes
+    cdef readonly int32_t header_bytes
+    cdef readonly int64_t n_packets
+    cdef readonly uint8_t data_prio
+    cdef public CongestionControl cc
+    cdef public LoadBalancer lb
+    cdef public object on_finish
+    # results
+    cdef readonly int64_t end_ps
+    cdef readonly int64_t rx_done_ps
+    cdef readonly int64_t sent_packets
+    cdef readonly int64_t retx_packets
+    cdef readonly int64_t ecn_echoes
+    cdef readonly int64_t timeouts
+    cdef readonly bint finished
+
+    cdef inline int32_t payload_of(self, int64_t seq) noexcept
+    cdef int32_t new_data_packet(self, int64_t seq) except -1
+    cdef int finish(self) except -1
