@@ -1,10 +1,27 @@
-# The discrete-event engine: integer picosecond time, a C binary heap of events.
-from libc.stdint cimport int32_t, int64_t
+# The discrete-event engine: integer picosecond time, a timing wheel plus a heap of events.
+from libc.stdint cimport int32_t, int64_t, uint64_t
 
 cdef extern from *:
     # (time << 64 | insertion counter): one unsigned 128-bit compare orders events by
     # time, and equal times in insertion (FIFO) order
     ctypedef unsigned long long uint128 "unsigned __int128"
+
+cdef extern from *:
+    int ctz64 "__builtin_ctzll" (unsigned long long) nogil
+
+cdef enum:
+    # Near events (within WHEEL_SIZE buckets of 2^WHEEL_SHIFT ps, about 4.2 us) go to a
+    # timing wheel; later ones to a 4-ary heap.  Both keep the (time, seq) order exactly.
+    WHEEL_SHIFT = 10
+    WHEEL_SIZE = 4096
+    WHEEL_WORDS = 64          # WHEEL_SIZE / 64 bits of the occupancy bitmap
+
+ctypedef struct WheelNode:
+    uint128 key
+    int64_t arg
+    int32_t handler
+    int32_t kind
+    int32_t next              # next node of the same bucket (sorted by key), or free list
 
 ctypedef struct Event:
     uint128 key
@@ -20,6 +37,14 @@ cdef class EventHandler:
 
 
 cdef class Simulator:
+    # timing wheel: buckets of nodes sorted by key, an occupancy bitmap, a node pool
+    cdef WheelNode* nodes
+    cdef int32_t node_cap
+    cdef int32_t node_free
+    cdef int32_t* bucket
+    cdef uint64_t* bits
+    cdef int64_t wheel_len
+    # far events
     cdef Event* heap
     cdef int64_t heap_len
     cdef int64_t heap_cap
@@ -36,6 +61,11 @@ cdef class Simulator:
 
     cdef int schedule(self, int64_t time, int32_t handler, int32_t kind, int64_t arg) except -1
     cdef int _grow(self) except -1
+    cdef int _grow_nodes(self) except -1
+    cdef int _heap_push(self, uint128 key, int32_t handler, int32_t kind, int64_t arg) except -1
+    cdef inline Event _heap_pop(self) noexcept
+    cdef inline int32_t _first_bucket(self) noexcept
+    cdef inline bint _peek(self, uint128* key) noexcept
     cdef inline Event _pop(self) noexcept
     cpdef int32_t register(self, EventHandler handler) except -1
     cpdef bint step(self) except -1
@@ -44,27 +74,37 @@ cdef class Simulator:
 cdef inline int push_event(Simulator sim, int64_t time, int32_t handler, int32_t kind,
                            int64_t arg) except -1:
     """Schedule an event (inlined into every compiled module that cimports it)."""
-    cdef int64_t i, parent
     cdef uint128 key
-    cdef Event* h
+    cdef int32_t n, b, prev, cur
+    cdef WheelNode* nodes
     if time < sim.now:
         raise ValueError(f"cannot schedule at {time} ps, before now ({sim.now} ps)")
-    if sim.heap_len == sim.heap_cap:
-        sim._grow()
-    h = sim.heap
     key = ((<uint128> time) << 64) | <uint128> sim.next_seq
     sim.next_seq += 1
-    i = sim.heap_len
-    sim.heap_len += 1
-    # sift up with a hole (4-ary heap: fewer levels, children share cache lines)
-    while i > 0:
-        parent = (i - 1) >> 2
-        if h[parent].key < key:
-            break
-        h[i] = h[parent]
-        i = parent
-    h[i].key = key
-    h[i].arg = arg
-    h[i].handler = handler
-    h[i].kind = kind
+    if (time >> WHEEL_SHIFT) - (sim.now >> WHEEL_SHIFT) >= WHEEL_SIZE:
+        return sim._heap_push(key, handler, kind, arg)
+    if sim.node_free < 0:
+        sim._grow_nodes()
+    nodes = sim.nodes
+    n = sim.node_free
+    sim.node_free = nodes[n].next
+    nodes[n].key = key
+    nodes[n].arg = arg
+    nodes[n].handler = handler
+    nodes[n].kind = kind
+    b = <int32_t> ((time >> WHEEL_SHIFT) & (WHEEL_SIZE - 1))
+    cur = sim.bucket[b]
+    if cur < 0 or key < nodes[cur].key:
+        nodes[n].next = cur
+        sim.bucket[b] = n
+        sim.bits[b >> 6] |= (<uint64_t> 1) << (b & 63)
+    else:                     # keep the bucket sorted (it rarely holds more than one)
+        prev = cur
+        cur = nodes[cur].next
+        while cur >= 0 and nodes[cur].key < key:
+            prev = cur
+            cur = nodes[cur].next
+        nodes[n].next = cur
+        nodes[prev].next = n
+    sim.wheel_len += 1
     return 0

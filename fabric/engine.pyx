@@ -1,14 +1,15 @@
 # cython: language_level=3
 """The discrete-event engine.
 
-A :class:`Simulator` owns the clock (integer picoseconds) and a binary heap of C
-``Event`` structs ordered by ``(time, seq)``; ``seq`` is an insertion counter, so
+A :class:`Simulator` owns the clock (integer picoseconds) and the pending events,
+ordered by ``(time, seq)``: near ones in a timing wheel (buckets of about 1 ns over
+about 4 us, with an occupancy bitmap), later ones in a 4-ary heap; ``seq`` is an insertion counter, so
 events at the same picosecond run in the order they were scheduled, which makes
 every run deterministic.  Events are delivered to :class:`EventHandler` objects
 (a packet-level network, a transport flow, a Python callback adaptor) through a C
 virtual call; nothing on this path creates Python objects.
 """
-from libc.stdlib cimport free, malloc, realloc
+from libc.stdlib cimport calloc, free, malloc, realloc
 from cpython.ref cimport PyObject
 
 from libc.stdint cimport INT64_MAX
@@ -68,12 +69,21 @@ cdef class Simulator:
     """
 
     def __cinit__(self, int64_t seed=0):
+        cdef int32_t i
         self.heap_cap = 1024
         self.heap = <Event*> malloc(self.heap_cap * sizeof(Event))
+        self.bucket = <int32_t*> malloc(WHEEL_SIZE * sizeof(int32_t))
+        self.bits = <uint64_t*> calloc(WHEEL_WORDS, sizeof(uint64_t))
+        self.node_cap = 0
+        self.node_free = -1
         self.handler_cap = 64
         self.handler_ptrs = <void**> malloc(self.handler_cap * sizeof(void*))
-        if self.heap == NULL or self.handler_ptrs == NULL:
+        if self.heap == NULL or self.handler_ptrs == NULL or self.bucket == NULL or self.bits == NULL:
             raise MemoryError()
+        for i in range(WHEEL_SIZE):
+            self.bucket[i] = -1
+        self.wheel_len = 0
+        self._grow_nodes()
         self.heap_len = 0
         self.now = 0
         self.next_seq = 0
@@ -88,6 +98,9 @@ cdef class Simulator:
 
     def __dealloc__(self):
         free(self.heap)
+        free(self.nodes)
+        free(self.bucket)
+        free(self.bits)
         free(self.handler_ptrs)
 
     cpdef int32_t register(self, EventHandler handler) except -1:
@@ -115,14 +128,49 @@ cdef class Simulator:
         self.heap_cap *= 2
         return 0
 
+    cdef int _grow_nodes(self) except -1:
+        cdef int32_t old = self.node_cap
+        cdef int32_t cap = 1024 if old == 0 else 2 * old
+        cdef int32_t i
+        cdef WheelNode* nodes = <WheelNode*> realloc(self.nodes, cap * sizeof(WheelNode))
+        if nodes == NULL:
+            raise MemoryError()
+        self.nodes = nodes
+        for i in range(old, cap):
+            nodes[i].next = i + 1 if i + 1 < cap else self.node_free
+        self.node_free = old
+        self.node_cap = cap
+        return 0
+
     cdef int schedule(self, int64_t time, int32_t handler, int32_t kind, int64_t arg) except -1:
         """Schedule an event; ``time`` must not be in the past."""
         return push_event(self, time, handler, kind, arg)
 
-    cdef inline Event _pop(self) noexcept:
+    cdef int _heap_push(self, uint128 key, int32_t handler, int32_t kind, int64_t arg) except -1:
+        cdef int64_t i, parent
+        cdef Event* h
+        if self.heap_len == self.heap_cap:
+            self._grow()
+        h = self.heap
+        i = self.heap_len
+        self.heap_len += 1
+        # sift up with a hole (4-ary heap: fewer levels, children share cache lines)
+        while i > 0:
+            parent = (i - 1) >> 2
+            if h[parent].key < key:
+                break
+            h[i] = h[parent]
+            i = parent
+        h[i].key = key
+        h[i].arg = arg
+        h[i].handler = handler
+        h[i].kind = kind
+        return 0
+
+    cdef inline Event _heap_pop(self) noexcept:
         cdef Event top = self.heap[0]
         cdef Event* h = self.heap
-        cdef int64_t n, i, child, c, best, last_child
+        cdef int64_t n, i, child, c, best
         cdef uint128 last_key
         self.heap_len -= 1
         n = self.heap_len
@@ -152,13 +200,67 @@ cdef class Simulator:
             h[i] = h[n]
         return top
 
+    cdef inline int32_t _first_bucket(self) noexcept:
+        """The first occupied wheel bucket at or after now's (circularly); wheel not empty."""
+        cdef int32_t start = <int32_t> ((self.now >> WHEEL_SHIFT) & (WHEEL_SIZE - 1))
+        cdef int32_t w = start >> 6
+        cdef uint64_t word = self.bits[w] & (~(<uint64_t> 0) << (start & 63))
+        cdef int32_t k
+        if word:
+            return (w << 6) + ctz64(word)
+        for k in range(1, WHEEL_WORDS + 1):
+            w = (w + 1) & (WHEEL_WORDS - 1)
+            word = self.bits[w]
+            if word:
+                return (w << 6) + ctz64(word)
+        return -1   # unreachable while wheel_len > 0
+
+    cdef inline bint _peek(self, uint128* key) noexcept:
+        """The smallest pending key, or False if none."""
+        cdef int32_t b
+        if self.wheel_len > 0:
+            b = self._first_bucket()
+            key[0] = self.nodes[self.bucket[b]].key
+            if self.heap_len > 0 and self.heap[0].key < key[0]:
+                key[0] = self.heap[0].key
+            return True
+        if self.heap_len > 0:
+            key[0] = self.heap[0].key
+            return True
+        return False
+
+    cdef inline Event _pop(self) noexcept:
+        """Remove and return the earliest event (there is one); advance the clock."""
+        cdef Event ev
+        cdef int32_t b, n
+        cdef WheelNode* node
+        if self.wheel_len > 0:
+            b = self._first_bucket()
+            n = self.bucket[b]
+            node = &self.nodes[n]
+            if self.heap_len == 0 or node.key < self.heap[0].key:
+                ev.key = node.key
+                ev.arg = node.arg
+                ev.handler = node.handler
+                ev.kind = node.kind
+                self.bucket[b] = node.next
+                if node.next < 0:
+                    self.bits[b >> 6] &= ~((<uint64_t> 1) << (b & 63))
+                node.next = self.node_free
+                self.node_free = n
+                self.wheel_len -= 1
+                self.now = <int64_t> (ev.key >> 64)
+                return ev
+        ev = self._heap_pop()
+        self.now = <int64_t> (ev.key >> 64)
+        return ev
+
     cpdef bint step(self) except -1:
         """Run the next event; return False when no event is left."""
         cdef Event ev
-        if self.heap_len == 0:
+        if self.heap_len == 0 and self.wheel_len == 0:
             return False
         ev = self._pop()
-        self.now = <int64_t> (ev.key >> 64)
         self.events += 1
         (<EventHandler> self.handler_ptrs[ev.handler]).on_event(ev.kind, ev.arg)
         return True
@@ -179,21 +281,26 @@ cdef class Simulator:
         cdef Event ev
         cdef int64_t chunk
         cdef EventHandler handler
+        cdef uint128 key
         self.stopped = False
-        while self.heap_len > 0 and not self.stopped:
+        while (self.heap_len > 0 or self.wheel_len > 0) and not self.stopped:
             chunk = 1 << 20
-            while chunk > 0 and self.heap_len > 0 and not self.stopped:
-                if <int64_t> (self.heap[0].key >> 64) > limit:
-                    self.now = limit
-                    return
+            while chunk > 0 and not self.stopped:
+                if limit != NO_LIMIT:
+                    if not self._peek(&key):
+                        break
+                    if <int64_t> (key >> 64) > limit:
+                        self.now = limit
+                        return
+                elif self.heap_len == 0 and self.wheel_len == 0:
+                    break
                 ev = self._pop()
-                self.now = <int64_t> (ev.key >> 64)
                 self.events += 1
                 (<EventHandler> self.handler_ptrs[ev.handler]).on_event(ev.kind, ev.arg)
                 chunk -= 1
             if progress is not None:
                 progress(self.now, self.events)
-        if until_ps is not None and self.heap_len == 0 and self.now < limit:
+        if until_ps is not None and self.heap_len == 0 and self.wheel_len == 0 and self.now < limit:
             self.now = limit
 
     def stop(self):
@@ -220,11 +327,12 @@ cdef class Simulator:
     @property
     def pending_events(self):
         """Number of events in the queue (cancelled ones included until they fire)."""
-        return self.heap_len
+        return self.heap_len + self.wheel_len
 
     def peek_time(self):
         """Time of the next event, or None."""
-        return <int64_t> (self.heap[0].key >> 64) if self.heap_len else None
+        cdef uint128 key
+        return <int64_t> (key >> 64) if self._peek(&key) else None
 
 
 cdef class Timer(EventHandler):
