@@ -34,6 +34,7 @@ cdef enum:
     EV_ARRIVE = 0       # arg = port: the head packet on its wire reaches the far end
     EV_TX_DONE = 1      # arg = port: the packet in service finished serialisation
     EV_FORWARD = 2      # arg = packet: switch latency elapsed, enqueue at pkt.port
+    EV_NIC_PULL = 3     # arg = NIC ring: its port drained, ask the next ready endpoint for a packet
 
 
 ctypedef struct Packet:
@@ -101,6 +102,8 @@ cdef class Endpoint(EventHandler):
     cdef public int32_t endpoint_id
     cdef public Network net
     cdef int on_packet(self, int32_t pkt) except -1
+    cdef int32_t pull(self) except -2
+    cdef bint can_send(self) noexcept
 
 
 @cython.final
@@ -129,6 +132,14 @@ cdef class Network(EventHandler):
     cdef void** endpoint_ptrs
     cdef int32_t n_endpoints
     cdef int32_t endpoint_cap
+    # host NIC schedulers: endpoints with data to send wait in a round-robin ring per
+    # (host, forwarding table) and are asked for one packet at a time when the port the
+    # ring last sent on has drained
+    cdef int32_t* ready_head        # per ring (host * 2 + table)
+    cdef int32_t* ready_tail        # per ring
+    cdef int32_t* ready_next        # per endpoint: next in its ring, -1 last, -2 not queued
+    cdef uint8_t* nic_pending       # per ring: an EV_NIC_PULL is scheduled
+    cdef int32_t* nic_port          # per ring: the port it last sent on, or -1
     # random stream (xorshift64*) for ECN coin flips
     cdef uint64_t rng
     # network-wide counters
@@ -141,6 +152,9 @@ cdef class Network(EventHandler):
     cdef int32_t alloc(self) except -1
     cdef void release(self, int32_t p) noexcept
     cdef int send(self, int32_t p) except -1
+    cdef int nic_ready(self, Endpoint ep, int32_t src, int32_t dst) except -1
+    cdef int nic_pull(self, int32_t ring) except -1
+    cdef int64_t nic_free_at(self, int32_t ring) noexcept
     cdef int forward(self, int32_t node, int32_t p) except -1
     cdef int enqueue(self, int32_t port, int32_t p) except -1
     cdef int _grow_ring(self, Port* pt) except -1

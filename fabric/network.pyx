@@ -74,6 +74,14 @@ cdef class Endpoint(EventHandler):
         self.net.release(pkt)
         return 0
 
+    cdef int32_t pull(self) except -2:
+        """The host NIC is free: return a packet to send now (fields filled), or -1."""
+        return -1
+
+    cdef bint can_send(self) noexcept:
+        """Whether :meth:`pull` would return a packet now."""
+        return False
+
 
 cdef class RecordingSink(Endpoint):
     """Test helper: records ``(time_ps, flow, seq, size, flags)`` of every packet it receives."""
@@ -128,8 +136,15 @@ cdef class Network(EventHandler):
         self.pkts = <Packet*> malloc(self.pkt_cap * sizeof(Packet))
         self.endpoint_cap = 64
         self.endpoint_ptrs = <void**> malloc(self.endpoint_cap * sizeof(void*))
+        self.ready_next = <int32_t*> malloc(self.endpoint_cap * sizeof(int32_t))
+        self.ready_head = <int32_t*> malloc(2 * n_hosts * sizeof(int32_t))
+        self.ready_tail = <int32_t*> malloc(2 * n_hosts * sizeof(int32_t))
+        self.nic_port = <int32_t*> malloc(2 * n_hosts * sizeof(int32_t))
+        self.nic_pending = <uint8_t*> calloc(2 * n_hosts, sizeof(uint8_t))
         if (self.node_host == NULL or self.host_node == NULL or self.host_domain == NULL or self.node_salt == NULL or
-                self.ports == NULL or self.pkts == NULL or self.endpoint_ptrs == NULL):
+                self.ports == NULL or self.pkts == NULL or self.endpoint_ptrs == NULL or
+                self.ready_next == NULL or self.ready_head == NULL or self.ready_tail == NULL or
+                self.nic_pending == NULL or self.nic_port == NULL):
             raise MemoryError()
         self.rng = (seed * 0x9E3779B97F4A7C15ULL) ^ 0xD1B54A32D192ED03ULL
         if self.rng == 0:
@@ -140,6 +155,10 @@ cdef class Network(EventHandler):
         for i in range(n_hosts):
             self.host_node[i] = -1
             self.host_domain[i] = -1
+        for i in range(2 * n_hosts):
+            self.ready_head[i] = -1
+            self.ready_tail[i] = -1
+            self.nic_port[i] = -1
         for i in range(self.pkt_cap):
             self.pkts[i].next = i + 1 if i + 1 < self.pkt_cap else -1
         self.free_head = 0
@@ -161,6 +180,11 @@ cdef class Network(EventHandler):
         free(self.fwd_ports)
         free(self.pkts)
         free(self.endpoint_ptrs)
+        free(self.ready_next)
+        free(self.ready_head)
+        free(self.ready_tail)
+        free(self.nic_pending)
+        free(self.nic_port)
 
     # ------------------------------------------------------------------ setup
     def set_host(self, int32_t host, int32_t node):
@@ -307,7 +331,12 @@ cdef class Network(EventHandler):
             if ptrs == NULL:
                 raise MemoryError()
             self.endpoint_ptrs = ptrs
+            nxt = <int32_t*> realloc(self.ready_next, 2 * self.endpoint_cap * sizeof(int32_t))
+            if nxt == NULL:
+                raise MemoryError()
+            self.ready_next = nxt
             self.endpoint_cap *= 2
+        self.ready_next[self.n_endpoints] = -2
         self.endpoints.append(ep)
         self.endpoint_ptrs[self.n_endpoints] = <void*> ep
         ep.endpoint_id = self.n_endpoints
@@ -362,6 +391,74 @@ cdef class Network(EventHandler):
         self.sent += 1
         pk.table = 1 if (d >= 0 and d == self.host_domain[pk.dst]) else 0
         return self.forward(self.host_node[pk.src], p)
+
+    cdef int nic_ready(self, Endpoint ep, int32_t src, int32_t dst) except -1:
+        """``ep`` at host ``src`` has a packet for host ``dst``: queue it for the NIC.
+
+        The NIC asks ready endpoints in round robin for one packet at a time, when the
+        port it last sent on has drained, so a packet is created (and timestamped) when it
+        can leave and the flows of a host share its NIC fairly, as htsim's host queue.
+        Scale-up and scale-out traffic have separate rings (they leave by different ports);
+        a host with several scale-out ports sends on one at a time.
+        """
+        cdef int32_t d = self.host_domain[src]
+        cdef int32_t ring = 2 * src + (1 if (d >= 0 and d == self.host_domain[dst]) else 0)
+        cdef int32_t e = ep.endpoint_id
+        cdef int64_t free_at
+        if self.ready_next[e] == -2:
+            self.ready_next[e] = -1
+            if self.ready_tail[ring] < 0:
+                self.ready_head[ring] = e
+            else:
+                self.ready_next[self.ready_tail[ring]] = e
+            self.ready_tail[ring] = e
+        if not self.nic_pending[ring]:
+            free_at = self.nic_free_at(ring)
+            if free_at <= self.sim.now:
+                return self.nic_pull(ring)
+            self.nic_pending[ring] = 1
+            push_event(self.sim, free_at, self.handler_id, EV_NIC_PULL, ring)
+        return 0
+
+    cdef int64_t nic_free_at(self, int32_t ring) noexcept:
+        # when the port this ring last sent on has serialised everything it holds
+        cdef int32_t port = self.nic_port[ring]
+        return self.ports[port].busy_until if port >= 0 else self.sim.now
+
+    cdef int nic_pull(self, int32_t ring) except -1:
+        """The NIC port of ``ring`` is free: send one packet from the next ready endpoint."""
+        cdef int32_t e, p
+        cdef int64_t free_at
+        cdef Endpoint ep
+        while self.ready_head[ring] >= 0:
+            e = self.ready_head[ring]
+            self.ready_head[ring] = self.ready_next[e]
+            if self.ready_head[ring] < 0:
+                self.ready_tail[ring] = -1
+            self.ready_next[e] = -2
+            ep = <Endpoint> self.endpoint_ptrs[e]
+            p = ep.pull()
+            if p < 0:
+                continue
+            if ep.can_send():             # back of the ring: round robin between flows
+                self.ready_next[e] = -1
+                if self.ready_tail[ring] < 0:
+                    self.ready_head[ring] = e
+                else:
+                    self.ready_next[self.ready_tail[ring]] = e
+                self.ready_tail[ring] = e
+            self.pkts[p].port = -1
+            self.send(p)
+            # the slot still holds the port it was enqueued on (or -1 if it was dropped
+            # before that): nothing has been allocated since
+            self.nic_port[ring] = self.pkts[p].port
+            break
+        if self.ready_head[ring] >= 0:
+            free_at = self.nic_free_at(ring)
+            self.nic_pending[ring] = 1
+            push_event(self.sim, free_at if free_at > self.sim.now else self.sim.now,
+                       self.handler_id, EV_NIC_PULL, ring)
+        return 0
 
     cdef int forward(self, int32_t node, int32_t p) except -1:
         cdef Packet* pk = &self.pkts[p]
@@ -432,6 +529,10 @@ cdef class Network(EventHandler):
         pk.port = port
         pk.hops += 1
         if pt.mode & PM_DEQUEUE:
+            # a work-conserving port drains everything it holds at the same time
+            # whatever the service order: keep that time for the host NIC scheduler
+            start = pt.busy_until if pt.busy_until > now else now
+            pt.busy_until = start + port_tx_time(pt, size)
             c = pk.prio
             pk.next = -1
             if pt.q_tail[c] < 0:
@@ -554,6 +655,9 @@ cdef class Network(EventHandler):
             return self.tx_done(p)
         if kind == EV_FORWARD:
             return self.enqueue(self.pkts[p].port, p)
+        if kind == EV_NIC_PULL:
+            self.nic_pending[p] = 0
+            return self.nic_pull(p)
         raise ValueError(f"unknown network event kind {kind}")
 
     # --------------------------------------------------------------- python API

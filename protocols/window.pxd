@@ -29,8 +29,9 @@ cdef class WindowFlow(Flow):
     cdef int64_t rx_cum
     cdef readonly int64_t dup_packets
 
+    cdef int64_t next_seq(self) noexcept
     cdef int try_send(self) except -1
-    cdef int send_packet(self, int64_t seq) except -1
+    cdef int32_t send_packet(self, int64_t seq) except -2
     cdef int on_data(self, int32_t p) except -1
     cdef int on_ack_packet(self, int32_t p) except -1
     cdef int on_rto(self) except -1

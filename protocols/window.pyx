@@ -13,6 +13,10 @@ after it was sent is declared lost and resent.  The timeout adapts as in RFC 629
 per timeout up to 64 x; so queueing longer than ``rto_ps`` (a deep NIC queue in an
 all-to-all, say) does not collapse into endless spurious retransmissions.
 
+Packets leave through the host NIC's scheduler (:meth:`Network.nic_ready`): the flow
+says it has something to send and the NIC pulls one packet at a time when it is free,
+round robin between the flows of the host, so a packet's timestamp is its departure.
+
 The flow is finished when the sender holds an ACK for every packet (htsim's
 convention: ``end_ps`` is when the last ACK is processed); ``rx_done_ps`` is when
 the receiver held every byte.
@@ -102,30 +106,45 @@ cdef class WindowFlow(Flow):
         push_event(self.sim, at_ps, self.handler_id, EV_RTO, self.timer_gen)
         return 0
 
-    cdef int try_send(self) except -1:
+    cdef int64_t next_seq(self) noexcept:
+        """The packet to send next (a retransmission first), if the window allows it; else -1."""
         cdef int64_t seq
-        cdef int32_t wire
-        while True:
-            while self.rtx_len > 0 and self.state[self.rtx[self.rtx_head]] != LOST:
-                self.rtx_head = (self.rtx_head + 1) % self.n_packets   # acked meanwhile
-                self.rtx_len -= 1
-            if self.rtx_len > 0:
-                seq = self.rtx[self.rtx_head]
-            elif self.next_new < self.n_packets:
-                seq = self.next_new
-            else:
-                return 0
-            wire = self.header_bytes + self.payload_of(seq)
-            if self.inflight_bytes > 0 and self.inflight_bytes + wire > self.cc.cwnd_bytes:
-                return 0
-            if self.rtx_len > 0:
-                self.rtx_head = (self.rtx_head + 1) % self.n_packets
-                self.rtx_len -= 1
-            else:
-                self.next_new += 1
-            self.send_packet(seq)
+        while self.rtx_len > 0 and self.state[self.rtx[self.rtx_head]] != LOST:
+            self.rtx_head = (self.rtx_head + 1) % self.n_packets   # acked meanwhile
+            self.rtx_len -= 1
+        if self.rtx_len > 0:
+            seq = self.rtx[self.rtx_head]
+        elif self.next_new < self.n_packets:
+            seq = self.next_new
+        else:
+            return -1
+        if (self.inflight_bytes > 0 and
+                self.inflight_bytes + self.header_bytes + self.payload_of(seq) > self.cc.cwnd_bytes):
+            return -1
+        return seq
 
-    cdef int send_packet(self, int64_t seq) except -1:
+    cdef int try_send(self) except -1:
+        """Tell the host NIC when there is something to send; it pulls packets one by one."""
+        if self.next_seq() >= 0:
+            self.net.nic_ready(self, self.src, self.dst)
+        return 0
+
+    cdef bint can_send(self) noexcept:
+        return self.next_seq() >= 0
+
+    cdef int32_t pull(self) except -2:
+        cdef int64_t seq = self.next_seq()
+        if seq < 0:
+            return -1
+        if self.rtx_len > 0 and self.rtx[self.rtx_head] == seq:
+            self.rtx_head = (self.rtx_head + 1) % self.n_packets
+            self.rtx_len -= 1
+        else:
+            self.next_new += 1
+        return self.send_packet(seq)
+
+    cdef int32_t send_packet(self, int64_t seq) except -2:
+        """Build the data packet for ``seq`` and record it in flight; the NIC sends it."""
         cdef Network net = self.net
         cdef int32_t p = self.new_data_packet(seq)
         cdef Packet* pk = &net.pkts[p]
@@ -140,7 +159,7 @@ cdef class WindowFlow(Flow):
         self.inflight_bytes += pk.size
         if not self.timer_armed:
             self.arm_timer(now + self.rto_now_ps)
-        return net.send(p)
+        return p
 
     cdef int on_packet(self, int32_t p) except -1:
         if self.net.pkts[p].kind == PKT_DATA:

@@ -5,9 +5,12 @@ forwarding tables (routing is not what it checks).  It re-implements, in plain
 Python: the event queue (heapq on (time, seq)), FIFO egress ports with drop-tail
 (occupancy = bytes not yet fully serialised), store-and-forward links, the per-switch
 ECMP hash, the load balancers' random streams, and the fixed-window transport with
-one ACK per packet.  Given the same inputs it must give identical per-flow times.
+one ACK per packet, and the host NIC that pulls one packet at a time from the
+flows with data, round robin, when the port it last sent on has drained.  Given the same
+inputs it must give identical per-flow times.
 """
 import heapq
+from collections import deque
 
 M64 = (1 << 64) - 1
 
@@ -63,6 +66,43 @@ class RefModel:
         self.salt = [mix_hash(i, seed, 0x5851F42D4C957F2D) for i in range(net.n_nodes)]
         self.events, self.seq, self.now = [], 0, 0
         self.drops = 0
+        self.nic_port = [None] * net.n_hosts
+        self.ready = [deque() for _ in range(net.n_hosts)]
+        self.pending = [False] * net.n_hosts
+
+    # the host NIC: flows with data wait in a round-robin ring
+    def nic_free_at(self, host):
+        port = self.nic_port[host]
+        return self.now if port is None else self.busy[port]
+
+    def nic_ready(self, flow, host):
+        if flow not in self.ready[host]:
+            self.ready[host].append(flow)
+        if not self.pending[host]:
+            if self.nic_free_at(host) <= self.now:
+                self.nic_pull(host)
+            else:
+                self.pending[host] = True
+                self.at(self.nic_free_at(host), self.nic_event, host)
+
+    def nic_event(self, host):
+        self.pending[host] = False
+        self.nic_pull(host)
+
+    def nic_pull(self, host):
+        ring = self.ready[host]
+        while ring:
+            flow = ring.popleft()
+            pkt = flow.pull()
+            if pkt is None:
+                continue
+            if flow.next_seq() is not None:
+                ring.append(flow)
+            self.nic_port[host] = self.forward(self.node_of[host], pkt)
+            break
+        if ring:
+            self.pending[host] = True
+            self.at(max(self.nic_free_at(host), self.now), self.nic_event, host)
 
     def at(self, t, fn, *args):
         heapq.heappush(self.events, (t, self.seq, fn, args))
@@ -84,12 +124,13 @@ class RefModel:
             held.pop(0)
         if sum(s for _, s in held) + pkt["size"] > self.buffer[port]:
             self.drops += 1
-            return
+            return None
         start = max(self.now, self.busy[port])
         finish = start + self.tx_time(pkt["size"], self.rate[port])
         self.busy[port] = finish
         held.append((finish, pkt["size"]))
         self.at(finish + self.delay[port], self.arrive, self.peer[port], pkt)
+        return port
 
     def arrive(self, node, pkt):
         host = self.host_of[node]
@@ -114,18 +155,29 @@ class RefFlow:
     def payload(self, seq):
         return self.size - seq * self.per if seq == self.n - 1 else self.per
 
+    def next_seq(self):
+        if self.next >= self.n:
+            return None
+        wire = self.header + self.payload(self.next)
+        if self.inflight > 0 and self.inflight + wire > self.cwnd:
+            return None
+        return self.next
+
     def try_send(self):
-        while self.next < self.n:
-            wire = self.header + self.payload(self.next)
-            if self.inflight > 0 and self.inflight + wire > self.cwnd:
-                return
-            e = self.entropies[self.e_pos % len(self.entropies)]
-            self.e_pos += 1
-            pkt = {"kind": "data", "flow": self.id, "src": self.src, "dst": self.dst,
-                   "seq": self.next, "size": wire, "entropy": e, "flow_obj": self}
-            self.next += 1
-            self.inflight += wire
-            self.m.forward(self.m.node_of[self.src], pkt)
+        if self.next_seq() is not None:
+            self.m.nic_ready(self, self.src)
+
+    def pull(self):
+        if self.next_seq() is None:
+            return None
+        wire = self.header + self.payload(self.next)
+        e = self.entropies[self.e_pos % len(self.entropies)]
+        self.e_pos += 1
+        pkt = {"kind": "data", "flow": self.id, "src": self.src, "dst": self.dst,
+               "seq": self.next, "size": wire, "entropy": e, "flow_obj": self}
+        self.next += 1
+        self.inflight += wire
+        return pkt
 
     def receive(self, pkt):
         if pkt["kind"] == "data":
