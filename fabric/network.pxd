@@ -1,6 +1,6 @@
 # The packet-level data plane: packets, egress ports, switches, host NICs.
 cimport cython
-from libc.stdint cimport int32_t, int64_t, uint8_t, uint32_t, uint64_t
+from libc.stdint cimport int32_t, int64_t, uint8_t, uint16_t, uint32_t, uint64_t
 
 from uesim.fabric.engine cimport EventHandler, Simulator
 
@@ -22,12 +22,16 @@ cdef enum:
     PF_ECN_ECHO = 4     # an ACK echoing CE
     PF_RETX = 8         # a retransmission
     PF_TRIMMED = 16     # payload cut by a switch
+    PF_AR = 32          # ack request: the receiver acknowledges at once
+    PF_LAST_HOP = 64    # trimmed at the last switch (the receiver's downlink)
+    PF_SPEC = 128       # sent on speculative credit (RCCC)
 
 # port modes
 cdef enum:
     PM_DEQUEUE = 1      # real dequeue events (priorities, dequeue-time ECN)
     PM_ECN = 2          # ECN marking enabled
     PM_ECN_AT_DEQUEUE = 4
+    PM_TRIM = 8         # UET trimming: an overflowing data packet is cut to a header
 
 # event kinds of the network handler
 cdef enum:
@@ -41,6 +45,8 @@ ctypedef struct Packet:
     int64_t seq          # transport sequence number (data) or acknowledged number (ACK)
     int64_t ts_ps        # sender timestamp, echoed by ACKs (RTT samples)
     int64_t aux          # transport-defined (cumulative ACK, credit, ...)
+    int64_t aux2         # transport-defined (bytes received echo, pull target, ...)
+    uint64_t sack        # transport-defined (selective ACK bitmap)
     int64_t due_ps       # when it reaches the far end of the wire it is on
     int32_t flow         # flow id
     int32_t endpoint     # endpoint id that receives this packet at dst
@@ -51,10 +57,12 @@ ctypedef struct Packet:
     uint32_t entropy     # load-balancing entropy value (hashed with flow by switches)
     int32_t port         # port the packet is crossing now
     int32_t next         # free-list / queue link
+    int32_t prev         # queue link backwards (dequeue-path class queues)
+    int32_t ref          # transport-defined (SACK base relative to the cumulative ACK)
     int32_t hops         # links crossed so far
+    uint16_t flags       # PF_*
     uint8_t kind         # PKT_*
     uint8_t prio         # traffic class 0 (highest) .. N_CLASSES-1
-    uint8_t flags        # PF_*
     uint8_t table        # forwarding table: 0 scale-out, 1 scale-up (same scale-up domain)
 
 
@@ -93,9 +101,23 @@ ctypedef struct Port:
     int64_t ecn_kmax
     uint32_t ecn_pmax_q32  # pmax scaled to 2^32
     int32_t reverse       # port in the other direction of the same cable, or -1
-    # dequeue path: per-class FIFOs linked through Packet.next
+    # dequeue path: per-class FIFOs linked through Packet.next/prev; class 0 is the
+    # header class (ACKs, NACKs, trimmed packets).  The packet in service was put on the
+    # wire when its service began; a TX_DONE event exists only while packets wait.
     int32_t q_head[N_CLASSES]
     int32_t q_tail[N_CLASSES]
+    int32_t n_waiting     # packets in the class FIFOs (not the one in service)
+    int32_t svc_size      # bytes of the packet in service (held until TX_DONE or the next enqueue)
+    int64_t hdr_bytes     # bytes of class-0 packets held (in service included)
+    int64_t drain_at      # when everything held will have been serialised
+    uint8_t tx_pending    # a TX_DONE event is scheduled at busy_until
+    uint8_t svc_hdr       # the packet in service is of class 0
+    uint8_t svc_data      # the packet in service is ECN-markable data (not class 0, ECT)
+    # trimming (PM_TRIM)
+    int32_t trim_bytes    # size of a trimmed packet
+    uint32_t trim_tail_q32  # probability (x 2^32) of trimming the newest queued packet instead
+    int64_t trims
+    int64_t hdr_drops     # header-class packets dropped (its limit is 2 x buffer_bytes)
 
 
 cdef class Endpoint(EventHandler):
@@ -148,6 +170,8 @@ cdef class Network(EventHandler):
     cdef readonly int64_t delivered
     cdef readonly int64_t dropped
     cdef readonly int64_t unroutable
+    cdef readonly int64_t trimmed
+    cdef object _host_rates
 
     cdef int32_t alloc(self) except -1
     cdef void release(self, int32_t p) noexcept
@@ -159,6 +183,14 @@ cdef class Network(EventHandler):
     cdef int enqueue(self, int32_t port, int32_t p) except -1
     cdef int _grow_ring(self, Port* pt) except -1
     cdef int start_service(self, Port* pt, int32_t port) except -1
+    cdef int begin_tx(self, Port* pt, int32_t port, int32_t p) except -1
+    cdef inline void finish_service(self, Port* pt) noexcept
+    cdef int trim_packet(self, Port* pt, int32_t p) except -1
+    cdef int enqueue_dequeue_path(self, Port* pt, int32_t port, int32_t p) except -1
+    cdef int hdr_admit(self, Port* pt, int32_t port, int32_t p) except -1
+    cdef int32_t newest_data(self, Port* pt) noexcept
+    cdef inline void class_push(self, Port* pt, int32_t p) noexcept
+    cdef inline void class_unlink(self, Port* pt, int32_t c, int32_t p) noexcept
     cdef int tx_done(self, int32_t port) except -1
     cdef int put_on_wire(self, Port* pt, int32_t port, int32_t p, int64_t due) except -1
     cdef bint ecn_decide(self, Port* pt, int64_t qbytes) noexcept

@@ -257,6 +257,41 @@ cdef class Network(EventHandler):
         else:
             pt.mode &= ~PM_ECN_AT_DEQUEUE
 
+    def configure_trimming(self, int32_t port, int32_t trim_bytes=64, double tail_prob=0.0):
+        """UET packet trimming on ``port``.
+
+        A data packet (class > 0) that would take the data classes over ``buffer_bytes``
+        is cut to ``trim_bytes`` and served in class 0, ahead of data (flag ``PF_TRIMMED``,
+        plus ``PF_LAST_HOP`` if the port leads to a host).  With probability ``tail_prob``
+        the newest queued data packet is trimmed instead and the arrival queued in full
+        (htsim does this with probability 0.5).  Class 0 (headers) has its own limit of
+        2 x ``buffer_bytes``.  Implies the dequeue path.
+        """
+        self._check_port(port)
+        if trim_bytes <= 0:
+            raise ValueError(f"trim_bytes must be > 0, got {trim_bytes}")
+        if not (0.0 <= tail_prob <= 1.0):
+            raise ValueError(f"tail_prob must be in [0, 1], got {tail_prob}")
+        if self.ports[port].queued_bytes:
+            raise RuntimeError("cannot configure trimming on a busy port")
+        cdef Port* pt = &self.ports[port]
+        pt.trim_bytes = trim_bytes
+        pt.trim_tail_q32 = <uint32_t> min(tail_prob * 4294967296.0, 4294967295.0)
+        pt.mode |= PM_TRIM | PM_DEQUEUE
+
+    def host_rate_bps(self, int32_t host):
+        """Rate of the first egress port of ``host``'s NIC (0 if it has none)."""
+        cdef int32_t i
+        if self._host_rates is None:
+            rates = np.zeros(self.n_hosts, dtype=np.int64)
+            for i in range(self.n_ports - 1, -1, -1):
+                if self.node_host[self.ports[i].node] >= 0:
+                    rates[self.node_host[self.ports[i].node]] = self.ports[i].rate_bps
+            self._host_rates = rates
+        if not (0 <= host < self.n_hosts):
+            raise IndexError(f"host {host} out of range 0..{self.n_hosts - 1}")
+        return int(self._host_rates[host])
+
     def use_dequeue_path(self, int32_t port, bint on=True):
         """Serve ``port`` with real dequeue events (needed for priorities)."""
         self._check_port(port)
@@ -264,7 +299,7 @@ cdef class Network(EventHandler):
             raise RuntimeError("cannot change the service path of a busy port")
         if on:
             self.ports[port].mode |= PM_DEQUEUE
-        elif not (self.ports[port].mode & PM_ECN_AT_DEQUEUE):
+        elif not (self.ports[port].mode & (PM_ECN_AT_DEQUEUE | PM_TRIM)):
             self.ports[port].mode &= ~PM_DEQUEUE
 
     def set_port_up(self, int32_t port, bint up):
@@ -423,7 +458,11 @@ cdef class Network(EventHandler):
     cdef int64_t nic_free_at(self, int32_t ring) noexcept:
         # when the port this ring last sent on has serialised everything it holds
         cdef int32_t port = self.nic_port[ring]
-        return self.ports[port].busy_until if port >= 0 else self.sim.now
+        if port < 0:
+            return self.sim.now
+        if self.ports[port].mode & PM_DEQUEUE:
+            return self.ports[port].drain_at
+        return self.ports[port].busy_until
 
     cdef int nic_pull(self, int32_t ring) except -1:
         """The NIC port of ``ring`` is free: send one packet from the next ready endpoint."""
@@ -496,30 +535,29 @@ cdef class Network(EventHandler):
         cdef Packet* pk = &self.pkts[p]
         cdef int64_t now = self.sim.now
         cdef int64_t start, finish, size = pk.size
-        cdef int32_t idx, c
-        cdef int32_t* new_sz
-        cdef int64_t* new_t
+        cdef int32_t idx
         if not pt.up:
             pt.drops += 1
             pt.drop_bytes += size
             self.dropped += 1
             self.release(p)
             return 0
-        if not (pt.mode & PM_DEQUEUE):
-            # fast path: let go of packets whose last bit has left by now
-            while pt.ring_len > 0 and pt.ring_t[pt.ring_head] <= now:
-                pt.queued_bytes -= pt.ring_sz[pt.ring_head]
-                pt.ring_head += 1
-                if pt.ring_head == pt.ring_cap:
-                    pt.ring_head = 0
-                pt.ring_len -= 1
+        if pt.mode & PM_DEQUEUE:
+            return self.enqueue_dequeue_path(pt, port, p)
+        # fast path: let go of packets whose last bit has left by now
+        while pt.ring_len > 0 and pt.ring_t[pt.ring_head] <= now:
+            pt.queued_bytes -= pt.ring_sz[pt.ring_head]
+            pt.ring_head += 1
+            if pt.ring_head == pt.ring_cap:
+                pt.ring_head = 0
+            pt.ring_len -= 1
         if pt.queued_bytes + size > pt.buffer_bytes:
             pt.drops += 1
             pt.drop_bytes += size
             self.dropped += 1
             self.release(p)
             return 0
-        if (pt.mode & PM_ECN) and not (pt.mode & PM_ECN_AT_DEQUEUE) and (pk.flags & PF_ECT):
+        if (pt.mode & PM_ECN) and (pk.flags & PF_ECT):
             if self.ecn_decide(pt, pt.queued_bytes):
                 pk.flags |= PF_CE
                 pt.ecn_marks += 1
@@ -528,22 +566,7 @@ cdef class Network(EventHandler):
             pt.max_queue_bytes = pt.queued_bytes
         pk.port = port
         pk.hops += 1
-        if pt.mode & PM_DEQUEUE:
-            # a work-conserving port drains everything it holds at the same time
-            # whatever the service order: keep that time for the host NIC scheduler
-            start = pt.busy_until if pt.busy_until > now else now
-            pt.busy_until = start + port_tx_time(pt, size)
-            c = pk.prio
-            pk.next = -1
-            if pt.q_tail[c] < 0:
-                pt.q_head[c] = p
-            else:
-                self.pkts[pt.q_tail[c]].next = p
-            pt.q_tail[c] = p
-            if pt.in_service < 0:
-                self.start_service(pt, port)
-            return 0
-        # fast path: departure known now, one event (the arrival at the next hop)
+        # departure known now, one event (the arrival at the next hop)
         start = pt.busy_until if pt.busy_until > now else now
         finish = start + port_tx_time(pt, size)
         pt.busy_until = finish
@@ -558,6 +581,138 @@ cdef class Network(EventHandler):
         pt.tx_packets += 1
         pt.tx_bytes += size
         return self.put_on_wire(pt, port, p, finish + pt.delay_ps)
+
+    cdef int enqueue_dequeue_path(self, Port* pt, int32_t port, int32_t p) except -1:
+        """Enqueue on a port with class FIFOs (priorities, trimming, dequeue-time ECN)."""
+        cdef Packet* pk = &self.pkts[p]
+        cdef int64_t now = self.sim.now
+        cdef int64_t size
+        cdef int32_t victim
+        # the packet in service left with nobody waiting behind it: let go of it now
+        if pt.in_service >= 0 and not pt.tx_pending and pt.busy_until <= now:
+            self.finish_service(pt)
+        if pk.prio != 0 and (pt.mode & PM_TRIM) and pk.kind == PKT_DATA:
+            if pt.queued_bytes - pt.hdr_bytes + pk.size > pt.buffer_bytes:
+                # UET trimming: the data class is full.  htsim flips a coin: trim the
+                # newest queued data packet (and queue this one in full) or this one.
+                victim = -1
+                if pt.trim_tail_q32 and self.rand32() < pt.trim_tail_q32:
+                    victim = self.newest_data(pt)
+                if victim >= 0:
+                    # the victim moves, still held, to the tail of the header class
+                    self.class_unlink(pt, self.pkts[victim].prio, victim)
+                    pt.queued_bytes -= self.pkts[victim].size
+                    pt.drain_at -= port_tx_time(pt, self.pkts[victim].size)
+                    self.trim_packet(pt, victim)
+                    if pt.hdr_bytes + pt.trim_bytes > 2 * pt.buffer_bytes:
+                        pt.n_waiting -= 1
+                        pt.hdr_drops += 1
+                        pt.drops += 1
+                        pt.drop_bytes += pt.trim_bytes
+                        self.dropped += 1
+                        self.release(victim)
+                    else:
+                        pt.queued_bytes += pt.trim_bytes
+                        pt.hdr_bytes += pt.trim_bytes
+                        pt.drain_at += port_tx_time(pt, pt.trim_bytes)
+                        self.class_push(pt, victim)
+                else:
+                    self.trim_packet(pt, p)
+        size = pk.size
+        if pk.prio == 0 and (pt.mode & PM_TRIM):
+            if pt.hdr_bytes + size > 2 * pt.buffer_bytes:
+                pt.hdr_drops += 1
+                pt.drops += 1
+                pt.drop_bytes += size
+                self.dropped += 1
+                self.release(p)
+                return 0
+        elif pt.queued_bytes + size > pt.buffer_bytes and not (pt.mode & PM_TRIM):
+            pt.drops += 1
+            pt.drop_bytes += size
+            self.dropped += 1
+            self.release(p)
+            return 0
+        elif (pt.mode & PM_TRIM) and pt.queued_bytes - pt.hdr_bytes + size > pt.buffer_bytes + pt.buffer_bytes:
+            # a data packet that a coin let in over the limit may not pile up without bound
+            pt.drops += 1
+            pt.drop_bytes += size
+            self.dropped += 1
+            self.release(p)
+            return 0
+        if (pt.mode & PM_ECN) and not (pt.mode & PM_ECN_AT_DEQUEUE) and (pk.flags & PF_ECT) and pk.prio != 0:
+            if self.ecn_decide(pt, pt.queued_bytes - pt.hdr_bytes):
+                pk.flags |= PF_CE
+                pt.ecn_marks += 1
+        return self.hdr_admit(pt, port, p)
+
+    cdef int hdr_admit(self, Port* pt, int32_t port, int32_t p) except -1:
+        """Hold ``p`` (already admitted): serve it now if the port is idle, else queue it."""
+        cdef Packet* pk = &self.pkts[p]
+        cdef int64_t now = self.sim.now
+        cdef int64_t size = pk.size
+        pt.queued_bytes += size
+        if pk.prio == 0:
+            pt.hdr_bytes += size
+        if pt.queued_bytes > pt.max_queue_bytes:
+            pt.max_queue_bytes = pt.queued_bytes
+        # a work-conserving port drains everything it holds at the same time whatever the
+        # service order: the host NIC scheduler waits for that
+        pt.drain_at = (pt.drain_at if pt.drain_at > now else now) + port_tx_time(pt, size)
+        pk.port = port
+        pk.hops += 1
+        if pt.tx_pending or pt.busy_until > now:
+            self.class_push(pt, p)
+            pt.n_waiting += 1
+            if not pt.tx_pending:
+                pt.tx_pending = 1
+                push_event(self.sim, pt.busy_until, self.handler_id, EV_TX_DONE, port)
+            return 0
+        return self.begin_tx(pt, port, p)
+
+    cdef int32_t newest_data(self, Port* pt) noexcept:
+        """The most recently queued waiting data packet (lowest class first), or -1."""
+        cdef int32_t c
+        for c in range(N_CLASSES - 1, 0, -1):
+            if pt.q_tail[c] >= 0:
+                return pt.q_tail[c]
+        return -1
+
+    cdef int trim_packet(self, Port* pt, int32_t p) except -1:
+        """Cut ``p`` to a header that is served in class 0 (it is not held by ``pt`` now)."""
+        cdef Packet* pk = &self.pkts[p]
+        pk.size = pt.trim_bytes
+        pk.payload = 0
+        pk.prio = 0
+        pk.flags |= PF_TRIMMED
+        if self.node_host[pt.peer] >= 0:
+            pk.flags |= PF_LAST_HOP
+        pt.trims += 1
+        self.trimmed += 1
+        return 0
+
+    cdef inline void class_push(self, Port* pt, int32_t p) noexcept:
+        cdef int32_t c = self.pkts[p].prio
+        self.pkts[p].next = -1
+        self.pkts[p].prev = pt.q_tail[c]
+        if pt.q_tail[c] < 0:
+            pt.q_head[c] = p
+        else:
+            self.pkts[pt.q_tail[c]].next = p
+        pt.q_tail[c] = p
+
+    cdef inline void class_unlink(self, Port* pt, int32_t c, int32_t p) noexcept:
+        cdef int32_t a = self.pkts[p].prev, b = self.pkts[p].next
+        if a < 0:
+            pt.q_head[c] = b
+        else:
+            self.pkts[a].next = b
+        if b < 0:
+            pt.q_tail[c] = a
+        else:
+            self.pkts[b].prev = a
+        self.pkts[p].next = -1
+        self.pkts[p].prev = -1
 
     cdef int put_on_wire(self, Port* pt, int32_t port, int32_t p, int64_t due) except -1:
         # arrivals on one wire are in FIFO order, so only the head needs an event:
@@ -593,34 +748,62 @@ cdef class Network(EventHandler):
         pt.ring_cap = newcap
         return 0
 
+    cdef int begin_tx(self, Port* pt, int32_t port, int32_t p) except -1:
+        """Start serialising ``p`` now: it goes on the wire at once (its arrival is known)."""
+        cdef Packet* pk = &self.pkts[p]
+        cdef int64_t tx = port_tx_time(pt, pk.size)
+        pt.in_service = p
+        pt.svc_size = pk.size
+        pt.svc_hdr = pk.prio == 0
+        pt.svc_data = pk.prio != 0 and (pk.flags & PF_ECT) != 0
+        pt.busy_until = self.sim.now + tx
+        pt.tx_packets += 1
+        pt.tx_bytes += pk.size
+        if (pt.mode & PM_ECN_AT_DEQUEUE) and pt.delay_ps == 0 and pt.svc_data:
+            # no time on the wire to mark it at the end of service: mark it now on the
+            # bytes left behind
+            pt.svc_data = 0
+            if self.ecn_decide(pt, pt.queued_bytes - pt.hdr_bytes - pk.size):
+                pk.flags |= PF_CE
+                pt.ecn_marks += 1
+        return self.put_on_wire(pt, port, p, pt.busy_until + pt.delay_ps)
+
+    cdef inline void finish_service(self, Port* pt) noexcept:
+        # the packet in service has been serialised: the port stops holding its bytes
+        pt.queued_bytes -= pt.svc_size
+        if pt.svc_hdr:
+            pt.hdr_bytes -= pt.svc_size
+        pt.in_service = -1
+
     cdef int start_service(self, Port* pt, int32_t port) except -1:
+        """Serve the head of the highest non-empty class; keep a TX_DONE while others wait."""
         cdef int32_t c, p
         for c in range(N_CLASSES):
             p = pt.q_head[c]
             if p >= 0:
-                pt.q_head[c] = self.pkts[p].next
-                if pt.q_head[c] < 0:
-                    pt.q_tail[c] = -1
-                pt.in_service = p
-                push_event(self.sim, self.sim.now + port_tx_time(pt, self.pkts[p].size),
-                                  self.handler_id, EV_TX_DONE, port)
+                self.class_unlink(pt, c, p)
+                pt.n_waiting -= 1
+                self.begin_tx(pt, port, p)
+                if pt.n_waiting > 0:
+                    pt.tx_pending = 1
+                    push_event(self.sim, pt.busy_until, self.handler_id, EV_TX_DONE, port)
                 return 0
-        pt.in_service = -1
         return 0
 
     cdef int tx_done(self, int32_t port) except -1:
+        # the packet in service finished serialising while others wait behind it
         cdef Port* pt = &self.ports[port]
         cdef int32_t p = pt.in_service
-        cdef Packet* pk = &self.pkts[p]
-        pt.queued_bytes -= pk.size
-        pt.tx_packets += 1
-        pt.tx_bytes += pk.size
-        if (pt.mode & PM_ECN_AT_DEQUEUE) and (pk.flags & PF_ECT):
-            if self.ecn_decide(pt, pt.queued_bytes):
-                pk.flags |= PF_CE
-                pt.ecn_marks += 1
-        self.start_service(pt, port)
-        return self.put_on_wire(pt, port, p, self.sim.now + pt.delay_ps)
+        pt.tx_pending = 0
+        if p >= 0:
+            self.finish_service(pt)
+            # htsim marks at dequeue on the data bytes left behind; the packet is still on
+            # the wire (delay > 0), so its mark is set before it arrives
+            if (pt.mode & PM_ECN_AT_DEQUEUE) and pt.svc_data:
+                if self.ecn_decide(pt, pt.queued_bytes - pt.hdr_bytes):
+                    self.pkts[p].flags |= PF_CE
+                    pt.ecn_marks += 1
+        return self.start_service(pt, port)
 
     cdef int on_event(self, int32_t kind, int64_t arg) except -1:
         cdef int32_t p = <int32_t> arg
@@ -695,12 +878,13 @@ cdef class Network(EventHandler):
         cdef int32_t i, n = self.n_ports
         cols = {name: np.zeros(n, dtype=np.int64) for name in (
             "node", "peer", "rate_bps", "delay_ps", "buffer_bytes", "tx_packets", "tx_bytes",
-            "drops", "drop_bytes", "ecn_marks", "max_queue_bytes", "queued_bytes", "up")}
+            "drops", "drop_bytes", "ecn_marks", "max_queue_bytes", "queued_bytes", "up", "trims")}
         cdef int64_t[::1] node = cols["node"], peer = cols["peer"], rate = cols["rate_bps"]
         cdef int64_t[::1] delay = cols["delay_ps"], buf = cols["buffer_bytes"]
         cdef int64_t[::1] txp = cols["tx_packets"], txb = cols["tx_bytes"], dr = cols["drops"]
         cdef int64_t[::1] drb = cols["drop_bytes"], ecn = cols["ecn_marks"]
         cdef int64_t[::1] mq = cols["max_queue_bytes"], qb = cols["queued_bytes"], up = cols["up"]
+        cdef int64_t[::1] tr = cols["trims"]
         for i in range(n):
             node[i] = self.ports[i].node
             peer[i] = self.ports[i].peer
@@ -715,6 +899,7 @@ cdef class Network(EventHandler):
             mq[i] = self.ports[i].max_queue_bytes
             qb[i] = self.queue_bytes(i)
             up[i] = self.ports[i].up
+            tr[i] = self.ports[i].trims
         return cols
 
     def queue_bytes(self, int32_t port):
@@ -724,6 +909,8 @@ cdef class Network(EventHandler):
         cdef int64_t q
         cdef int32_t i, j
         if pt.mode & PM_DEQUEUE:
+            if pt.in_service >= 0 and not pt.tx_pending and pt.busy_until <= self.sim.now:
+                return pt.queued_bytes - pt.svc_size
             return pt.queued_bytes
         q = 0
         for i in range(pt.ring_len):

@@ -1,7 +1,7 @@
 from libc.stdint cimport int32_t, int64_t, uint8_t
 
 from uesim.fabric.network cimport Endpoint
-from uesim.protocols.hooks cimport CongestionControl, LoadBalancer
+from uesim.protocols.hooks cimport CCContext, CongestionControl, LoadBalancer
 
 
 cdef class Flow(Endpoint):
@@ -17,7 +17,9 @@ cdef class Flow(Endpoint):
     cdef readonly uint8_t data_prio
     cdef public CongestionControl cc
     cdef public LoadBalancer lb
+    cdef readonly CCContext ctx
     cdef public object on_finish
+    cdef public object on_rx_done
     # results
     cdef readonly int64_t end_ps
     cdef readonly int64_t rx_done_ps
@@ -30,3 +32,5 @@ cdef class Flow(Endpoint):
     cdef inline int32_t payload_of(self, int64_t seq) noexcept
     cdef int32_t new_data_packet(self, int64_t seq) except -1
     cdef int finish(self) except -1
+    cdef int rx_done(self) except -1
+    cdef int cc_timer(self, int32_t kind, int64_t gen) except -1

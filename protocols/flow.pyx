@@ -8,6 +8,30 @@ carries the rest).  Subclasses (``WindowFlow``, ``PacedFlow``) add the sending r
 """
 from uesim.fabric.engine cimport push_event
 from uesim.fabric.network cimport Network, Packet, PKT_DATA
+from uesim.protocols.hooks cimport EV_CC_TIMER
+
+# Methods only compiled code calls: a Python subclass that defines one would be silently
+# ignored, so defining one is an error (see Flow.__init__).
+COMPILED_ONLY = ("on_packet", "pull", "can_send", "on_event", "payload_of", "new_data_packet",
+                 "finish", "rx_done", "cc_timer", "try_send", "next_seq", "send_packet",
+                 "on_data", "on_ack_packet", "on_rto", "arm_timer", "on_nack_packet")
+
+
+def check_python_overrides(obj, names):
+    """Raise TypeError if a Python subclass of a compiled class defines a compiled-only method.
+
+    Compiled (``cdef``) methods never appear in a class ``__dict__``, so a name of ``names``
+    found in the ``__dict__`` of a class of the MRO was written in Python, and compiled code
+    would never call it.
+    """
+    for klass in type(obj).__mro__:
+        for name in names:
+            if name in klass.__dict__:
+                raise TypeError(
+                    f"{klass.__qualname__}.{name} overrides a method that only compiled code "
+                    f"calls, so it would be silently ignored; override the Python-visible hooks "
+                    f"instead (congestion control: on_start, on_ack, on_nack, on_timeout, on_cnp, "
+                    f"on_timer; load balancing: next_entropy, on_feedback) or write it in Cython")
 
 
 cdef class Flow(Endpoint):
@@ -53,14 +77,28 @@ cdef class Flow(Endpoint):
         self.n_packets = (size_bytes + (mtu_bytes - header_bytes) - 1) // (mtu_bytes - header_bytes)
         self.end_ps = -1
         self.rx_done_ps = -1
+        self.ctx = CCContext()
+        self.ctx.flow = self
+        if not type(self).__module__.startswith("uesim."):
+            check_python_overrides(self, COMPILED_ONLY)
 
-    def attach(self, Network net):
-        """Attach to ``net`` and schedule the start; return self."""
+    def attach(self, Network net, int64_t base_rtt_ps=0, bint trimming=False):
+        """Attach to ``net`` and schedule the start; return self.
+
+        ``base_rtt_ps`` (the unloaded network RTT) and ``trimming`` go to the congestion
+        control's context, with the sender's NIC rate read from ``net``.
+        """
         if not (0 <= self.src < net.n_hosts and 0 <= self.dst < net.n_hosts):
             raise ValueError(f"flow {self.flow_id}: hosts {self.src}->{self.dst} out of range "
                              f"0..{net.n_hosts - 1}")
+        if base_rtt_ps < 0:
+            raise ValueError(f"base_rtt_ps must be >= 0, got {base_rtt_ps}")
         net.add_endpoint(self)
-        push_event(self.sim, self.start_ps, self.handler_id, 0, 0)
+        self.ctx.setup(self.sim, self.handler_id, self.flow_id, base_rtt_ps,
+                       net.host_rate_bps(self.src), self.mtu_bytes,
+                       self.mtu_bytes - self.header_bytes, self.size_bytes, trimming)
+        push_event(self.sim, self.start_ps if self.start_ps > self.sim.now else self.sim.now,
+                   self.handler_id, 0, 0)
         return self
 
     cdef inline int32_t payload_of(self, int64_t seq) noexcept:
@@ -87,6 +125,21 @@ cdef class Flow(Endpoint):
         pk.prio = self.data_prio
         self.sent_packets += 1
         return p
+
+    cdef int rx_done(self) except -1:
+        """Record that the receiver holds every byte now and call ``on_rx_done``."""
+        self.rx_done_ps = self.sim.now
+        if self.on_rx_done is not None:
+            self.on_rx_done(self)
+        return 0
+
+    cdef int cc_timer(self, int32_t kind, int64_t gen) except -1:
+        """Deliver a congestion-control timer event (kind ``EV_CC_TIMER + k``) if still armed."""
+        cdef int k = kind - EV_CC_TIMER
+        if self.cc is not None and not self.finished and self.ctx.timer_is_current(k, gen):
+            self.ctx.now_ps = self.sim.now
+            self.cc.on_timer(self.ctx, k)
+        return 0
 
     cdef int finish(self) except -1:
         """Record completion now and call ``on_finish``."""

@@ -2,30 +2,160 @@
 """Hook points for policy, kept apart from transport mechanics.
 
 A transport owns sequence numbers, ACKs, retransmission and timers; it asks a
-:class:`CongestionControl` how many bytes may be in flight and tells it what
-happened (``on_ack``, ``on_nack``, ``on_timeout``), and asks a
-:class:`LoadBalancer` which entropy value (path) the next packet takes.  Both are
-Cython classes with ``cpdef`` hooks, so a Python subclass can override any hook
+:class:`CongestionControl` how many bytes may be in flight (``cwnd_bytes``) and how fast
+to send (``rate_bps``), and tells it what happened: ``on_start``, ``on_ack``, ``on_nack``
+(a trimmed or lost packet), ``on_timeout``, ``on_cnp`` and ``on_timer`` (timers the CC
+armed itself).  Every hook gets the flow's :class:`CCContext`: its base RTT, BDP, link
+rate, MTU and MSS, the bytes in flight, and the numbers of the event (bytes acked on the
+wire and in payload, the RTT sample, the ECN echo, ...).  A compiled CC reads them as C
+fields; a Python subclass reads the same names as attributes.
+
+A :class:`LoadBalancer` chooses the entropy value (path) of each packet and hears what
+happened to packets sent on it (``on_feedback``).
+
+Both are Cython classes with ``cpdef`` hooks, so a Python subclass can override any hook
 (at Python speed), while the compiled implementations cost a C call.
 
 Examples
 --------
 A congestion control written in Python:
 
->>> from uesim.protocols import CongestionControl
+>>> from uesim.protocols import CongestionControl, CCContext
 >>> class HalveOnEcn(CongestionControl):
-...     def on_ack(self, now_ps, acked_bytes, rtt_ps, ecn):
-...         if ecn:
+...     def on_ack(self, ctx):
+...         if ctx.ecn:
 ...             self.cwnd_bytes = max(self.mtu_bytes, self.cwnd_bytes // 2)
 >>> cc = HalveOnEcn(cwnd_bytes=65536, mtu_bytes=4096)
->>> cc.on_ack(0, 4096, 12_000_000, True); cc.cwnd_bytes
+>>> ctx = CCContext.for_test(ecn=True)
+>>> cc.on_ack(ctx); cc.cwnd_bytes
 32768
 """
 from libc.stdlib cimport free, malloc
 
+from uesim.fabric.engine cimport push_event
+
+
+cdef class CCContext:
+    """The flow state and event numbers a congestion-control hook reads.
+
+    A transport owns one per flow and refreshes it before each hook; all fields are
+    read-only to the CC.  Times in ps, sizes in bytes, rates in bit/s.
+
+    Attributes
+    ----------
+    flow_id : int
+    base_rtt_ps : int
+        Unloaded network round-trip time (a full data packet out, an ACK back).
+    bdp_bytes : int
+        ``base_rtt_ps x link_rate_bps / 8``.
+    link_rate_bps : int
+        The sender's NIC rate.
+    mtu_bytes, mss_bytes : int
+        Full packet on the wire, and its payload.
+    size_bytes : int
+        Payload of the whole flow.
+    trimming : bool
+        Whether the fabric trims packets (UET) instead of dropping them.
+    now_ps, inflight_bytes, backlog_bytes : int
+        Time, wire bytes in flight, wire bytes not yet sent.
+    acked_bytes, acked_payload : int
+        Newly acknowledged wire and payload bytes (``on_ack``).
+    rtt_ps : int
+        The RTT sample the ACK gave, or -1 if it gave none (a retransmitted packet).
+    ecn : bool
+        The ACK or NACK echoes a CE mark.
+    nacked_bytes : int
+        Wire size of the packet a NACK reports (``on_nack``).
+    last_hop : bool
+        The NACKed packet was trimmed at the last switch (the receiver's downlink).
+    lost_bytes : int
+        Wire bytes declared lost (``on_timeout``).
+    """
+
+    cdef void setup(self, Simulator sim, int32_t handler_id, int32_t flow_id, int64_t base_rtt_ps,
+                    int64_t link_rate_bps, int64_t mtu_bytes, int64_t mss_bytes,
+                    int64_t size_bytes, bint trimming) noexcept:
+        self.sim = sim
+        self.handler_id = handler_id
+        self.flow_id = flow_id
+        self.base_rtt_ps = base_rtt_ps
+        self.link_rate_bps = link_rate_bps
+        self.bdp_bytes = (base_rtt_ps * (link_rate_bps // 1000)) // 8_000_000_000
+        self.mtu_bytes = mtu_bytes
+        self.mss_bytes = mss_bytes
+        self.size_bytes = size_bytes
+        self.trimming = trimming
+        self.rtt_ps = -1
+
+    cdef inline void clear_event(self) noexcept:
+        self.acked_bytes = 0
+        self.acked_payload = 0
+        self.rtt_ps = -1
+        self.ecn = False
+        self.nacked_bytes = 0
+        self.last_hop = False
+        self.lost_bytes = 0
+
+    @staticmethod
+    def for_test(*, int64_t base_rtt_ps=12_000_000, int64_t link_rate_bps=100_000_000_000,
+                 int64_t mtu_bytes=4096, int64_t mss_bytes=4032, int64_t size_bytes=1 << 20,
+                 bint trimming=True, int64_t now_ps=0, int64_t inflight_bytes=0,
+                 int64_t backlog_bytes=0, int64_t acked_bytes=0, int64_t acked_payload=0,
+                 int64_t rtt_ps=-1, bint ecn=False, int64_t nacked_bytes=0, bint last_hop=False,
+                 int64_t lost_bytes=0):
+        """A context with the given numbers and no simulator, for testing a CC's math.
+
+        Timers cannot be armed on it.
+        """
+        cdef CCContext c = CCContext()
+        c.setup(None, -1, 0, base_rtt_ps, link_rate_bps, mtu_bytes, mss_bytes, size_bytes,
+                trimming)
+        c.set_event(now_ps=now_ps, inflight_bytes=inflight_bytes, backlog_bytes=backlog_bytes,
+                    acked_bytes=acked_bytes, acked_payload=acked_payload, rtt_ps=rtt_ps, ecn=ecn,
+                    nacked_bytes=nacked_bytes, last_hop=last_hop, lost_bytes=lost_bytes)
+        return c
+
+    def set_event(self, *, now_ps=None, inflight_bytes=None, backlog_bytes=None,
+                  acked_bytes=None, acked_payload=None, rtt_ps=None, ecn=None,
+                  nacked_bytes=None, last_hop=None, lost_bytes=None):
+        """Set event numbers (tests and Python-driven experiments); None keeps a value."""
+        if now_ps is not None: self.now_ps = now_ps
+        if inflight_bytes is not None: self.inflight_bytes = inflight_bytes
+        if backlog_bytes is not None: self.backlog_bytes = backlog_bytes
+        if acked_bytes is not None: self.acked_bytes = acked_bytes
+        if acked_payload is not None: self.acked_payload = acked_payload
+        if rtt_ps is not None: self.rtt_ps = rtt_ps
+        if ecn is not None: self.ecn = ecn
+        if nacked_bytes is not None: self.nacked_bytes = nacked_bytes
+        if last_hop is not None: self.last_hop = last_hop
+        if lost_bytes is not None: self.lost_bytes = lost_bytes
+        return self
+
+    cpdef void arm_timer(self, int64_t at_ps, int kind=0) except *:
+        """Call the CC's ``on_timer(ctx, kind)`` at ``at_ps``; re-arming a kind replaces it."""
+        if not (0 <= kind < CC_TIMER_KINDS):
+            raise ValueError(f"timer kind must be in 0..{CC_TIMER_KINDS - 1}, got {kind}")
+        if self.sim is None:
+            raise RuntimeError("this context has no simulator (CCContext.for_test)")
+        self.timer_gen[kind] += 1
+        push_event(self.sim, at_ps if at_ps > self.sim.now else self.sim.now, self.handler_id,
+                   EV_CC_TIMER + kind, self.timer_gen[kind])
+
+    cpdef void cancel_timer(self, int kind=0) except *:
+        """Forget the pending timer of ``kind`` (lazily: its event is ignored)."""
+        if not (0 <= kind < CC_TIMER_KINDS):
+            raise ValueError(f"timer kind must be in 0..{CC_TIMER_KINDS - 1}, got {kind}")
+        self.timer_gen[kind] += 1
+
+    cdef bint timer_is_current(self, int kind, int64_t gen) noexcept:
+        return 0 <= kind < CC_TIMER_KINDS and self.timer_gen[kind] == gen
+
 
 cdef class CongestionControl:
-    """Fixed-window congestion control: the base class; every hook is a no-op.
+    """Constant window: the base class; every hook is a no-op.
+
+    Subclasses set ``cwnd_bytes`` (a window of wire bytes in flight), ``rate_bps`` (a
+    pacing rate; 0 means line rate) or both, from the hooks.
 
     Parameters
     ----------
@@ -33,26 +163,43 @@ cdef class CongestionControl:
         Bytes allowed in flight (on-the-wire size of unacknowledged packets).
     mtu_bytes : int
         On-the-wire size of a full packet.
+    rate_bps : int
+        Pacing rate, 0 for none (the transport sends at line rate).
     """
 
-    def __init__(self, int64_t cwnd_bytes, int64_t mtu_bytes=4096):
+    def __init__(self, int64_t cwnd_bytes, int64_t mtu_bytes=4096, int64_t rate_bps=0):
         if cwnd_bytes <= 0:
             raise ValueError(f"cwnd_bytes must be > 0, got {cwnd_bytes}")
         if mtu_bytes <= 0:
             raise ValueError(f"mtu_bytes must be > 0, got {mtu_bytes}")
+        if rate_bps < 0:
+            raise ValueError(f"rate_bps must be >= 0, got {rate_bps}")
         self.cwnd_bytes = cwnd_bytes
         self.mtu_bytes = mtu_bytes
+        self.rate_bps = rate_bps
 
-    cpdef void on_ack(self, int64_t now_ps, int64_t acked_bytes, int64_t rtt_ps, bint ecn) except *:
-        """Called per acknowledged packet with its RTT sample and ECN echo."""
+    cpdef void on_start(self, CCContext ctx) except *:
+        """Called once when the flow starts (``ctx`` has the base RTT, BDP, rates)."""
         pass
 
-    cpdef void on_nack(self, int64_t now_ps, int64_t nacked_bytes) except *:
-        """Called when the receiver reports a lost or trimmed packet."""
+    cpdef void on_ack(self, CCContext ctx) except *:
+        """Called per ACK: ``ctx.acked_bytes``, ``ctx.rtt_ps``, ``ctx.ecn``."""
         pass
 
-    cpdef void on_timeout(self, int64_t now_ps, int64_t lost_bytes) except *:
-        """Called when the retransmission timer declares packets lost."""
+    cpdef void on_nack(self, CCContext ctx) except *:
+        """Called per NACK (a trimmed packet): ``ctx.nacked_bytes``, ``ctx.last_hop``, ``ctx.ecn``."""
+        pass
+
+    cpdef void on_timeout(self, CCContext ctx) except *:
+        """Called when the retransmission timer declares ``ctx.lost_bytes`` lost."""
+        pass
+
+    cpdef void on_cnp(self, CCContext ctx) except *:
+        """Called per congestion notification packet (RoCE DCQCN)."""
+        pass
+
+    cpdef void on_timer(self, CCContext ctx, int kind) except *:
+        """Called when a timer armed with ``ctx.arm_timer(at_ps, kind)`` fires."""
         pass
 
 
@@ -66,6 +213,9 @@ cdef class LoadBalancer:
     """
 
     def __init__(self, uint64_t seed=0):
+        if "rand32" in type(self).__dict__:
+            raise TypeError(f"{type(self).__qualname__}.rand32 overrides a compiled-only method "
+                            f"that would be silently ignored; override next_entropy instead")
         self.rng = seed * 0x9E3779B97F4A7C15ULL + 0x632BE59BD9B4E019ULL
         if self.rng == 0:
             self.rng = 1

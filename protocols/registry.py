@@ -8,8 +8,8 @@ Examples
 >>> from uesim.protocols import CongestionControl, register_cc, CC_REGISTRY
 >>> @register_cc("halve_on_ecn")
 ... class HalveOnEcn(CongestionControl):
-...     def on_ack(self, now_ps, acked_bytes, rtt_ps, ecn):
-...         if ecn:
+...     def on_ack(self, ctx):
+...         if ctx.ecn:
 ...             self.cwnd_bytes = max(self.mtu_bytes, self.cwnd_bytes // 2)
 >>> "halve_on_ecn" in CC_REGISTRY
 True
@@ -33,7 +33,7 @@ TRANSPORT_REGISTRY: dict[str, type] = {"window": WindowFlow, "paced": PacedFlow}
 # for Python subclasses they are read from ``__init__``).  ``mtu_bytes`` and ``seed``
 # are supplied by the transport and the scenario seed.
 COMPILED_PARAMS: dict[type, tuple[str, ...]] = {
-    CongestionControl: ("cwnd_bytes", "mtu_bytes"),
+    CongestionControl: ("cwnd_bytes", "mtu_bytes", "rate_bps"),
     FixedEntropy: ("seed",),
     ObliviousSpray: ("seed", "n_paths"),
     RandomSpray: ("seed",),

@@ -25,6 +25,7 @@ from libc.stdlib cimport calloc, free, malloc
 from libc.stdint cimport INT64_MAX
 
 from uesim.fabric.engine cimport Simulator, push_event
+from uesim.protocols.hooks cimport CCContext, EV_CC_TIMER
 from uesim.fabric.network cimport (Network, Packet, PKT_DATA, PKT_ACK, PF_ECT, PF_CE,
                                    PF_ECN_ECHO, PF_RETX)
 
@@ -93,6 +94,11 @@ cdef class WindowFlow(Flow):
 
     cdef int on_event(self, int32_t kind, int64_t arg) except -1:
         if kind == EV_START:
+            self.ctx.now_ps = self.sim.now
+            self.cc.on_start(self.ctx)
+            return self.try_send()
+        if kind >= EV_CC_TIMER:
+            self.cc_timer(kind, arg)
             return self.try_send()
         if kind == EV_RTO:
             if arg == self.timer_gen:
@@ -200,6 +206,7 @@ cdef class WindowFlow(Flow):
         cdef uint8_t pk_flags = pk.flags
         cdef int32_t payload
         cdef uint8_t st = self.state[seq]
+        cdef CCContext ctx
         net.release(p)
         if ecn:
             self.ecn_echoes += 1
@@ -220,7 +227,15 @@ cdef class WindowFlow(Flow):
         self.acked_packets += 1
         while self.low_unacked < self.n_packets and self.state[self.low_unacked] == ACKED:
             self.low_unacked += 1
-        self.cc.on_ack(self.sim.now, payload, rtt, ecn)
+        ctx = self.ctx
+        ctx.clear_event()
+        ctx.now_ps = self.sim.now
+        ctx.inflight_bytes = self.inflight_bytes
+        ctx.acked_bytes = self.header_bytes + payload
+        ctx.acked_payload = payload
+        ctx.rtt_ps = rtt if not (pk_flags & PF_RETX) else -1
+        ctx.ecn = ecn
+        self.cc.on_ack(ctx)
         self.lb.on_feedback(entropy, ecn, False, False)
         if self.acked_packets == self.n_packets:
             self.timer_gen += 1      # cancel the timer (lazily)
@@ -250,7 +265,11 @@ cdef class WindowFlow(Flow):
             self.timeouts += 1
             if self.rto_now_ps < 64 * self.rto_ps:
                 self.rto_now_ps *= 2
-            self.cc.on_timeout(now, lost_bytes)
+            self.ctx.clear_event()
+            self.ctx.now_ps = now
+            self.ctx.inflight_bytes = self.inflight_bytes
+            self.ctx.lost_bytes = lost_bytes
+            self.cc.on_timeout(self.ctx)
             self.lb.on_feedback(0, False, False, True)
             self.try_send()
         if not self.timer_armed:
