@@ -13,13 +13,24 @@ from Cython.Build import cythonize
 from setuptools import Extension, setup
 
 ROOT = Path(__file__).parent.resolve()
-COMPILED = {"fabric": ["engine", "network"], "protocols": ["flow", "hooks", "window", "paced"]}
+# every .pyx under these folders is compiled; protocols/uet/pds.pyx -> uesim.protocols.uet.pds
+COMPILED_ROOTS = ("fabric", "protocols")
+
+
+def compiled_modules() -> list[tuple[str, str]]:
+    """(module name, source path) of every Cython module, in a stable order."""
+    out = []
+    for root in COMPILED_ROOTS:
+        for pyx in sorted((ROOT / root).rglob("*.pyx")):
+            rel = pyx.relative_to(ROOT)
+            out.append(("uesim." + ".".join(rel.with_suffix("").parts), str(rel)))
+    return out
 
 
 def cython_include_view() -> str:
     view = ROOT / "build" / "cython-include" / "uesim"
     view.mkdir(parents=True, exist_ok=True)
-    for folder in COMPILED:
+    for folder in COMPILED_ROOTS:
         link = view / folder
         if not link.exists():
             os.symlink(ROOT / folder, link)
@@ -27,14 +38,8 @@ def cython_include_view() -> str:
 
 
 extensions = [
-    Extension(
-        f"uesim.{folder}.{name}",
-        [f"{folder}/{name}.pyx"],
-        include_dirs=[numpy.get_include()],
-        extra_compile_args=["-O3"],
-    )
-    for folder, names in COMPILED.items()
-    for name in names
+    Extension(name, [source], include_dirs=[numpy.get_include()], extra_compile_args=["-O3"])
+    for name, source in compiled_modules()
 ]
 
 setup(

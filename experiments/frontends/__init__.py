@@ -1,0 +1,1 @@
+"""Front ends that translate other tools' inputs into uesim scenarios (htsim)."""

@@ -1,0 +1,1 @@
+"""Workloads: traffic patterns, htsim connection matrices and their triggers."""

@@ -1,0 +1,1 @@
+"""Congestion-control algorithms (window and rate math behind the CongestionControl hooks)."""
