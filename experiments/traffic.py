@@ -5,7 +5,6 @@ A flow is a dict ``{"id", "src", "dst", "size_bytes", "start_ps"}`` with host in
 from __future__ import annotations
 
 import random
-import re
 from pathlib import Path
 
 from uesim.experiments.schema import ScenarioError
@@ -80,29 +79,12 @@ def explicit(n_hosts: int, flows: list) -> list[dict]:
     return out
 
 
-_CM_LINE = re.compile(r"^\s*(\d+)\s*->\s*(\d+)(?:\s+id\s+(\d+))?\s+start\s+(\d+(?:\.\d+)?)\s+size\s+(\d+)")
-
-
 def read_cm(path: str | Path, n_hosts: int | None = None) -> list[dict]:
-    """Read an htsim connection matrix (``SRC->DST [id N] start T_us size BYTES``).
+    """The flows of an htsim connection matrix (see :mod:`uesim.experiments.workloads.cm`).
 
-    htsim truncates start times to whole microseconds; so does this reader.
+    htsim truncates start times to whole microseconds; so does this reader. Flows started
+    by a trigger have ``start_ps = None`` and a ``start_trigger``; the triggers themselves
+    come from :func:`uesim.experiments.workloads.cm.read_cm`.
     """
-    flows = []
-    try:
-        lines = Path(path).read_text().splitlines()
-    except OSError as exc:
-        raise ScenarioError(f"traffic.file = {str(path)!r}: {exc.strerror}") from None
-    for lineno, line in enumerate(lines, 1):
-        if not line.strip() or line.startswith(("Nodes", "Connections", "#")):
-            continue
-        m = _CM_LINE.match(line)
-        if not m:
-            raise ScenarioError(f"traffic.file {str(path)!r} line {lineno}: cannot parse {line.strip()!r}")
-        src, dst, _, start, size = m.groups()
-        flow = {"id": len(flows), "src": int(src), "dst": int(dst), "size_bytes": int(size),
-                "start_ps": int(float(start)) * 1_000_000}
-        if n_hosts is not None and max(flow["src"], flow["dst"]) >= n_hosts:
-            raise ScenarioError(f"traffic.file {str(path)!r} line {lineno}: host out of range 0..{n_hosts - 1}")
-        flows.append(flow)
-    return flows
+    from uesim.experiments.workloads.cm import read_cm as _read
+    return _read(path, n_hosts).flows
