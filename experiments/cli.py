@@ -4,6 +4,8 @@
     run a scenario, print a per-flow table and a summary (or one JSON line).
 ``uesim check FILE``
     check a scenario file without running it.
+``uesim htsim -tm FILE [htsim_uec flags] [--json]``
+    run an htsim_uec command line unchanged (see docs/htsim.md).
 ``uesim topo describe SPEC [--json]`` / ``uesim topo draw SPEC -o FILE``
     inspect a topology (``fat_tree:k=8``, ``leaf_spine:n_leaves=4,...`` or a file).
 
@@ -134,10 +136,17 @@ def build_parser() -> argparse.ArgumentParser:
     cross.add_argument("scenario", help="scenario TOML file (see crosscheck_leafspine16.toml)")
     cross.add_argument("--json", action="store_true", help="print one JSON summary line")
     cross.set_defaults(fn=cmd_crosscheck)
+    # ``uesim htsim ...`` is dispatched in main() before argparse sees htsim's -flags;
+    # this entry only lists it in ``uesim --help``.
+    sub.add_parser("htsim", help="run an htsim_uec command line (-tm FILE -nodes N ...)", add_help=False)
     return parser
 
 
 def main(argv=None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv and argv[0] == "htsim":
+        from uesim.experiments.frontends import htsim
+        return htsim.main(argv[1:])
     from uesim.experiments.schema import ScenarioError
     args = build_parser().parse_args(argv)
     try:
