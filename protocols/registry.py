@@ -20,6 +20,7 @@ from uesim.protocols.hooks import (CongestionControl, FixedEntropy, LoadBalancer
                                    ObliviousSpray, RandomSpray)
 from uesim.protocols.paced import PacedFlow
 from uesim.protocols.window import WindowFlow
+from uesim.protocols.uet.pds import UetFlow
 
 CC_REGISTRY: dict[str, type] = {"fixed": CongestionControl}
 LB_REGISTRY: dict[str, type] = {
@@ -27,7 +28,7 @@ LB_REGISTRY: dict[str, type] = {
     "oblivious": ObliviousSpray,
     "random": RandomSpray,
 }
-TRANSPORT_REGISTRY: dict[str, type] = {"window": WindowFlow, "paced": PacedFlow}
+TRANSPORT_REGISTRY: dict[str, type] = {"window": WindowFlow, "paced": PacedFlow, "uet": UetFlow}
 
 # Scenario-settable parameters of the compiled classes (Cython hides their signatures;
 # for Python subclasses they are read from ``__init__``).  ``mtu_bytes`` and ``seed``
