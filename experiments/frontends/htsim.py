@@ -252,6 +252,11 @@ def bdp_packets(rtt_ps: int, rate_bps: int, mtu: int) -> int:
     return math.ceil((rtt_ps / 1e12) * (rate_bps // 8) / mtu)
 
 
+def rto_ps(queue_bytes: int, rate_bps: int) -> int:
+    """htsim's ``UecSrc::_min_rto``: 15 us plus six drain times of a full queue."""
+    return int((15 + queue_bytes * 6.0 * 8 * 1000000 / rate_bps) * 1e6)
+
+
 def failed_edges(n: int, k: int, tiers: int) -> list[list[str]]:
     """The links htsim's ``-failed n`` slows to 25% (``FatTreeTopology`` constructor).
 
@@ -349,6 +354,8 @@ def translate(argv: list[str]) -> Translation:
             "header_bytes": HEADER_BYTES,
             "ack_bytes": ACK_BYTES,
             "ack_every_bytes": ACK_EVERY_BYTES,
+            "base_rtt_ps": rtt,
+            "rto_ps": rto_ps(queue, rate_bps),
             "sender_cc": o["sender"],
             "receiver_cc": o["receiver"],
             "cc": cc,
@@ -443,6 +450,8 @@ def report(tr: Translation, cols: dict, stats: dict, out=None) -> dict:
     fct = [(end - start) / 1e6 if fin else None for _, fin, start, end, *_ in rows]
     finished = [x for x in fct if x is not None]
     p50, p99, last = percentile_summary(finished)
+    stats = dict(stats)
+    stats.setdefault("trims", stats.get("packets_trimmed"))
     st = lambda k: stats.get(k)  # noqa: E731
     lines.append(f"New: {st('packets_new')} Rtx: {st('packets_rtx')} ACKs: {st('acks')} NACKs: {st('nacks')} "
                  f"Trims: {st('trims')}")
