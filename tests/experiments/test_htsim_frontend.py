@@ -337,3 +337,64 @@ def test_end_to_end_one_flow(monkeypatch, capsys):
     assert any(l.startswith("Flow Uec_0_13 flowId 1000000001 uecSrc 0 finished at 176.2 ") for l in lines)
     js = json.loads(lines[-1])
     assert js["flows_finished"] == 1 and js["packets_new"] == 490 and js["packets_rtx"] == 0
+
+
+def _run_supports(word):
+    import inspect
+    import uesim.experiments.run as run_mod
+    return word in inspect.getsource(run_mod)
+
+
+@pytest.mark.skipif(not _run_supports("wire_triggers"), reason="run.py does not wire .cm triggers yet")
+def test_end_to_end_triggers(tmp_path, monkeypatch, capsys):
+    """A oneshot chain and a barrier through the real simulator: the triggered flow starts
+    when its trigger's flow finishes; a barrier waits for all its activations."""
+    from uesim.protocols import CC_REGISTRY
+    cm = tmp_path / "trig.cm"
+    cm.write_text("Nodes 16\nConnections 4\nTriggers 2\n"
+                  "0->13 id 1 start 0 size 2000000 send_done_trigger 1\n"
+                  "1->14 id 2 trigger 1 size 2000000 send_done_trigger 2\n"
+                  "2->5 id 3 start 0 size 100000 send_done_trigger 2\n"
+                  "3->12 id 4 trigger 2 size 100000\n"
+                  "trigger id 1 oneshot\ntrigger id 2 barrier count 2\n")
+    import uesim.experiments.scenario as scen_mod
+    real = scen_mod.check_scenario
+
+    def check(sc):
+        if sc["transport"]["cc"]["name"] not in CC_REGISTRY:
+            sc["transport"]["cc"] = {"name": "fixed", "cwnd_bytes": sc["transport"]["cc"]["cwnd_bytes"]}
+        return real(sc)
+    monkeypatch.setattr(scen_mod, "check_scenario", check)
+    assert main(["-tm", str(cm), "-sender_cc_algo", "constant", "-load_balancing_algo", "oblivious",
+                 "-paths", "128", "--json"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    js = json.loads(lines[-1])
+    fct = js["fct_us"]
+    assert js["flows_finished"] == 4
+    assert 176 < fct[0] < 180 and 176 < fct[1] < 180      # flow 2 ran after flow 1, alone
+    at = {int(l.split()[3]): float(l.split(" finished at ")[1].split()[0]) for l in lines if " finished at " in l}
+    assert at[2] == pytest.approx(fct[0] + fct[1], abs=1e-3)          # started when flow 1 finished
+    assert at[4] == pytest.approx(at[2] + fct[3], abs=1e-3)           # started when the barrier (flows 2, 3) fired
+    assert at[3] < at[2]
+
+
+@pytest.mark.skipif(not _run_supports("apply_faults"), reason="run.py does not apply [faults] yet")
+def test_end_to_end_failed_links_slow_a_permutation(monkeypatch, capsys):
+    if not (REF / "perm_16n_16c_2MB.cm").exists():
+        pytest.skip("htsim reference files not present")
+    from uesim.protocols import CC_REGISTRY
+    import uesim.experiments.scenario as scen_mod
+    real = scen_mod.check_scenario
+
+    def check(sc):
+        if sc["transport"]["cc"]["name"] not in CC_REGISTRY:
+            sc["transport"]["cc"] = {"name": "fixed", "cwnd_bytes": sc["transport"]["cc"]["cwnd_bytes"]}
+        return real(sc)
+    monkeypatch.setattr(scen_mod, "check_scenario", check)
+    base = ["-tm", str(REF / "perm_16n_16c_2MB.cm"), "-sender_cc_algo", "constant", "-cwnd", "40",
+            "-load_balancing_algo", "oblivious", "-paths", "128", "--json"]
+    lasts = []
+    for extra in ([], ["-failed", "4"]):
+        assert main(base + extra) == 0
+        lasts.append(json.loads(capsys.readouterr().out.splitlines()[-1])["last_fct_us"])
+    assert lasts[1] > 1.5 * lasts[0]
