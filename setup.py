@@ -13,7 +13,7 @@ from Cython.Build import cythonize
 from setuptools import Extension, setup
 
 ROOT = Path(__file__).parent.resolve()
-COMPILED = {"fabric": ["engine", "network"], "protocols": ["flow", "hooks", "window", "paced"]}
+COMPILED = {"fabric": ["engine", "network"], "protocols": ["flow", "hooks", "window", "paced", "balancers"]}
 
 
 def cython_include_view() -> str:
