@@ -16,6 +16,7 @@ True
 """
 from __future__ import annotations
 
+from uesim.protocols.balancers import Bitmap, HtsimOblivious, Mixed, Reps
 from uesim.protocols.hooks import (CongestionControl, FixedEntropy, LoadBalancer,
                                    ObliviousSpray, RandomSpray)
 from uesim.protocols.paced import PacedFlow
@@ -25,8 +26,12 @@ from uesim.protocols.uet.pds import UetFlow
 CC_REGISTRY: dict[str, type] = {"fixed": CongestionControl}
 LB_REGISTRY: dict[str, type] = {
     "ecmp": FixedEntropy,
-    "oblivious": ObliviousSpray,
+    "oblivious": HtsimOblivious,         # htsim's: a new random order every n_paths packets
+    "oblivious_fixed": ObliviousSpray,   # one fixed permutation, cycled (uesim's original)
     "random": RandomSpray,
+    "bitmap": Bitmap,
+    "reps": Reps,
+    "mixed": Mixed,                      # htsim's default
 }
 TRANSPORT_REGISTRY: dict[str, type] = {"window": WindowFlow, "paced": PacedFlow, "uet": UetFlow}
 
@@ -38,6 +43,10 @@ COMPILED_PARAMS: dict[type, tuple[str, ...]] = {
     FixedEntropy: ("seed",),
     ObliviousSpray: ("seed", "n_paths"),
     RandomSpray: ("seed",),
+    HtsimOblivious: ("seed", "n_paths"),
+    Bitmap: ("seed", "n_paths"),
+    Reps: ("seed", "n_paths", "freeze_ps"),
+    Mixed: ("seed", "n_paths"),
 }
 
 
