@@ -169,6 +169,7 @@ cdef class Network(EventHandler):
     cdef readonly int64_t dropped
     cdef readonly int64_t unroutable
     cdef readonly int64_t trimmed
+    cdef int64_t ev_count[4]          # network events handled, per kind (EV_*)
     cdef object _host_rates
 
     cdef int32_t alloc(self) except -1
