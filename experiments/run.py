@@ -231,7 +231,7 @@ def run_scenario(sc: dict, progress=None) -> RunResult:
         "packets_delivered": built.net.delivered, "packets_in_flight": built.net.live_packets,
         "unroutable": built.net.unroutable, "packets_trimmed": built.net.trimmed,
         "sim_time_us": built.sim.now / 1e6, "base_rtt_ps": base_rtt, "buffer_bytes": buffer_bytes,
-        "rto_ps": rto, "build_s": round(t1 - t0, 4), "wall_s": round(t2 - t1, 4),
+        "rto_ps": rto, "network_events": built.net.event_counts(), "build_s": round(t1 - t0, 4), "wall_s": round(t2 - t1, 4),
     }
     for key, col in (("packets_new", "packets_new"), ("packets_rtx", "retransmits"),
                      ("acks", "acks"), ("nacks", "nacks")):

@@ -1,6 +1,8 @@
 """uesim.protocols: transports, congestion control and load balancing."""
 from uesim.protocols.hooks import (CCContext, CongestionControl, FixedEntropy, LoadBalancer,
                                    ObliviousSpray, RandomSpray)
+from uesim.protocols.balancers import Bitmap, HtsimOblivious, Mixed, Reps
+from uesim.protocols.cc import Nscc
 from uesim.protocols.paced import PacedFlow
 from uesim.protocols.flow import Flow
 from uesim.protocols.window import WindowFlow
@@ -8,7 +10,8 @@ from uesim.protocols.registry import (CC_REGISTRY, LB_REGISTRY, TRANSPORT_REGIST
                                       register_cc, register_lb, register_transport)
 
 __all__ = [
-    "CCContext", "CongestionControl", "LoadBalancer", "FixedEntropy", "ObliviousSpray", "RandomSpray",
+    "CCContext", "CongestionControl", "Nscc", "LoadBalancer", "FixedEntropy", "ObliviousSpray", "RandomSpray",
+    "HtsimOblivious", "Bitmap", "Reps", "Mixed",
     "Flow", "WindowFlow", "PacedFlow", "CC_REGISTRY", "LB_REGISTRY", "TRANSPORT_REGISTRY", "lookup",
     "policy_params", "register_cc", "register_lb", "register_transport",
 ]

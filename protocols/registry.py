@@ -16,17 +16,27 @@ True
 """
 from __future__ import annotations
 
+from uesim.protocols.balancers import Bitmap, HtsimOblivious, Mixed, Reps
+from uesim.protocols.cc.nscc import PARAMS as _NSCC_PARAMS, Nscc
 from uesim.protocols.hooks import (CongestionControl, FixedEntropy, LoadBalancer,
                                    ObliviousSpray, RandomSpray)
 from uesim.protocols.paced import PacedFlow
 from uesim.protocols.window import WindowFlow
 from uesim.protocols.uet.pds import UetFlow
 
-CC_REGISTRY: dict[str, type] = {"fixed": CongestionControl}
+CC_REGISTRY: dict[str, type] = {
+    "fixed": CongestionControl,
+    "constant": CongestionControl,   # alias of "fixed": a constant window
+    "nscc": Nscc,
+}
 LB_REGISTRY: dict[str, type] = {
     "ecmp": FixedEntropy,
-    "oblivious": ObliviousSpray,
+    "oblivious": HtsimOblivious,         # htsim's: a new random order every n_paths packets
+    "oblivious_fixed": ObliviousSpray,   # one fixed permutation, cycled (uesim's original)
     "random": RandomSpray,
+    "bitmap": Bitmap,
+    "reps": Reps,
+    "mixed": Mixed,                      # htsim's default
 }
 TRANSPORT_REGISTRY: dict[str, type] = {"window": WindowFlow, "paced": PacedFlow, "uet": UetFlow}
 
@@ -35,9 +45,14 @@ TRANSPORT_REGISTRY: dict[str, type] = {"window": WindowFlow, "paced": PacedFlow,
 # are supplied by the transport and the scenario seed.
 COMPILED_PARAMS: dict[type, tuple[str, ...]] = {
     CongestionControl: ("cwnd_bytes", "mtu_bytes", "rate_bps"),
+    Nscc: _NSCC_PARAMS,
     FixedEntropy: ("seed",),
     ObliviousSpray: ("seed", "n_paths"),
     RandomSpray: ("seed",),
+    HtsimOblivious: ("seed", "n_paths"),
+    Bitmap: ("seed", "n_paths"),
+    Reps: ("seed", "n_paths", "freeze_ps"),
+    Mixed: ("seed", "n_paths"),
 }
 
 

@@ -1,1 +1,4 @@
 """Congestion-control algorithms (window and rate math behind the CongestionControl hooks)."""
+from uesim.protocols.cc.nscc import Nscc
+
+__all__ = ["Nscc"]
