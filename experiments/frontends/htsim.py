@@ -20,7 +20,7 @@ from __future__ import annotations
 import json
 import math
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from uesim.experiments.schema import ScenarioError
@@ -66,7 +66,8 @@ FLAGS = [
     Flag("-sender_cc", 0, "", "turn sender CC on"),
     Flag("-receiver_cc", 0, "", "turn receiver CC on (and ECN off on switch->host ports)"),
     Flag("-sender_cc_algo", 1, "ALGO", "nscc|dctcp|constant, default nscc (turns sender CC on)"),
-    Flag("-cwnd", 1, "N", "window in packets for -sender_cc_algo constant; default 1.5 x BDP bytes"),
+    Flag("-cwnd", 1, "N", "packets: the window with -sender_cc_algo constant (default 1.5 x BDP bytes), "
+                          "else the initial window (default maxwnd = 1.5 x BDP)"),
     Flag("-disable_trim", 0, "", "drop instead of trimming"),
     Flag("-trimsize", 1, "BYTES", "size of a trimmed packet, default 64 (64..MTU)"),
     Flag("-failed", 1, "N", "N links at 25% of their rate, chosen as htsim chooses them"),
@@ -104,7 +105,6 @@ class Translation:
     bdp_pkts: int                    # calculate_bdp_pkt
     end_us: int
     as_json: bool = False
-    notes: list = field(default_factory=list)
 
 
 # ---------------------------------------------------------------- value parsing
@@ -320,11 +320,6 @@ def translate(argv: list[str]) -> Translation:
     if kmax > queue:
         raise HtsimArgError(f"{PROG}: -ecn: HI = {kmax // mtu} packets ({kmax} B) must be <= the queue size "
                             f"{queue_pkts} packets ({queue} B){' (-q)' if o['q'] is not None else ''}")
-    if o["cwnd"] and o["cc"] != "constant":
-        raise HtsimArgError(f"{PROG}: -cwnd {o['cwnd']}: only supported with -sender_cc_algo constant "
-                            f"(with {o['cc']} htsim uses it as the initial window, which uesim's "
-                            f"{o['cc']} does not take yet)")
-
     if tiers == 3:
         topology = {"generator": "fat_tree", "k": k, "rate_bps": rate_bps, "delay_ps": hop_ps}
     else:
@@ -334,6 +329,8 @@ def translate(argv: list[str]) -> Translation:
         cc = {"name": "constant", "cwnd_bytes": o["cwnd"] * mtu if o["cwnd"] else int(1.5 * bdp_bytes)}
     else:
         cc = {"name": o["cc"]}
+        if o["cwnd"]:                        # htsim initNscc/initRccc: the initial window
+            cc["cwnd_bytes"] = o["cwnd"] * mtu
     sc = {
         "name": f"htsim {tm.name}",
         "seed": o["seed"],
@@ -455,6 +452,8 @@ def report(tr: Translation, cols: dict, stats: dict, out=None) -> dict:
     st = lambda k: stats.get(k)  # noqa: E731
     lines.append(f"New: {st('packets_new')} Rtx: {st('packets_rtx')} ACKs: {st('acks')} NACKs: {st('nacks')} "
                  f"Trims: {st('trims')}")
+    for problem in stats.get("trigger_problems") or []:
+        lines.append(f"warning: {problem}")
     summary = (f"{len(finished)}/{len(flows)} flows finished")
     if finished:
         summary += f"; FCT us p50 {_g(p50)} p99 {_g(p99)} last {_g(last)}"
@@ -469,7 +468,7 @@ def report(tr: Translation, cols: dict, stats: dict, out=None) -> dict:
         "packets_new": st("packets_new"), "packets_rtx": st("packets_rtx"), "acks": st("acks"),
         "nacks": st("nacks"), "trims": st("trims"), "events": st("events"), "wall_s": wall,
         "build_s": st("build_s"), "sim_time_us": st("sim_time_us"),
-        "rtt_us": tr.rtt_ps / 1e6, "bdp_bytes": tr.bdp_bytes,
+        "trigger_problems": list(stats.get("trigger_problems") or []), "rtt_us": tr.rtt_ps / 1e6, "bdp_bytes": tr.bdp_bytes,
         "queue_bytes": tr.scenario["fabric"]["buffer_bytes"], "k": tr.k, "nodes": tr.nodes,
         "fct_us": fct,
     }

@@ -137,6 +137,8 @@ def test_cc_algos(cm16):
         {"name": "constant", "cwnd_bytes": 262_926}                    # 1.5 x 175,284 B
     assert sc_of(cm16, "-sender_cc_algo", "constant", "-cwnd", 40)["transport"]["cc"] == \
         {"name": "constant", "cwnd_bytes": 166_000}
+    assert sc_of(cm16, "-cwnd", 10)["transport"]["cc"] == {"name": "nscc", "cwnd_bytes": 41_500}
+    assert sc_of(cm16, "-cwnd", 0)["transport"]["cc"] == {"name": "nscc"}
 
 
 def test_end_seed(cm16):
@@ -186,7 +188,6 @@ def test_failed_two_tiers(tmp_path):
     (["-load_balancing_algo", "ecmp"], "-load_balancing_algo 'ecmp': unknown; allowed: oblivious, bitmap, reps, mixed"),
     (["-load_balancing_algo", "reps_legacy"], "(reps_legacy is not supported)"),
     (["-sender_cc_algo", "swift"], "-sender_cc_algo 'swift': unknown; allowed: nscc, dctcp, constant"),
-    (["-cwnd", "10"], "-cwnd 10: only supported with -sender_cc_algo constant"),
     (["-nodes", "17"], "-nodes 17 but"),
     (["-failed", "17"], "-failed 17: must be <= 16"),
     (["-end", "x"], "-end 'x': must be an integer >= 0 (us)"),
