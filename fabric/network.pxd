@@ -35,7 +35,7 @@ cdef enum:
 
 # event kinds of the network handler
 cdef enum:
-    EV_ARRIVE = 0       # arg = port: the head packet on its wire reaches the far end
+    EV_ARRIVE = 0       # arg = packet: it reaches the far end of its wire
     EV_TX_DONE = 1      # arg = port: the packet in service finished serialisation
     EV_FORWARD = 2      # arg = packet: switch latency elapsed, enqueue at pkt.port
     EV_NIC_PULL = 3     # arg = NIC ring: its port drained, ask the next ready endpoint for a packet
@@ -60,6 +60,7 @@ ctypedef struct Packet:
     int32_t prev         # queue link backwards (dequeue-path class queues)
     int32_t ref          # transport-defined (SACK base relative to the cumulative ACK)
     int32_t hops         # links crossed so far
+    int32_t at_node      # on a wire: the node it arrives at
     uint16_t flags       # PF_*
     uint8_t kind         # PKT_*
     uint8_t prio         # traffic class 0 (highest) .. N_CLASSES-1
