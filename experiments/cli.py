@@ -65,8 +65,11 @@ def _print_table(result, limit: int) -> None:
 def cmd_run(args) -> int:
     from uesim.experiments.scenario import load_scenario
     from uesim.experiments.run import run_scenario
-    overrides = {"seed": args.seed} if args.seed is not None else None
-    sc = load_scenario(args.file, overrides)
+    overrides = {"seed": args.seed} if args.seed is not None else {}
+    if args.plugin:
+        from uesim.experiments.scenario import read_toml
+        overrides["plugins"] = list(read_toml(args.file).get("plugins", [])) + args.plugin
+    sc = load_scenario(args.file, overrides or None)
     progress = None if args.json else _progress_printer()
     try:
         result = run_scenario(sc, progress=progress)
@@ -87,7 +90,7 @@ def cmd_run(args) -> int:
 def cmd_check(args) -> int:
     from uesim.experiments.scenario import load_scenario
     from uesim.experiments.run import build_topology, make_flows
-    sc = load_scenario(args.file)
+    sc = load_scenario(args.file, {"plugins": args.plugin} if args.plugin else None)
     G = build_topology(sc["topology"])
     n_hosts = sum(1 for _, k in G.nodes(data="kind") if k == "gpu")
     flows = make_flows(sc, n_hosts)
@@ -116,9 +119,12 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--out", help="write flows/ports Parquet and run.json into this folder")
     run.add_argument("--seed", type=int, help="override the scenario seed")
     run.add_argument("--rows", type=int, default=40, help="flows shown in the table (default 40)")
+    run.add_argument("--plugin", action="append", default=[], metavar="MODULE",
+                     help="import MODULE first (registers a Python CC or LB); repeatable")
     run.set_defaults(fn=cmd_run)
     check = sub.add_parser("check", help="check a scenario file without running it")
     check.add_argument("file")
+    check.add_argument("--plugin", action="append", default=[], metavar="MODULE")
     check.set_defaults(fn=cmd_check)
     topo = sub.add_parser("topo", help="inspect topologies")
     tsub = topo.add_subparsers(dest="topo_cmd", required=True)

@@ -1,4 +1,9 @@
-"""Results of one run: per-flow and per-port DataFrames plus a summary."""
+"""Results of one run: per-flow and per-port columns, as DataFrames on demand, plus a summary.
+
+The columns are numpy arrays, so front ends that print a few numbers (``uesim htsim``)
+never import pandas (about half a second of start-up); ``.flows`` and ``.ports`` build
+DataFrames the first time they are read.
+"""
 from __future__ import annotations
 
 import json
@@ -8,7 +13,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 
 
 @dataclass
@@ -17,39 +21,67 @@ class RunResult:
 
     Attributes
     ----------
-    flows : pandas.DataFrame
-        One row per flow: ``flow_id, src, dst, size_bytes, start_ps, end_ps, fct_us,
-        rx_done_ps, finished, packets_sent, retransmits, timeouts, ecn_echoes``.
-        ``end_ps`` is when the sender processed the last ACK (htsim's convention).
-    ports : pandas.DataFrame
-        One row per egress port: ``port, node, peer, link, fabric, rate_gbps, tx_packets,
-        tx_bytes, drops, drop_bytes, ecn_marks, max_queue_bytes``.
+    flow_cols : dict of numpy arrays
+        One entry per flow: ``flow_id, src, dst, size_bytes, start_ps, end_ps`` (-1 if
+        unfinished), ``fct_us`` (NaN if unfinished), ``rx_done_ps`` (-1), ``finished``,
+        ``packets_sent, retransmits, timeouts, ecn_echoes`` and, for the UET transport,
+        ``packets_new, acks, nacks``.  ``end_ps`` is when the sender processed the last
+        ACK (htsim's convention).
+    port_cols : dict of numpy arrays (or lists)
+        One entry per egress port: ``port, node, peer, link, fabric, rate_gbps,
+        tx_packets, tx_bytes, drops, drop_bytes, ecn_marks, trims, max_queue_bytes``.
     config : dict
         The resolved scenario.
     stats : dict
-        Engine counters: events, packet hops, packets allocated/dropped/in flight, wall time.
+        Engine and transport counters: events, packet hops, packets, wall time, ...
     """
 
-    flows: pd.DataFrame
-    ports: pd.DataFrame
+    flow_cols: dict
+    port_cols: dict
     config: dict
     stats: dict = field(default_factory=dict)
+    _frames: dict = field(default_factory=dict, repr=False)
+
+    def flow_columns(self) -> dict:
+        """The per-flow columns as numpy arrays (no pandas needed)."""
+        return self.flow_cols
+
+    @property
+    def flows(self):
+        """One row per flow (a pandas DataFrame; ``end_ps``/``rx_done_ps`` nullable)."""
+        if "flows" not in self._frames:
+            import pandas as pd
+            df = pd.DataFrame(self.flow_cols)
+            for col in ("end_ps", "rx_done_ps"):
+                if col in df:
+                    df[col] = df[col].astype("Int64").mask(df[col] < 0)
+            self._frames["flows"] = df
+        return self._frames["flows"]
+
+    @property
+    def ports(self):
+        """One row per egress port (a pandas DataFrame)."""
+        if "ports" not in self._frames:
+            import pandas as pd
+            self._frames["ports"] = pd.DataFrame(self.port_cols)
+        return self._frames["ports"]
 
     def summary(self) -> dict:
         """Headline numbers (the JSON line of ``uesim run --json``)."""
-        done = self.flows[self.flows["finished"]]
-        fct = done["fct_us"].to_numpy()
+        fin = np.asarray(self.flow_cols["finished"], dtype=bool)
+        fct = np.asarray(self.flow_cols["fct_us"], dtype=float)[fin]
         pct = (lambda q: round(float(np.percentile(fct, q)), 6)) if len(fct) else (lambda q: None)
         return {
             "scenario": self.config.get("name"),
-            "flows": int(len(self.flows)),
-            "finished": int(len(done)),
+            "flows": int(len(fin)),
+            "finished": int(fin.sum()),
             "last_fct_us": round(float(fct.max()), 6) if len(fct) else None,
             "fct_p50_us": pct(50),
             "fct_p99_us": pct(99),
-            "retransmits": int(self.flows["retransmits"].sum()),
-            "drops": int(self.ports["drops"].sum()),
-            "ecn_marks": int(self.ports["ecn_marks"].sum()),
+            "retransmits": int(np.sum(self.flow_cols["retransmits"])),
+            "drops": int(np.sum(self.port_cols["drops"])),
+            "ecn_marks": int(np.sum(self.port_cols["ecn_marks"])),
+            "trims": int(np.sum(self.port_cols["trims"])) if "trims" in self.port_cols else 0,
             **{k: self.stats[k] for k in ("events", "packet_hops", "wall_s")
                if k in self.stats},
         }

@@ -64,19 +64,54 @@ def make_flows(sc: dict, n_hosts: int) -> list[dict]:
     return patterns.read_cm(t["file"], n_hosts)
 
 
-def _fabric_config(sc: dict):
+def network_base_rtt_ps(G, mtu_bytes: int, ack_bytes: int) -> int:
+    """Unloaded RTT across the fabric's longest host-to-host path (htsim's
+    ``network_max_unloaded_rtt``): a full data packet out and an ACK back, store and
+    forward, over the hop diameter between hosts, with the slowest rate and longest delay
+    of the graph's links (exact on uniform fabrics)."""
+    import networkx as nx
+    hosts = {n for n, d in G.nodes(data=True) if d.get("kind") == "gpu"}
+    switches = G.subgraph(n for n in G if n not in hosts)
+    attach = {nb for h in hosts for nb in G.adj[h] if nb not in hosts}
+    hops = 1 if not attach else 0
+    for t in attach:
+        far = max(nx.single_source_shortest_path_length(switches, t).values())
+        hops = max(hops, far + 2)
+    rates = [d["rate_bps"] for _, _, d in G.edges(data=True) if d.get("up", True)]
+    delays = [d["delay_ps"] for _, _, d in G.edges(data=True) if d.get("up", True)]
+    rate, delay = min(rates), max(delays)
+    tx = lambda size: (size * 8_000_000_000_000 + rate - 1) // rate  # noqa: E731
+    return hops * (2 * delay + tx(mtu_bytes) + tx(ack_bytes))
+
+
+def _buffer_bytes(sc: dict, base_rtt_ps: int, rate_bps: int) -> int:
+    """A switch port's buffer: ``fabric.buffer_bytes``, or ``buffer_bdp`` x BDP rounded up
+    to whole MTUs (htsim sizes queues in packets)."""
+    f = sc["fabric"]
+    if "buffer_bdp" not in f:
+        return f["buffer_bytes"]
+    mtu = sc["transport"]["mtu_bytes"]
+    bdp = base_rtt_ps * rate_bps // 8_000_000_000_000
+    packets = -(-bdp // mtu)
+    return max(mtu, int(round(f["buffer_bdp"] * packets)) * mtu)
+
+
+def _fabric_config(sc: dict, buffer_bytes: int):
     from uesim.fabric import FabricConfig
     f = sc["fabric"]
     ecn = f.get("ecn") or {}
     return FabricConfig(
-        buffer_bytes=f["buffer_bytes"], nic_buffer_bytes=f["nic_buffer_bytes"],
+        buffer_bytes=buffer_bytes, nic_buffer_bytes=f["nic_buffer_bytes"],
         ecn_kmin_bytes=ecn.get("kmin_bytes"), ecn_kmax_bytes=ecn.get("kmax_bytes"),
         ecn_pmax=ecn.get("pmax"), ecn_at_dequeue=ecn.get("at_dequeue", False),
+        ecn_host_downlinks=ecn.get("host_downlinks", True),
         dequeue_path=f["dequeue_path"], switch_latency_ps=f["switch_latency_ps"],
+        trimming=f["trimming"], trim_bytes=f["trim_bytes"], trim_tail_prob=f["trim_tail_prob"],
         seed=derive_seed(sc["seed"], 2))
 
 
-def make_transport_flows(sc: dict, flows: list[dict], net) -> list:
+def make_transport_flows(sc: dict, flows: list[dict], net, *, base_rtt_ps: int = 0,
+                         rto_ps: int | None = None) -> list:
     """Create and attach one transport flow object per flow."""
     from uesim.protocols import CC_REGISTRY, LB_REGISTRY, TRANSPORT_REGISTRY
     tr = sc["transport"]
@@ -85,19 +120,53 @@ def make_transport_flows(sc: dict, flows: list[dict], net) -> list:
     cc_params = {k: v for k, v in tr["cc"].items() if k != "name"}
     lb_params = {k: v for k, v in tr["lb"].items() if k != "name"}
     extra = {"rate_bps": tr["rate_bps"]} if "rate_bps" in tr else {}
+    pacers = {}
+    if tr["name"] == "uet":
+        extra.update(ack_every_bytes=tr["ack_every_bytes"], mode=tr["mode"],
+                     sender_cc=tr["sender_cc"], receiver_cc=tr["receiver_cc"])
+    trimming = sc["fabric"]["trimming"]
     objs = []
     for f in flows:
         try:
             cc = cc_cls(mtu_bytes=tr["mtu_bytes"], **cc_params)
             lb = lb_cls(seed=derive_seed(sc["seed"], 3, f["id"]), **lb_params)
+            if tr["name"] == "uet" and tr["receiver_cc"]:
+                if f["dst"] not in pacers:
+                    from uesim.protocols.uet import PullPacer
+                    max_credit = 3 * (base_rtt_ps * net.host_rate_bps(f["dst"]) // 8_000_000_000_000) // 2
+                    pacers[f["dst"]] = PullPacer(net, f["dst"], max_credit)
+                extra["pacer"] = pacers[f["dst"]]
             obj = flow_cls(f["id"], f["src"], f["dst"], f["size_bytes"], f["start_ps"], cc, lb,
                            mtu_bytes=tr["mtu_bytes"], header_bytes=tr["header_bytes"],
-                           ack_bytes=tr["ack_bytes"], rto_ps=tr["rto_ps"], **extra)
-            obj.attach(net)
+                           ack_bytes=tr["ack_bytes"], rto_ps=rto_ps or tr.get("rto_ps", 100_000_000),
+                           **extra)
+            obj.attach(net, base_rtt_ps=base_rtt_ps, trimming=trimming)
         except (TypeError, ValueError) as exc:
             raise ScenarioError(f"transport: flow {f['id']}: {exc}") from None
         objs.append(obj)
     return objs
+
+
+def _flow_columns(objs) -> dict:
+    import numpy as np
+    n = len(objs)
+    get = lambda name, dtype=np.int64: np.fromiter((getattr(o, name) for o in objs), dtype=dtype, count=n)  # noqa: E731
+    finished = get("finished", bool)
+    end = np.where(finished, get("end_ps"), -1)
+    start = get("start_ps")
+    cols = {
+        "flow_id": get("flow_id"), "src": get("src"), "dst": get("dst"),
+        "size_bytes": get("size_bytes"), "start_ps": start, "end_ps": end,
+        "fct_us": np.where(finished, (end - start) / 1e6, np.nan),
+        "rx_done_ps": get("rx_done_ps"), "finished": finished,
+        "packets_sent": get("sent_packets"), "retransmits": get("retx_packets"),
+        "timeouts": get("timeouts"), "ecn_echoes": get("ecn_echoes"),
+    }
+    if n and hasattr(objs[0], "acks_received"):
+        cols["packets_new"] = get("new_packets")
+        cols["acks"] = get("acks_received")
+        cols["nacks"] = get("nacks_received")
+    return cols
 
 
 def run_scenario(sc: dict, progress=None) -> RunResult:
@@ -124,48 +193,48 @@ def run_scenario(sc: dict, progress=None) -> RunResult:
     >>> len(res.flows), bool(res.flows["finished"].all())
     (4, True)
     """
-    import pandas as pd
     from uesim.fabric import build_network
-    from uesim.fabric.units import ps_to_us
 
     t0 = time.perf_counter()
     G = build_topology(sc["topology"])
-    built = build_network(G, config=_fabric_config(sc))
+    tr = sc["transport"]
+    base_rtt = tr.get("base_rtt_ps") or network_base_rtt_ps(G, tr["mtu_bytes"], tr["ack_bytes"])
+    rate = min(d["rate_bps"] for _, _, d in G.edges(data=True))
+    buffer_bytes = _buffer_bytes(sc, base_rtt, rate)
+    rto = tr.get("rto_ps")
+    if rto is None:
+        # htsim: 15 us plus six drain times of a full queue
+        rto = 15_000_000 + 6 * (buffer_bytes * 8_000_000_000_000 // rate) if tr["name"] == "uet" \
+            else 100_000_000
+    built = build_network(G, config=_fabric_config(sc, buffer_bytes))
     flows = make_flows(sc, built.n_hosts)
-    objs = make_transport_flows(sc, flows, built.net)
+    objs = make_transport_flows(sc, flows, built.net, base_rtt_ps=base_rtt, rto_ps=rto)
     t1 = time.perf_counter()
     built.sim.run(until_ps=sc["run"].get("until_ps"), progress=progress)
     t2 = time.perf_counter()
 
-    rows = []
-    for o in objs:
-        rows.append({
-            "flow_id": o.flow_id, "src": o.src, "dst": o.dst, "size_bytes": o.size_bytes,
-            "start_ps": o.start_ps, "end_ps": o.end_ps if o.finished else None,
-            "fct_us": ps_to_us(o.end_ps - o.start_ps) if o.finished else float("nan"),
-            "rx_done_ps": o.rx_done_ps if o.rx_done_ps >= 0 else None,
-            "finished": bool(o.finished), "packets_sent": o.sent_packets,
-            "retransmits": o.retx_packets, "timeouts": o.timeouts, "ecn_echoes": o.ecn_echoes,
-        })
-    flows_df = pd.DataFrame(rows)
-    for col in ("end_ps", "rx_done_ps"):
-        flows_df[col] = flows_df[col].astype("Int64")
+    flow_cols = _flow_columns(objs)
     counters = built.net.port_counters()
-    ports_df = pd.DataFrame({
-        "port": range(built.net.n_ports),
+    port_cols = {
+        "port": list(range(built.net.n_ports)),
         "node": [u for u, _, _ in built.port_link],
         "peer": [v for _, v, _ in built.port_link],
         "link": [k for _, _, k in built.port_link],
         "fabric": [G.edges[u, v].get("fabric", "scale_out") for u, v, _ in built.port_link],
         "rate_gbps": counters["rate_bps"] / 1e9,
         **{k: counters[k] for k in ("tx_packets", "tx_bytes", "drops", "drop_bytes", "ecn_marks",
-                                    "max_queue_bytes")},
-    })
+                                    "trims", "max_queue_bytes")},
+    }
     stats = {
         "events": built.sim.events, "packet_hops": built.net.packet_hops,
         "packets_sent": built.net.sent, "packets_dropped": built.net.dropped,
         "packets_delivered": built.net.delivered, "packets_in_flight": built.net.live_packets,
-        "unroutable": built.net.unroutable, "sim_time_us": ps_to_us(built.sim.now),
-        "build_s": round(t1 - t0, 4), "wall_s": round(t2 - t1, 4),
+        "unroutable": built.net.unroutable, "packets_trimmed": built.net.trimmed,
+        "sim_time_us": built.sim.now / 1e6, "base_rtt_ps": base_rtt, "buffer_bytes": buffer_bytes,
+        "rto_ps": rto, "network_events": built.net.event_counts(), "build_s": round(t1 - t0, 4), "wall_s": round(t2 - t1, 4),
     }
-    return RunResult(flows=flows_df, ports=ports_df, config=sc, stats=stats)
+    for key, col in (("packets_new", "packets_new"), ("packets_rtx", "retransmits"),
+                     ("acks", "acks"), ("nacks", "nacks")):
+        if col in flow_cols:
+            stats[key] = int(flow_cols[col].sum())
+    return RunResult(flow_cols=flow_cols, port_cols=port_cols, config=sc, stats=stats)

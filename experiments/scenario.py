@@ -25,12 +25,17 @@ TOP = {
     "transport": Field(dict, default={}),
     "traffic": Field(dict, required=True, help="a table with 'pattern'"),
     "run": Field(dict, default={}),
+    "plugins": Field(list, default=[], help="modules to import first (your CC or LB)"),
 }
 FABRIC = {
     "buffer_bytes": Field(int, default=1 << 30, minimum=1),
     "nic_buffer_bytes": Field(int, default=1 << 40, minimum=1),
     "switch_latency_ps": Field(int, default=0, minimum=0),
+    "buffer_bdp": Field(float, minimum=0.001, help="buffer in multiples of the fabric's BDP"),
     "dequeue_path": Field(bool, default=False),
+    "trimming": Field(bool, default=False),
+    "trim_bytes": Field(int, default=64, minimum=1),
+    "trim_tail_prob": Field(float, default=0.0, minimum=0.0, maximum=1.0),
     "ecn": Field(dict),
 }
 ECN = {
@@ -38,13 +43,19 @@ ECN = {
     "kmax_bytes": Field(int, required=True, minimum=0),
     "pmax": Field(float, default=1.0, minimum=0.0, maximum=1.0),
     "at_dequeue": Field(bool, default=False),
+    "host_downlinks": Field(bool, default=True),
 }
 TRANSPORT = {
     "name": Field(str, default="window", choices=TRANSPORT_NAMES),
     "mtu_bytes": Field(int, default=4096, minimum=2),
     "header_bytes": Field(int, default=64, minimum=0),
     "ack_bytes": Field(int, default=64, minimum=1),
-    "rto_ps": Field(int, default=100_000_000, minimum=1),
+    "rto_ps": Field(int, minimum=1, help="default 100 us (window), 15 us + 6 queue drains (uet)"),
+    "base_rtt_ps": Field(int, minimum=1, help="default: the fabric's longest unloaded RTT"),
+    "mode": Field(str, choices=["rud", "rod", "uud"]),
+    "ack_every_bytes": Field(int, minimum=1),
+    "sender_cc": Field(bool),
+    "receiver_cc": Field(bool),
     "rate_bps": Field(int, minimum=1, help="pacing rate, required by transport 'paced'"),
     "cc": Field(dict, default={"name": "fixed", "cwnd_bytes": 65536}),
     "lb": Field(dict, default={"name": "oblivious"}),
@@ -115,6 +126,25 @@ def _check_policy(path: str, table: dict, registry: dict, kind: str, fixed: set)
     return table
 
 
+UET_ONLY = {"mode": "rud", "ack_every_bytes": 16384, "sender_cc": True, "receiver_cc": False}
+
+
+def import_plugins(modules, where: str = "plugins") -> None:
+    """Import plug-in modules (they register CCs, LBs, transports by decorator)."""
+    import importlib
+    import sys
+    if "" not in sys.path and "." not in sys.path:
+        sys.path.insert(0, "")        # modules next to where the user runs uesim
+    for i, mod in enumerate(modules):
+        if not isinstance(mod, str) or not mod:
+            raise ScenarioError(f"{where}[{i}] = {mod!r}: must be a module name")
+        try:
+            importlib.import_module(mod)
+        except Exception as exc:   # an import error of any kind is the user's plug-in
+            raise ScenarioError(f"{where}[{i}] = {mod!r}: cannot import it: "
+                                f"{type(exc).__name__}: {exc}") from None
+
+
 def check_scenario(raw: dict) -> dict:
     """Check a scenario mapping and return it resolved (defaults filled in).
 
@@ -126,8 +156,11 @@ def check_scenario(raw: dict) -> dict:
     from uesim.protocols import CC_REGISTRY, LB_REGISTRY
 
     sc = check_table("", copy.deepcopy(raw), TOP)
+    import_plugins(sc["plugins"])
     sc["topology"] = _check_generator(sc["topology"])
     sc["fabric"] = check_table("fabric", sc["fabric"], FABRIC)
+    if "buffer_bdp" in sc["fabric"] and "buffer_bytes" in (raw.get("fabric") or {}):
+        raise ScenarioError("fabric: give buffer_bytes or buffer_bdp, not both")
     if "ecn" in sc["fabric"]:
         ecn = check_table("fabric.ecn", sc["fabric"]["ecn"], ECN)
         if ecn["kmin_bytes"] > ecn["kmax_bytes"]:
@@ -135,6 +168,12 @@ def check_scenario(raw: dict) -> dict:
                                 f"({ecn['kmax_bytes']})")
         sc["fabric"]["ecn"] = ecn
     tr = check_table("transport", sc["transport"], TRANSPORT)
+    for key, default in UET_ONLY.items():
+        if tr["name"] == "uet":
+            tr.setdefault(key, default)
+        elif key in tr:
+            raise ScenarioError(f"unknown key 'transport.{key}' for transport {tr['name']!r} "
+                                f"(it belongs to transport 'uet')")
     if tr["header_bytes"] >= tr["mtu_bytes"]:
         raise ScenarioError(f"transport.header_bytes = {tr['header_bytes']}: must be < mtu_bytes ({tr['mtu_bytes']})")
     if tr["name"] == "paced" and "rate_bps" not in tr:

@@ -40,6 +40,18 @@ class FabricConfig:
         otherwise FIFO ports use the one-event-per-hop fast path.
     switch_latency_ps : int
         Delay inside a switch between arrival and enqueue at the egress.
+    trimming : bool
+        UET packet trimming at switch egress ports: a data packet that overflows the
+        buffer is cut to ``trim_bytes`` and served ahead of data; every port then serves
+        header packets (ACKs, NACKs, trimmed packets) first, host NICs included.
+    trim_bytes : int
+        Size of a trimmed packet.
+    trim_tail_prob : float
+        Probability of trimming the newest queued data packet instead of the arriving
+        one (htsim: 0.5).
+    ecn_host_downlinks : bool
+        Mark ECN on switch ports that lead to a host too (htsim turns this off with
+        receiver credit).
     seed : int
         Seeds hash salts and ECN coin flips.
     """
@@ -52,12 +64,20 @@ class FabricConfig:
     ecn_at_dequeue: bool = False
     dequeue_path: bool = False
     switch_latency_ps: int = 0
+    trimming: bool = False
+    trim_bytes: int = 64
+    trim_tail_prob: float = 0.0
+    ecn_host_downlinks: bool = True
     seed: int = 0
 
     def __post_init__(self):
         for key in ("buffer_bytes", "nic_buffer_bytes"):
             if int(getattr(self, key)) <= 0:
                 raise ValueError(f"{key} must be > 0, got {getattr(self, key)}")
+        if self.trim_bytes <= 0:
+            raise ValueError(f"trim_bytes must be > 0, got {self.trim_bytes}")
+        if not 0.0 <= self.trim_tail_prob <= 1.0:
+            raise ValueError(f"trim_tail_prob must be in [0, 1], got {self.trim_tail_prob}")
         if self.switch_latency_ps < 0:
             raise ValueError(f"switch_latency_ps must be >= 0, got {self.switch_latency_ps}")
         ecn = (self.ecn_kmin_bytes, self.ecn_kmax_bytes, self.ecn_pmax)
@@ -164,12 +184,14 @@ def build_network(G: nx.Graph, sim: Simulator | None = None, config: FabricConfi
                 port = net.add_port(index[a], index[b], rate, delay, buf)
                 port_link.append((a, b, link))
                 if not is_host[index[a]]:
-                    if config.ecn:
+                    if config.ecn and (config.ecn_host_downlinks or not is_host[index[b]]):
                         net.configure_ecn(port, config.ecn_kmin_bytes, config.ecn_kmax_bytes,
                                           config.ecn_pmax, config.ecn_at_dequeue)
+                    if config.trimming:
+                        net.configure_trimming(port, config.trim_bytes, config.trim_tail_prob)
                     if config.dequeue_path:
                         net.use_dequeue_path(port)
-                elif config.dequeue_path:
+                elif config.dequeue_path or config.trimming:
                     net.use_dequeue_path(port)
                 ends.append(port)
             net.set_reverse(ends[0], ends[1])

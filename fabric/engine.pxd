@@ -21,7 +21,7 @@ ctypedef struct WheelNode:
     int64_t arg
     int32_t handler
     int32_t kind
-    int32_t next              # next node of the same bucket (sorted by key), or free list
+    int32_t next              # next node of the same bucket (unsorted), or free list
 
 ctypedef struct Event:
     uint128 key
@@ -44,6 +44,12 @@ cdef class Simulator:
     cdef int32_t* bucket
     cdef uint64_t* bits
     cdef int64_t wheel_len
+    # the wheel bucket being drained, as a small binary heap (buckets themselves are
+    # unsorted lists: a bucket is ordered once, when the clock reaches it)
+    cdef Event* cur
+    cdef int64_t cur_len
+    cdef int64_t cur_cap
+    cdef int64_t cur_abs          # absolute bucket number (time >> WHEEL_SHIFT) loaded in cur
     # far events
     cdef Event* heap
     cdef int64_t heap_len
@@ -63,8 +69,10 @@ cdef class Simulator:
     cdef int _grow(self) except -1
     cdef int _grow_nodes(self) except -1
     cdef int _heap_push(self, uint128 key, int32_t handler, int32_t kind, int64_t arg) except -1
+    cdef int _cur_push(self, uint128 key, int32_t handler, int32_t kind, int64_t arg) except -1
+    cdef inline Event _cur_pop(self) noexcept
+    cdef int _load_bucket(self) except -1
     cdef inline Event _heap_pop(self) noexcept
-    cdef inline int32_t _first_bucket(self) noexcept
     cdef inline bint _peek(self, uint128* key) noexcept
     cdef inline Event _pop(self) noexcept
     cpdef int32_t register(self, EventHandler handler) except -1
@@ -75,13 +83,17 @@ cdef inline int push_event(Simulator sim, int64_t time, int32_t handler, int32_t
                            int64_t arg) except -1:
     """Schedule an event (inlined into every compiled module that cimports it)."""
     cdef uint128 key
-    cdef int32_t n, b, prev, cur
+    cdef int32_t n, b
+    cdef int64_t tb
     cdef WheelNode* nodes
     if time < sim.now:
         raise ValueError(f"cannot schedule at {time} ps, before now ({sim.now} ps)")
     key = ((<uint128> time) << 64) | <uint128> sim.next_seq
     sim.next_seq += 1
-    if (time >> WHEEL_SHIFT) - (sim.now >> WHEEL_SHIFT) >= WHEEL_SIZE:
+    tb = time >> WHEEL_SHIFT
+    if tb <= sim.cur_abs:              # the bucket being drained (or before it)
+        return sim._cur_push(key, handler, kind, arg)
+    if tb - (sim.now >> WHEEL_SHIFT) >= WHEEL_SIZE:
         return sim._heap_push(key, handler, kind, arg)
     if sim.node_free < 0:
         sim._grow_nodes()
@@ -92,19 +104,9 @@ cdef inline int push_event(Simulator sim, int64_t time, int32_t handler, int32_t
     nodes[n].arg = arg
     nodes[n].handler = handler
     nodes[n].kind = kind
-    b = <int32_t> ((time >> WHEEL_SHIFT) & (WHEEL_SIZE - 1))
-    cur = sim.bucket[b]
-    if cur < 0 or key < nodes[cur].key:
-        nodes[n].next = cur
-        sim.bucket[b] = n
-        sim.bits[b >> 6] |= (<uint64_t> 1) << (b & 63)
-    else:                     # keep the bucket sorted (it rarely holds more than one)
-        prev = cur
-        cur = nodes[cur].next
-        while cur >= 0 and nodes[cur].key < key:
-            prev = cur
-            cur = nodes[cur].next
-        nodes[n].next = cur
-        nodes[prev].next = n
+    b = <int32_t> (tb & (WHEEL_SIZE - 1))
+    nodes[n].next = sim.bucket[b]      # unsorted: ordered when the bucket is loaded
+    sim.bucket[b] = n
+    sim.bits[b >> 6] |= (<uint64_t> 1) << (b & 63)
     sim.wheel_len += 1
     return 0

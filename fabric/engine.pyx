@@ -3,7 +3,8 @@
 
 A :class:`Simulator` owns the clock (integer picoseconds) and the pending events,
 ordered by ``(time, seq)``: near ones in a timing wheel (buckets of about 1 ns over
-about 4 us, with an occupancy bitmap), later ones in a 4-ary heap; ``seq`` is an insertion counter, so
+about 4 us, with an occupancy bitmap; a bucket is an unsorted list until the clock
+reaches it, then a small binary heap), later ones in a 4-ary heap; ``seq`` is an insertion counter, so
 events at the same picosecond run in the order they were scheduled, which makes
 every run deterministic.  Events are delivered to :class:`EventHandler` objects
 (a packet-level network, a transport flow, a Python callback adaptor) through a C
@@ -72,13 +73,17 @@ cdef class Simulator:
         cdef int32_t i
         self.heap_cap = 1024
         self.heap = <Event*> malloc(self.heap_cap * sizeof(Event))
+        self.cur_cap = 256
+        self.cur = <Event*> malloc(self.cur_cap * sizeof(Event))
+        self.cur_len = 0
+        self.cur_abs = -1
         self.bucket = <int32_t*> malloc(WHEEL_SIZE * sizeof(int32_t))
         self.bits = <uint64_t*> calloc(WHEEL_WORDS, sizeof(uint64_t))
         self.node_cap = 0
         self.node_free = -1
         self.handler_cap = 64
         self.handler_ptrs = <void**> malloc(self.handler_cap * sizeof(void*))
-        if self.heap == NULL or self.handler_ptrs == NULL or self.bucket == NULL or self.bits == NULL:
+        if self.heap == NULL or self.cur == NULL or self.handler_ptrs == NULL or self.bucket == NULL or self.bits == NULL:
             raise MemoryError()
         for i in range(WHEEL_SIZE):
             self.bucket[i] = -1
@@ -98,6 +103,7 @@ cdef class Simulator:
 
     def __dealloc__(self):
         free(self.heap)
+        free(self.cur)
         free(self.nodes)
         free(self.bucket)
         free(self.bits)
@@ -200,27 +206,98 @@ cdef class Simulator:
             h[i] = h[n]
         return top
 
-    cdef inline int32_t _first_bucket(self) noexcept:
-        """The first occupied wheel bucket at or after now's (circularly); wheel not empty."""
-        cdef int32_t start = <int32_t> ((self.now >> WHEEL_SHIFT) & (WHEEL_SIZE - 1))
-        cdef int32_t w = start >> 6
-        cdef uint64_t word = self.bits[w] & (~(<uint64_t> 0) << (start & 63))
-        cdef int32_t k
+    cdef int _cur_push(self, uint128 key, int32_t handler, int32_t kind, int64_t arg) except -1:
+        cdef int64_t i, parent
+        cdef Event* h
+        if self.cur_len == self.cur_cap:
+            h = <Event*> realloc(self.cur, 2 * self.cur_cap * sizeof(Event))
+            if h == NULL:
+                raise MemoryError()
+            self.cur = h
+            self.cur_cap *= 2
+        h = self.cur
+        i = self.cur_len
+        self.cur_len += 1
+        while i > 0:
+            parent = (i - 1) >> 1
+            if h[parent].key < key:
+                break
+            h[i] = h[parent]
+            i = parent
+        h[i].key = key
+        h[i].arg = arg
+        h[i].handler = handler
+        h[i].kind = kind
+        return 0
+
+    cdef inline Event _cur_pop(self) noexcept:
+        cdef Event top = self.cur[0]
+        cdef Event* h = self.cur
+        cdef int64_t n, i, child
+        cdef uint128 last_key
+        self.cur_len -= 1
+        n = self.cur_len
+        if n > 0:
+            last_key = h[n].key
+            i = 0
+            while True:
+                child = 2 * i + 1
+                if child >= n:
+                    break
+                if child + 1 < n and h[child + 1].key < h[child].key:
+                    child += 1
+                if last_key < h[child].key:
+                    break
+                h[i] = h[child]
+                i = child
+            h[i] = h[n]
+        return top
+
+    cdef int _load_bucket(self) except -1:
+        """Move the earliest occupied wheel bucket into the (empty) current heap.
+
+        Every wheel event lies in a bucket after ``cur_abs``, at or after now's, and less
+        than one wheel turn after now's, so the first occupied bucket circularly from
+        ``max(cur_abs + 1, now's bucket)`` is the earliest.
+        """
+        cdef int64_t first = self.cur_abs + 1
+        cdef int32_t start, w, k, b = -1, n, nxt
+        cdef uint64_t word
+        cdef WheelNode* node
+        if (self.now >> WHEEL_SHIFT) > first:   # the clock moved on through far events
+            first = self.now >> WHEEL_SHIFT
+        start = <int32_t> (first & (WHEEL_SIZE - 1))
+        w = start >> 6
+        word = self.bits[w] & (~(<uint64_t> 0) << (start & 63))
         if word:
-            return (w << 6) + ctz64(word)
-        for k in range(1, WHEEL_WORDS + 1):
-            w = (w + 1) & (WHEEL_WORDS - 1)
-            word = self.bits[w]
-            if word:
-                return (w << 6) + ctz64(word)
-        return -1   # unreachable while wheel_len > 0
+            b = (w << 6) + ctz64(word)
+        else:
+            for k in range(1, WHEEL_WORDS + 1):
+                w = (w + 1) & (WHEEL_WORDS - 1)
+                word = self.bits[w]
+                if word:
+                    b = (w << 6) + ctz64(word)
+                    break
+        n = self.bucket[b]
+        self.cur_abs = <int64_t> (self.nodes[n].key >> 64) >> WHEEL_SHIFT
+        while n >= 0:
+            node = &self.nodes[n]
+            nxt = node.next
+            self._cur_push(node.key, node.handler, node.kind, node.arg)
+            node.next = self.node_free
+            self.node_free = n
+            self.wheel_len -= 1
+            n = nxt
+        self.bucket[b] = -1
+        self.bits[b >> 6] &= ~((<uint64_t> 1) << (b & 63))
+        return 0
 
     cdef inline bint _peek(self, uint128* key) noexcept:
         """The smallest pending key, or False if none."""
-        cdef int32_t b
-        if self.wheel_len > 0:
-            b = self._first_bucket()
-            key[0] = self.nodes[self.bucket[b]].key
+        if self.cur_len == 0 and self.wheel_len > 0:
+            self._load_bucket()
+        if self.cur_len > 0:
+            key[0] = self.cur[0].key
             if self.heap_len > 0 and self.heap[0].key < key[0]:
                 key[0] = self.heap[0].key
             return True
@@ -232,33 +309,19 @@ cdef class Simulator:
     cdef inline Event _pop(self) noexcept:
         """Remove and return the earliest event (there is one); advance the clock."""
         cdef Event ev
-        cdef int32_t b, n
-        cdef WheelNode* node
-        if self.wheel_len > 0:
-            b = self._first_bucket()
-            n = self.bucket[b]
-            node = &self.nodes[n]
-            if self.heap_len == 0 or node.key < self.heap[0].key:
-                ev.key = node.key
-                ev.arg = node.arg
-                ev.handler = node.handler
-                ev.kind = node.kind
-                self.bucket[b] = node.next
-                if node.next < 0:
-                    self.bits[b >> 6] &= ~((<uint64_t> 1) << (b & 63))
-                node.next = self.node_free
-                self.node_free = n
-                self.wheel_len -= 1
-                self.now = <int64_t> (ev.key >> 64)
-                return ev
-        ev = self._heap_pop()
+        if self.cur_len == 0 and self.wheel_len > 0:
+            self._load_bucket()
+        if self.cur_len > 0 and (self.heap_len == 0 or self.cur[0].key < self.heap[0].key):
+            ev = self._cur_pop()
+        else:
+            ev = self._heap_pop()
         self.now = <int64_t> (ev.key >> 64)
         return ev
 
     cpdef bint step(self) except -1:
         """Run the next event; return False when no event is left."""
         cdef Event ev
-        if self.heap_len == 0 and self.wheel_len == 0:
+        if self.heap_len == 0 and self.wheel_len == 0 and self.cur_len == 0:
             return False
         ev = self._pop()
         self.events += 1
@@ -283,7 +346,7 @@ cdef class Simulator:
         cdef EventHandler handler
         cdef uint128 key
         self.stopped = False
-        while (self.heap_len > 0 or self.wheel_len > 0) and not self.stopped:
+        while (self.heap_len > 0 or self.wheel_len > 0 or self.cur_len > 0) and not self.stopped:
             chunk = 1 << 20
             while chunk > 0 and not self.stopped:
                 if limit != NO_LIMIT:
@@ -292,7 +355,7 @@ cdef class Simulator:
                     if <int64_t> (key >> 64) > limit:
                         self.now = limit
                         return
-                elif self.heap_len == 0 and self.wheel_len == 0:
+                elif self.heap_len == 0 and self.wheel_len == 0 and self.cur_len == 0:
                     break
                 ev = self._pop()
                 self.events += 1
@@ -300,7 +363,7 @@ cdef class Simulator:
                 chunk -= 1
             if progress is not None:
                 progress(self.now, self.events)
-        if until_ps is not None and self.heap_len == 0 and self.wheel_len == 0 and self.now < limit:
+        if until_ps is not None and self.heap_len == 0 and self.wheel_len == 0 and self.cur_len == 0 and self.now < limit:
             self.now = limit
 
     def stop(self):
@@ -327,7 +390,7 @@ cdef class Simulator:
     @property
     def pending_events(self):
         """Number of events in the queue (cancelled ones included until they fire)."""
-        return self.heap_len + self.wheel_len
+        return self.heap_len + self.wheel_len + self.cur_len
 
     def peek_time(self):
         """Time of the next event, or None."""

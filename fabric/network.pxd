@@ -67,28 +67,46 @@ ctypedef struct Packet:
 
 
 ctypedef struct Port:
-    # hot fields first: one packet's enqueue and arrival touch the first cache lines
-    int64_t busy_until    # fast path: when the transmitter frees up
+    # first cache line: what an arrival, an enqueue and a service start touch
+    int64_t busy_until    # when the transmitter frees up (dequeue path: the packet in service)
     int64_t queued_bytes  # bytes held (including the one being serialised)
-    int64_t buffer_bytes
-    int64_t delay_ps
+    int64_t hdr_bytes     # bytes of class-0 packets held (in service included)
     int64_t ps_per_byte   # exact serialisation time per byte, or 0 if the rate needs a division
-    int64_t rate_bps
-    int32_t node          # owner (transmitting) node
+    int64_t delay_ps
+    int32_t wire_head     # packets on the wire, in arrival order (linked through Packet.next);
+    int32_t wire_tail     # only the head has an event in the simulator's heap
     int32_t peer          # receiving node
     int32_t mode          # PM_*
-    int32_t up
+    int32_t in_service    # dequeue path: packet being serialised (on the wire already), or -1
+    int32_t n_waiting     # dequeue path: packets in the class FIFOs (not the one in service)
+    # second line
+    int64_t buffer_bytes
+    int64_t drain_at      # when everything held will have been serialised
+    int64_t rate_bps
+    int32_t svc_size      # bytes of the packet in service (held until TX_DONE or the next enqueue)
+    uint8_t tx_pending    # a TX_DONE event is scheduled at busy_until
+    uint8_t svc_hdr       # the packet in service is of class 0
+    uint8_t svc_data      # the packet in service is ECN-markable data (not class 0, ECT)
+    uint8_t up
+    int32_t node          # owner (transmitting) node
+    int32_t trim_bytes    # size of a trimmed packet (PM_TRIM)
+    # ECN (RED-style, linear between kmin and kmax; always above kmax)
+    int64_t ecn_kmin
+    int64_t ecn_kmax
+    uint32_t ecn_pmax_q32  # pmax scaled to 2^32
+    uint32_t trim_tail_q32  # probability (x 2^32) of trimming the newest queued packet instead
+    # dequeue path: per-class FIFOs linked through Packet.next/prev; class 0 is the
+    # header class (ACKs, NACKs, trimmed packets).  The packet in service was put on the
+    # wire when its service began; a TX_DONE event exists only while packets wait.
+    int32_t q_head[N_CLASSES]
+    int32_t q_tail[N_CLASSES]
     # fast path: finish times and sizes of packets held, oldest first (a ring)
     int64_t* ring_t
     int32_t* ring_sz
     int32_t ring_head
     int32_t ring_len
     int32_t ring_cap
-    # packets on the wire, in arrival order (linked through Packet.next); only the
-    # head has an event in the simulator's heap
-    int32_t wire_head
-    int32_t wire_tail
-    int32_t in_service    # dequeue path: packet being serialised, or -1
+    int32_t reverse       # port in the other direction of the same cable, or -1
     # counters
     int64_t tx_packets
     int64_t tx_bytes
@@ -96,26 +114,6 @@ ctypedef struct Port:
     int64_t drops
     int64_t drop_bytes
     int64_t ecn_marks
-    # ECN (RED-style, linear between kmin and kmax; always above kmax)
-    int64_t ecn_kmin
-    int64_t ecn_kmax
-    uint32_t ecn_pmax_q32  # pmax scaled to 2^32
-    int32_t reverse       # port in the other direction of the same cable, or -1
-    # dequeue path: per-class FIFOs linked through Packet.next/prev; class 0 is the
-    # header class (ACKs, NACKs, trimmed packets).  The packet in service was put on the
-    # wire when its service began; a TX_DONE event exists only while packets wait.
-    int32_t q_head[N_CLASSES]
-    int32_t q_tail[N_CLASSES]
-    int32_t n_waiting     # packets in the class FIFOs (not the one in service)
-    int32_t svc_size      # bytes of the packet in service (held until TX_DONE or the next enqueue)
-    int64_t hdr_bytes     # bytes of class-0 packets held (in service included)
-    int64_t drain_at      # when everything held will have been serialised
-    uint8_t tx_pending    # a TX_DONE event is scheduled at busy_until
-    uint8_t svc_hdr       # the packet in service is of class 0
-    uint8_t svc_data      # the packet in service is ECN-markable data (not class 0, ECT)
-    # trimming (PM_TRIM)
-    int32_t trim_bytes    # size of a trimmed packet
-    uint32_t trim_tail_q32  # probability (x 2^32) of trimming the newest queued packet instead
     int64_t trims
     int64_t hdr_drops     # header-class packets dropped (its limit is 2 x buffer_bytes)
 
@@ -171,6 +169,7 @@ cdef class Network(EventHandler):
     cdef readonly int64_t dropped
     cdef readonly int64_t unroutable
     cdef readonly int64_t trimmed
+    cdef int64_t ev_count[4]          # network events handled, per kind (EV_*)
     cdef object _host_rates
 
     cdef int32_t alloc(self) except -1

@@ -810,6 +810,7 @@ cdef class Network(EventHandler):
         cdef int32_t node, host, nxt
         cdef Packet* pk
         cdef Port* pt
+        self.ev_count[kind & 3] += 1
         if kind == EV_ARRIVE:
             pt = &self.ports[arg]
             p = pt.wire_head
@@ -918,6 +919,13 @@ cdef class Network(EventHandler):
             if pt.ring_t[j] > self.sim.now:
                 q += pt.ring_sz[j]
         return q
+
+    def event_counts(self):
+        """Network events handled so far, by kind: arrivals at the far end of a wire,
+        end-of-service events of ports with waiting packets, delayed forwards (switch
+        latency), host NIC pulls."""
+        return {"arrive": self.ev_count[EV_ARRIVE], "tx_done": self.ev_count[EV_TX_DONE],
+                "forward": self.ev_count[EV_FORWARD], "nic_pull": self.ev_count[EV_NIC_PULL]}
 
     def in_flight(self):
         """Packets allocated and not yet released (queued, on a wire, or held by an endpoint)."""

@@ -60,7 +60,7 @@ cdef class CongestionControl:
 
 cdef class LoadBalancer:
     cdef uint64_t rng
-    cdef public int64_t now_ps            # set by the transport before each call
+    cdef public int64_t now_ps    # simulated time, set by the transport before each hook call
     cpdef uint32_t next_entropy(self) except? 0xFFFFFFFF
-    cpdef void on_feedback(self, uint32_t entropy, bint ecn, bint nack, bint timeout) except *
+    cpdef void on_feedback(self, uint32_t entropy, bint ecn=*, bint nack=*, bint timeout=*) except *
     cdef uint32_t rand32(self) noexcept

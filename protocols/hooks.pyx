@@ -210,12 +210,20 @@ cdef class LoadBalancer:
     ----------
     seed : int
         Seeds this flow's random stream (from the scenario seed and the flow id).
+
+    Attributes
+    ----------
+    now_ps : int
+        The current simulated time in ps.  A transport sets it before every call to
+        ``next_entropy`` and ``on_feedback`` (``lb.now_ps = now``); balancers that keep
+        timers (REPS freezing) read it, the others ignore it.  Starts at 0.
     """
 
     def __init__(self, uint64_t seed=0):
         if "rand32" in type(self).__dict__:
             raise TypeError(f"{type(self).__qualname__}.rand32 overrides a compiled-only method "
                             f"that would be silently ignored; override next_entropy instead")
+        self.now_ps = 0
         self.rng = seed * 0x9E3779B97F4A7C15ULL + 0x632BE59BD9B4E019ULL
         if self.rng == 0:
             self.rng = 1
@@ -231,8 +239,12 @@ cdef class LoadBalancer:
     cpdef uint32_t next_entropy(self) except? 0xFFFFFFFF:
         return 0
 
-    cpdef void on_feedback(self, uint32_t entropy, bint ecn, bint nack, bint timeout) except *:
-        """Called per ACK (``ecn``), NACK (``nack``) or timeout of a packet sent on ``entropy``."""
+    cpdef void on_feedback(self, uint32_t entropy, bint ecn=False, bint nack=False,
+                           bint timeout=False) except *:
+        """Called per ACK (``ecn``), NACK (``nack``) or timeout of a packet sent on ``entropy``.
+
+        All flags False means GOOD (a clean ACK).  The flags default to False.
+        """
         pass
 
 

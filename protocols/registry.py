@@ -16,12 +16,14 @@ True
 """
 from __future__ import annotations
 
+from uesim.protocols.balancers import Bitmap, HtsimOblivious, Mixed, Reps
 from uesim.protocols.cc.dctcp import PARAMS as _DCTCP_PARAMS, Dctcp
 from uesim.protocols.cc.nscc import PARAMS as _NSCC_PARAMS, Nscc
 from uesim.protocols.hooks import (CongestionControl, FixedEntropy, LoadBalancer,
                                    ObliviousSpray, RandomSpray)
 from uesim.protocols.paced import PacedFlow
 from uesim.protocols.window import WindowFlow
+from uesim.protocols.uet.pds import UetFlow
 
 CC_REGISTRY: dict[str, type] = {
     "fixed": CongestionControl,
@@ -31,10 +33,14 @@ CC_REGISTRY: dict[str, type] = {
 }
 LB_REGISTRY: dict[str, type] = {
     "ecmp": FixedEntropy,
-    "oblivious": ObliviousSpray,
+    "oblivious": HtsimOblivious,         # htsim's: a new random order every n_paths packets
+    "oblivious_fixed": ObliviousSpray,   # one fixed permutation, cycled (uesim's original)
     "random": RandomSpray,
+    "bitmap": Bitmap,
+    "reps": Reps,
+    "mixed": Mixed,                      # htsim's default
 }
-TRANSPORT_REGISTRY: dict[str, type] = {"window": WindowFlow, "paced": PacedFlow}
+TRANSPORT_REGISTRY: dict[str, type] = {"window": WindowFlow, "paced": PacedFlow, "uet": UetFlow}
 
 # Scenario-settable parameters of the compiled classes (Cython hides their signatures;
 # for Python subclasses they are read from ``__init__``).  ``mtu_bytes`` and ``seed``
@@ -46,6 +52,10 @@ COMPILED_PARAMS: dict[type, tuple[str, ...]] = {
     FixedEntropy: ("seed",),
     ObliviousSpray: ("seed", "n_paths"),
     RandomSpray: ("seed",),
+    HtsimOblivious: ("seed", "n_paths"),
+    Bitmap: ("seed", "n_paths"),
+    Reps: ("seed", "n_paths", "freeze_ps"),
+    Mixed: ("seed", "n_paths"),
 }
 
 

@@ -159,6 +159,7 @@ cdef class WindowFlow(Flow):
         if self.state[seq] == LOST:
             pk.flags |= PF_RETX
             self.retx_packets += 1
+        self.lb.now_ps = now
         pk.entropy = self.lb.next_entropy()
         self.state[seq] = IN_FLIGHT
         self.sent_at[seq] = now
@@ -236,6 +237,7 @@ cdef class WindowFlow(Flow):
         ctx.rtt_ps = rtt if not (pk_flags & PF_RETX) else -1
         ctx.ecn = ecn
         self.cc.on_ack(ctx)
+        self.lb.now_ps = self.sim.now
         self.lb.on_feedback(entropy, ecn, False, False)
         if self.acked_packets == self.n_packets:
             self.timer_gen += 1      # cancel the timer (lazily)
@@ -270,6 +272,7 @@ cdef class WindowFlow(Flow):
             self.ctx.inflight_bytes = self.inflight_bytes
             self.ctx.lost_bytes = lost_bytes
             self.cc.on_timeout(self.ctx)
+            self.lb.now_ps = now
             self.lb.on_feedback(0, False, False, True)
             self.try_send()
         if not self.timer_armed:

@@ -1,1 +1,4 @@
 """The Ultra Ethernet transport: packet delivery (PDS: RUD, ROD, UUD) and the RCCC pull pacer."""
+from uesim.protocols.uet.pds import MODES, PullPacer, UetFlow
+
+__all__ = ["MODES", "PullPacer", "UetFlow"]

@@ -1,0 +1,94 @@
+from libc.stdint cimport int32_t, int64_t, uint8_t, uint16_t, uint32_t
+
+from uesim.fabric.engine cimport EventHandler
+from uesim.fabric.network cimport Network
+from uesim.protocols.flow cimport Flow
+
+cdef enum:
+    MODE_RUD = 0      # reliable, unordered delivery (packet spraying)
+    MODE_ROD = 1      # reliable, ordered delivery (one path, go-back-N)
+    MODE_UUD = 2      # unreliable, unordered delivery (no ACKs)
+
+
+cdef class PullPacer(EventHandler):
+    """RCCC: one per receiving host; grants credit to its active sinks, one pull at a time."""
+    cdef readonly int32_t host
+    cdef Network net
+    cdef readonly int64_t ps_per_quantum
+    cdef readonly int32_t quantum_bytes
+    cdef readonly int32_t quanta_per_pull
+    cdef readonly int32_t pull_bytes
+    cdef readonly int64_t max_credit_bytes
+    cdef list active                    # sinks (UetFlow) waiting for credit, round robin
+    cdef int32_t head
+    cdef bint pending                   # a pull event is scheduled
+    cdef readonly int64_t pulls
+    cdef int wake(self) except -1
+    cdef int add(self, UetFlow f) except -1
+
+
+cdef class UetFlow(Flow):
+    # configuration
+    cdef readonly int32_t ack_bytes
+    cdef readonly int64_t ack_every_bytes
+    cdef readonly int64_t rto_ps
+    cdef readonly int32_t mode
+    cdef readonly bint sender_cc
+    cdef readonly bint receiver_cc
+    cdef readonly PullPacer pacer
+    # sender, per PSN
+    cdef int64_t* send_ts
+    cdef uint32_t* tx_ev
+    cdef uint8_t* tx_count
+    cdef uint8_t* st
+    # sender
+    cdef int64_t next_psn
+    cdef readonly int64_t cum_ack
+    cdef int64_t rtx_pending
+    cdef readonly int64_t inflight_bytes
+    cdef readonly int64_t backlog_bytes
+    cdef int64_t last_recvd_bytes
+    cdef readonly int64_t credit_bytes
+    cdef bint speculating
+    cdef int64_t pull_seen
+    cdef int64_t timer_gen
+    cdef bint timer_armed
+    cdef readonly int64_t new_packets
+    cdef readonly int64_t acks_received
+    cdef readonly int64_t nacks_received
+    cdef readonly int64_t pulls_received
+    # receiver
+    cdef uint8_t* rcv
+    cdef readonly int64_t expected
+    cdef readonly int64_t recvd_bytes
+    cdef int64_t accepted_bytes
+    cdef bint ack_request
+    cdef int64_t highest_rx
+    cdef readonly int64_t rx_packets
+    cdef readonly int64_t rx_lost
+    cdef readonly int64_t acks_sent
+    cdef readonly int64_t nacks_sent
+    cdef readonly int64_t dup_packets
+    cdef int64_t rod_nacked
+    # receiver credit (RCCC)
+    cdef int64_t pull_target
+    cdef int64_t granted
+    cdef bint in_pacer
+
+    cdef inline int32_t wire_size(self, int64_t psn) noexcept
+    cdef int64_t next_to_send(self) noexcept
+    cdef int try_send(self) except -1
+    cdef int on_data(self, int32_t p) except -1
+    cdef int send_ack(self, int32_t p, int64_t psn, bint ar) except -1
+    cdef int send_nack(self, int32_t p, int64_t psn) except -1
+    cdef int on_ack_packet(self, int32_t p) except -1
+    cdef int on_nack_packet(self, int32_t p) except -1
+    cdef int on_pull_packet(self, int32_t p) except -1
+    cdef int64_t ack_one(self, int64_t psn) noexcept
+    cdef int64_t rtx_bytes(self) noexcept
+    cdef int uud_check(self) except -1
+    cdef int queue_rtx(self, int64_t psn) noexcept
+    cdef int on_rto(self) except -1
+    cdef int arm_timer(self, int64_t at_ps) except -1
+    cdef int stop_speculating(self) noexcept
+    cdef int32_t grant(self, int32_t quanta) except -2

@@ -1,0 +1,668 @@
+# cython: language_level=3
+"""The Ultra Ethernet packet delivery sublayer (PDS) and the RCCC pull pacer.
+
+Each :class:`UetFlow` is both ends of one flow, as in htsim's ``UecSrc``/``UecSink``
+(behaviour per ``MODEL-uec.md`` §6, §8, §9 of the reference):
+
+Sender
+    Packets carry sequence numbers (PSNs).  A packet may leave when there is something to
+    send (retransmissions first, lowest PSN first), the congestion control's window allows
+    it (``cwnd >= in_flight + size``) and, with receiver credit (RCCC), credit is positive.
+    Every packet asks its load balancer for an entropy value (EV).  The ack-request bit
+    (``PF_AR``) is set on the last packet, when the window has no room for another packet,
+    when credit is used up, and on every retransmission.  Bytes in flight fall by the
+    cumulative received bytes each ACK echoes, and by the size of a NACKed or timed-out
+    packet.  A trimmed packet comes back as a NACK and is retransmitted at once; a packet
+    unacknowledged ``rto_ps`` after it was sent is retransmitted, and its EV is reported to
+    the load balancer as a timeout.
+Receiver
+    ACKs an ECN-marked packet, an ack-request packet, the first packet, a duplicate, and
+    otherwise every ``ack_every_bytes`` of wire bytes (16 KB: every 4th full packet); an
+    ACK carries the cumulative ACK, a 64-bit SACK bitmap, the PSN and EV of the packet that
+    triggered it, its ECN mark, and the wire bytes received so far.  A trimmed packet is
+    answered by a NACK (with a last-hop flag when it was cut at the receiver's downlink).
+
+Modes: RUD (reliable unordered, the default, for spraying), ROD (reliable ordered: the
+receiver accepts only the next PSN and NACKs it once per gap; the sender goes back N) and
+UUD (unreliable: no ACKs, no retransmission; the flow ends when every packet has arrived
+or been reported trimmed at the receiver).
+
+ACKs, NACKs and pulls are 64 B header packets of class 0, served ahead of data.
+"""
+from libc.stdlib cimport calloc, free
+from libc.stdint cimport INT64_MAX, uint16_t, uint64_t
+
+from uesim.fabric.engine cimport Simulator, push_event
+from uesim.fabric.network cimport (Network, Packet, PKT_DATA, PKT_ACK, PKT_NACK, PKT_CTRL,
+                                   PF_ECT, PF_CE, PF_ECN_ECHO, PF_RETX, PF_TRIMMED, PF_AR,
+                                   PF_LAST_HOP, PF_SPEC)
+from uesim.protocols.hooks cimport CCContext, CongestionControl, LoadBalancer, EV_CC_TIMER
+
+cdef enum:
+    EV_START = 0
+    EV_RTO = 1
+    EV_PULL = 2
+
+cdef enum:
+    UNSENT = 0
+    OUTSTANDING = 1
+    RTX_QUEUED = 2
+    ACKED = 3
+
+MODES = {"rud": MODE_RUD, "rod": MODE_ROD, "uud": MODE_UUD}
+
+
+cdef inline int64_t imax(int64_t a, int64_t b) noexcept:
+    return a if a > b else b
+
+
+cdef inline int64_t imin(int64_t a, int64_t b) noexcept:
+    return a if a < b else b
+
+
+cdef class PullPacer(EventHandler):
+    """RCCC's receiver-side pull pacer: one per receiving host, shared by its flows.
+
+    It sends one pull at a time, round robin over the flows that asked for credit, each
+    granting up to ``quanta_per_pull`` quanta of ``quantum_bytes``; the next pull is due
+    after the granted quanta at ``rate_share`` of the host's link rate (htsim: 256 B quanta,
+    16 KiB per pull, 99% of line rate).
+
+    Parameters
+    ----------
+    net : Network
+    host : int
+        The receiving host.
+    max_credit_bytes : int
+        Most credit a sender may hold (htsim: its maximum window, 1.5 BDP).
+    quantum_bytes, quanta_per_pull : int
+    rate_share : float
+    """
+
+    def __init__(self, Network net, int32_t host, int64_t max_credit_bytes, *,
+                 int32_t quantum_bytes=256, int32_t quanta_per_pull=64, double rate_share=0.99):
+        if quantum_bytes <= 0 or quanta_per_pull <= 0:
+            raise ValueError("quantum_bytes and quanta_per_pull must be > 0")
+        if not (0.0 < rate_share <= 1.0):
+            raise ValueError(f"rate_share must be in (0, 1], got {rate_share}")
+        self.net = net
+        self.host = host
+        self.quantum_bytes = quantum_bytes
+        self.quanta_per_pull = quanta_per_pull
+        self.pull_bytes = quantum_bytes * quanta_per_pull
+        self.max_credit_bytes = max_credit_bytes
+        rate = net.host_rate_bps(host)
+        self.ps_per_quantum = <int64_t> ((8 * quantum_bytes * 1_000_000_000_000 // rate) / rate_share)
+        self.active = []
+        self.head = 0
+        net.sim.register(self)
+
+    cdef int add(self, UetFlow f) except -1:
+        if not f.in_pacer:
+            f.in_pacer = True
+            self.active.append(f)
+            self.wake()
+        return 0
+
+    cdef int wake(self) except -1:
+        if not self.pending:
+            self.pending = True
+            push_event(self.sim, self.sim.now, self.handler_id, EV_PULL, 0)
+        return 0
+
+    cdef int on_event(self, int32_t kind, int64_t arg) except -1:
+        cdef UetFlow f
+        cdef int32_t q
+        self.pending = False
+        while self.active:
+            if self.head >= len(self.active):
+                self.head = 0
+            f = <UetFlow> self.active[self.head]
+            q = f.grant(self.quanta_per_pull)
+            if f.pull_target <= f.granted or f.finished:
+                f.in_pacer = False
+                del self.active[self.head]
+            else:
+                self.head += 1
+            if q > 0:
+                self.pulls += 1
+                self.pending = True
+                push_event(self.sim, self.sim.now + q * self.ps_per_quantum, self.handler_id,
+                           EV_PULL, 0)
+                return 0
+        return 0
+
+
+cdef class UetFlow(Flow):
+    """One Ultra Ethernet flow (sender and receiver).
+
+    Parameters
+    ----------
+    flow_id, src, dst, size_bytes, start_ps
+        As for every :class:`~uesim.protocols.Flow`.
+    cc : CongestionControl
+        The sender's congestion control (its ``cwnd_bytes`` is the window); ignored when
+        ``sender_cc`` is False.
+    lb : LoadBalancer
+    mtu_bytes, header_bytes, ack_bytes : int
+        Full packet and header on the wire; ACK/NACK/pull size.
+    rto_ps : int
+        Retransmission timeout of a packet (htsim: 15 us + 6 queue drain times).
+    ack_every_bytes : int
+        The receiver ACKs at least every this many wire bytes.
+    mode : {"rud", "rod", "uud"}
+    sender_cc : bool
+        Apply the congestion control's window.
+    receiver_cc : bool
+        RCCC: send only against credit granted by the receiver's :class:`PullPacer`
+        (``pacer``), starting with speculative credit of 1.5 BDP.
+    pacer : PullPacer, optional
+        Required with ``receiver_cc``.
+
+    Examples
+    --------
+    >>> from uesim.fabric import build_network
+    >>> from uesim.topologies import leaf_spine
+    >>> from uesim.protocols import CongestionControl, ObliviousSpray
+    >>> from uesim.protocols.uet import UetFlow
+    >>> built = build_network(leaf_spine(2, 2, 2, host_rate_bps=100_000_000_000,
+    ...     fabric_rate_bps=100_000_000_000, delay_ps=1_000_000))
+    >>> f = UetFlow(0, 0, 3, 2_000_000, 0, CongestionControl(200_000, 4150), ObliviousSpray(1, 16),
+    ...             mtu_bytes=4150, rto_ps=100_000_000).attach(built.net, base_rtt_ps=9_400_000)
+    >>> built.sim.run()
+    >>> f.finished, f.n_packets, f.retx_packets, round(f.fct_ps / 1e6, 1)
+    (True, 490, 0, 171.6)
+    """
+
+    def __init__(self, int32_t flow_id, int32_t src, int32_t dst, int64_t size_bytes,
+                 int64_t start_ps, CongestionControl cc, LoadBalancer lb, *,
+                 int32_t mtu_bytes=4150, int32_t header_bytes=64, int32_t ack_bytes=64,
+                 int64_t rto_ps=100_656_000, int64_t ack_every_bytes=16384, str mode="rud",
+                 bint sender_cc=True, bint receiver_cc=False, PullPacer pacer=None,
+                 int data_prio=1):
+        Flow.__init__(self, flow_id, src, dst, size_bytes, start_ps, cc, lb,
+                      mtu_bytes=mtu_bytes, header_bytes=header_bytes, data_prio=data_prio)
+        if ack_bytes <= 0:
+            raise ValueError(f"ack_bytes must be > 0, got {ack_bytes}")
+        if rto_ps <= 0:
+            raise ValueError(f"rto_ps must be > 0, got {rto_ps}")
+        if ack_every_bytes <= 0:
+            raise ValueError(f"ack_every_bytes must be > 0, got {ack_every_bytes}")
+        if mode not in MODES:
+            raise ValueError(f"mode must be one of {', '.join(MODES)}, got {mode!r}")
+        if sender_cc and cc is None:
+            raise ValueError("sender_cc needs a congestion control")
+        if lb is None:
+            raise ValueError("a UET flow needs a load balancer")
+        if receiver_cc and pacer is None:
+            raise ValueError("receiver_cc needs the receiving host's PullPacer")
+        if pacer is not None and pacer.host != dst:
+            raise ValueError(f"the pacer belongs to host {pacer.host}, not to the receiver {dst}")
+        self.ack_bytes = ack_bytes
+        self.rto_ps = rto_ps
+        self.ack_every_bytes = ack_every_bytes
+        self.mode = MODES[mode]
+        self.sender_cc = sender_cc and self.mode != MODE_UUD
+        self.receiver_cc = receiver_cc and self.mode != MODE_UUD
+        self.pacer = pacer
+        n = self.n_packets
+        self.send_ts = <int64_t*> calloc(n, sizeof(int64_t))
+        self.tx_ev = <uint32_t*> calloc(n, sizeof(uint32_t))
+        self.tx_count = <uint8_t*> calloc(n, sizeof(uint8_t))
+        self.st = <uint8_t*> calloc(n, sizeof(uint8_t))
+        self.rcv = <uint8_t*> calloc(n, sizeof(uint8_t))
+        if (self.send_ts == NULL or self.tx_ev == NULL or self.tx_count == NULL or
+                self.st == NULL or self.rcv == NULL):
+            raise MemoryError()
+        self.backlog_bytes = n * header_bytes + size_bytes
+        self.highest_rx = -1
+        self.rod_nacked = -1
+
+    def __dealloc__(self):
+        free(self.send_ts)
+        free(self.tx_ev)
+        free(self.tx_count)
+        free(self.st)
+        free(self.rcv)
+
+    @property
+    def mode_name(self):
+        return {MODE_RUD: "rud", MODE_ROD: "rod", MODE_UUD: "uud"}[self.mode]
+
+    cdef inline int32_t wire_size(self, int64_t psn) noexcept:
+        return self.header_bytes + self.payload_of(psn)
+
+    # ------------------------------------------------------------------ events
+    cdef int on_event(self, int32_t kind, int64_t arg) except -1:
+        if kind == EV_START:
+            self.ctx.now_ps = self.sim.now
+            self.ctx.backlog_bytes = self.backlog_bytes
+            if self.cc is not None:
+                self.cc.on_start(self.ctx)
+            if self.receiver_cc:
+                self.speculating = True
+                self.credit_bytes = self.pacer.max_credit_bytes
+            return self.try_send()
+        if kind == EV_RTO:
+            if arg == self.timer_gen and self.timer_armed:
+                self.timer_armed = False
+                return self.on_rto()
+            return 0
+        if kind >= EV_CC_TIMER:
+            self.cc_timer(kind, arg)
+            return self.try_send()
+        return 0
+
+    cdef int arm_timer(self, int64_t at_ps) except -1:
+        self.timer_gen += 1
+        self.timer_armed = True
+        push_event(self.sim, at_ps, self.handler_id, EV_RTO, self.timer_gen)
+        return 0
+
+    # ------------------------------------------------------------------ sender
+    cdef int64_t next_to_send(self) noexcept:
+        """The PSN to send now (a retransmission first), if permitted; else -1."""
+        cdef int64_t psn, size
+        if self.finished:
+            return -1
+        if self.rtx_pending > 0:
+            psn = self.cum_ack
+            while self.st[psn] != RTX_QUEUED:
+                psn += 1
+        elif self.next_psn < self.n_packets:
+            psn = self.next_psn
+        else:
+            return -1
+        if self.receiver_cc and self.credit_bytes <= 0:
+            return -1
+        if self.sender_cc:
+            size = self.wire_size(psn)
+            if self.cc.cwnd_bytes < self.inflight_bytes + size:
+                return -1
+        return psn
+
+    cdef int try_send(self) except -1:
+        if self.next_to_send() >= 0:
+            self.net.nic_ready(self, self.src, self.dst)
+        return 0
+
+    cdef bint can_send(self) noexcept:
+        return self.next_to_send() >= 0
+
+    cdef int32_t pull(self) except -2:
+        cdef int64_t psn = self.next_to_send()
+        cdef int64_t now = self.sim.now
+        cdef int32_t p, size
+        cdef int64_t want, cap
+        cdef Packet* pk
+        cdef bint rtx
+        if psn < 0:
+            return -1
+        p = self.new_data_packet(psn)
+        pk = &self.net.pkts[p]
+        size = pk.size
+        rtx = self.st[psn] == RTX_QUEUED
+        pk.flags = PF_ECT
+        if rtx:
+            pk.flags |= PF_RETX | PF_AR
+            self.rtx_pending -= 1
+            self.retx_packets += 1
+        else:
+            self.next_psn += 1
+            self.new_packets += 1
+            self.backlog_bytes -= size
+        if self.tx_count[psn] < 255:
+            self.tx_count[psn] += 1
+        self.st[psn] = OUTSTANDING
+        self.send_ts[psn] = now
+        self.lb.now_ps = now
+        self.tx_ev[psn] = self.lb.next_entropy()
+        pk.entropy = self.tx_ev[psn]
+        self.inflight_bytes += size
+        if self.receiver_cc:
+            self.credit_bytes -= size
+            if self.speculating:
+                pk.flags |= PF_SPEC
+            # the credit this sender wants granted in all, carried to the receiver
+            cap = self.cc.cwnd_bytes + self.mtu_bytes if self.sender_cc else INT64_MAX
+            want = imin(imin(self.backlog_bytes + self.rtx_bytes(), cap), self.pacer.max_credit_bytes)
+            want -= self.credit_bytes
+            if self.speculating and want < self.mtu_bytes:
+                want = self.mtu_bytes
+            if want < 0:
+                want = 0
+            want = (want + self.pacer.quantum_bytes - 1) // self.pacer.quantum_bytes * self.pacer.quantum_bytes
+            pk.aux2 = self.pull_seen + want
+        if not rtx:
+            if self.next_psn == self.n_packets:
+                pk.flags |= PF_AR
+            elif self.receiver_cc and self.credit_bytes <= 0:
+                pk.flags |= PF_AR
+            elif self.sender_cc and self.inflight_bytes + size >= self.cc.cwnd_bytes:
+                pk.flags |= PF_AR
+        if self.mode != MODE_UUD and not self.timer_armed:
+            self.arm_timer(now + self.rto_ps)
+        return p
+
+    cdef int64_t rtx_bytes(self) noexcept:
+        cdef int64_t psn, n = 0, left = self.rtx_pending
+        psn = self.cum_ack
+        while left > 0 and psn < self.next_psn:
+            if self.st[psn] == RTX_QUEUED:
+                n += self.wire_size(psn)
+                left -= 1
+            psn += 1
+        return n
+
+    cdef int64_t ack_one(self, int64_t psn) noexcept:
+        """Mark ``psn`` acknowledged; return its payload if this newly acknowledged it."""
+        cdef uint8_t s = self.st[psn]
+        if s == OUTSTANDING:
+            self.st[psn] = ACKED
+            return self.payload_of(psn)
+        if s == RTX_QUEUED:
+            # acked after all: it left the in-flight count when it was NACKed or timed
+            # out, and the received-bytes echo takes it out once more
+            self.st[psn] = ACKED
+            self.rtx_pending -= 1
+            self.inflight_bytes += self.wire_size(psn)
+            return self.payload_of(psn)
+        return 0
+
+    cdef int queue_rtx(self, int64_t psn) noexcept:
+        self.st[psn] = RTX_QUEUED
+        self.rtx_pending += 1
+        self.inflight_bytes -= self.wire_size(psn)
+        return 0
+
+    cdef int stop_speculating(self) noexcept:
+        if self.speculating:
+            self.speculating = False
+            if self.credit_bytes > 0:
+                self.credit_bytes = 0
+        return 0
+
+    cdef int on_ack_packet(self, int32_t p) except -1:
+        cdef Network net = self.net
+        cdef Packet* pk = &net.pkts[p]
+        cdef int64_t now = self.sim.now
+        cdef int64_t psn = pk.seq, cum = pk.aux, recvd = pk.aux2, ref = pk.ref
+        cdef uint64_t sack = pk.sack
+        cdef bint ecn = (pk.flags & PF_ECN_ECHO) != 0
+        cdef bint rtx_echo = (pk.flags & PF_RETX) != 0
+        cdef uint32_t ev = pk.entropy
+        cdef int64_t newly = 0, raw = -1, payload = 0, q, i
+        cdef CCContext ctx = self.ctx
+        net.release(p)
+        self.acks_received += 1
+        if ecn:
+            self.ecn_echoes += 1
+        if self.finished:
+            return 0
+        if recvd > self.last_recvd_bytes:
+            newly = recvd - self.last_recvd_bytes
+            self.last_recvd_bytes = recvd
+            self.inflight_bytes -= newly
+        # an RTT sample only from a packet whose transmission the echo identifies
+        if 0 <= psn < self.n_packets and self.st[psn] == OUTSTANDING:
+            if (self.tx_count[psn] == 1 and not rtx_echo) or (self.tx_count[psn] == 2 and rtx_echo):
+                raw = now - self.send_ts[psn]
+        if cum > self.n_packets:
+            cum = self.n_packets
+        for q in range(self.cum_ack, cum):
+            payload += self.ack_one(q)
+        if cum > self.cum_ack:
+            self.cum_ack = cum
+        i = 0
+        while sack != 0 and i < 64:
+            if (sack & 1) and 0 <= ref + i < self.n_packets:
+                payload += self.ack_one(ref + i)
+            sack >>= 1
+            i += 1
+        self.lb.now_ps = now
+        self.lb.on_feedback(ev, ecn, False, False)
+        if self.cc is not None:
+            ctx.clear_event()
+            ctx.now_ps = now
+            ctx.inflight_bytes = self.inflight_bytes
+            ctx.backlog_bytes = self.backlog_bytes
+            ctx.acked_bytes = newly
+            ctx.acked_payload = payload
+            ctx.rtt_ps = raw
+            ctx.ecn = ecn
+            self.cc.on_ack(ctx)
+        self.stop_speculating()
+        if self.cum_ack >= self.n_packets:
+            self.timer_gen += 1
+            self.timer_armed = False
+            return self.finish()
+        return self.try_send()
+
+    cdef int on_nack_packet(self, int32_t p) except -1:
+        cdef Network net = self.net
+        cdef Packet* pk = &net.pkts[p]
+        cdef int64_t now = self.sim.now
+        cdef int64_t psn = pk.seq, q
+        cdef bint ecn = (pk.flags & PF_ECN_ECHO) != 0
+        cdef bint last_hop = (pk.flags & PF_LAST_HOP) != 0
+        cdef uint32_t ev = pk.entropy
+        cdef CCContext ctx = self.ctx
+        net.release(p)
+        self.nacks_received += 1
+        if self.finished or not (0 <= psn < self.n_packets) or self.st[psn] != OUTSTANDING:
+            return 0
+        if self.cc is not None:
+            ctx.clear_event()
+            ctx.now_ps = now
+            ctx.inflight_bytes = self.inflight_bytes
+            ctx.backlog_bytes = self.backlog_bytes
+            ctx.nacked_bytes = self.wire_size(psn)
+            ctx.rtt_ps = now - self.send_ts[psn]
+            ctx.ecn = ecn
+            ctx.last_hop = last_hop
+            self.cc.on_nack(ctx)
+        self.queue_rtx(psn)
+        if self.mode == MODE_ROD:
+            # go back N: everything sent after the lost packet is sent again
+            for q in range(psn + 1, self.next_psn):
+                if self.st[q] == OUTSTANDING:
+                    self.queue_rtx(q)
+        self.lb.now_ps = now
+        if last_hop:
+            self.lb.on_feedback(ev, ecn, False, False)
+        else:
+            self.lb.on_feedback(ev, False, True, False)
+        self.stop_speculating()
+        return self.try_send()
+
+    cdef int on_pull_packet(self, int32_t p) except -1:
+        cdef int64_t granted = self.net.pkts[p].aux
+        self.net.release(p)
+        self.pulls_received += 1
+        if self.finished:
+            return 0
+        self.stop_speculating()
+        if granted > self.pull_seen:
+            self.credit_bytes += granted - self.pull_seen
+            self.pull_seen = granted
+            if self.credit_bytes > self.pacer.max_credit_bytes:
+                self.credit_bytes = self.pacer.max_credit_bytes
+        return self.try_send()
+
+    cdef int on_rto(self) except -1:
+        cdef int64_t now = self.sim.now
+        cdef int64_t psn, oldest = INT64_MAX, lost = 0
+        cdef CCContext ctx = self.ctx
+        if self.finished:
+            return 0
+        for psn in range(self.cum_ack, self.next_psn):
+            if self.st[psn] != OUTSTANDING:
+                continue
+            if self.send_ts[psn] + self.rto_ps <= now:
+                lost += self.wire_size(psn)
+                self.queue_rtx(psn)
+                self.lb.now_ps = now
+                self.lb.on_feedback(self.tx_ev[psn], False, False, True)
+            elif self.send_ts[psn] < oldest:
+                oldest = self.send_ts[psn]
+        if lost > 0:
+            self.timeouts += 1
+            if self.cc is not None:
+                ctx.clear_event()
+                ctx.now_ps = now
+                ctx.inflight_bytes = self.inflight_bytes
+                ctx.backlog_bytes = self.backlog_bytes
+                ctx.lost_bytes = lost
+                self.cc.on_timeout(ctx)
+        if oldest != INT64_MAX:
+            self.arm_timer(oldest + self.rto_ps)
+        return self.try_send()
+
+    # ---------------------------------------------------------------- receiver
+    cdef int on_packet(self, int32_t p) except -1:
+        cdef uint8_t kind = self.net.pkts[p].kind
+        if kind == PKT_DATA:
+            return self.on_data(p)
+        if kind == PKT_ACK:
+            return self.on_ack_packet(p)
+        if kind == PKT_NACK:
+            return self.on_nack_packet(p)
+        if kind == PKT_CTRL:
+            return self.on_pull_packet(p)
+        self.net.release(p)
+        return 0
+
+    cdef int on_data(self, int32_t p) except -1:
+        cdef Network net = self.net
+        cdef Packet* pk = &net.pkts[p]
+        cdef int64_t psn = pk.seq
+        cdef uint16_t flags = pk.flags
+        cdef bint ack_now
+        if self.receiver_cc and pk.aux2 > self.pull_target:
+            self.pull_target = pk.aux2
+            if self.pull_target > self.granted and not self.in_pacer:
+                self.pacer.add(self)
+        if flags & PF_TRIMMED:
+            if self.mode == MODE_UUD:
+                self.rx_lost += 1
+                net.release(p)
+                return self.uud_check()
+            if self.rcv[psn]:
+                return self.send_ack(p, psn, True)
+            return self.send_nack(p, psn)
+        if self.rcv[psn]:
+            self.dup_packets += 1
+            if self.mode == MODE_UUD:
+                net.release(p)
+                return 0
+            return self.send_ack(p, psn, True)
+        if self.mode == MODE_ROD and psn != self.expected:
+            # ordered delivery: only the next PSN is accepted; the gap is NACKed once
+            if psn > self.expected and self.rod_nacked != self.expected:
+                self.rod_nacked = self.expected
+                pk.flags &= ~PF_CE
+                return self.send_nack(p, self.expected)
+            net.release(p)
+            return 0
+        self.rcv[psn] = 1
+        self.rx_packets += 1
+        self.recvd_bytes += pk.size
+        self.accepted_bytes += pk.size
+        if psn > self.highest_rx:
+            self.highest_rx = psn
+        while self.expected < self.n_packets and self.rcv[self.expected]:
+            self.expected += 1
+        if self.rx_packets == self.n_packets:
+            self.rx_done()
+        if self.mode == MODE_UUD:
+            net.release(p)
+            return self.uud_check()
+        ack_now = ((flags & PF_CE) != 0 or self.accepted_bytes >= self.ack_every_bytes or
+                   (flags & PF_AR) != 0 or self.rx_packets == 1)
+        if (flags & PF_AR) and self.expected <= self.highest_rx:
+            self.ack_request = True          # ACK again once the holes before it fill
+        elif self.ack_request and self.expected > self.highest_rx:
+            self.ack_request = False
+            ack_now = True
+        if ack_now:
+            return self.send_ack(p, psn, (flags & (PF_CE | PF_AR)) != 0)
+        net.release(p)
+        return 0
+
+    cdef int uud_check(self) except -1:
+        if self.rx_packets + self.rx_lost >= self.n_packets and not self.finished:
+            return self.finish()
+        return 0
+
+    cdef int send_ack(self, int32_t p, int64_t psn, bint ref_at_psn) except -1:
+        """Turn the data packet ``p`` into the ACK it triggers and send it back."""
+        cdef Network net = self.net
+        cdef Packet* pk = &net.pkts[p]
+        cdef int64_t ref, i
+        cdef uint64_t bits = 0
+        self.accepted_bytes = 0
+        ref = psn if ref_at_psn else imax(psn - 63, self.expected + 1)
+        for i in range(64):
+            if ref + i >= self.n_packets:
+                break
+            if ref + i >= 0 and self.rcv[ref + i]:
+                bits |= (<uint64_t> 1) << i
+        pk.kind = PKT_ACK
+        pk.flags = (PF_ECN_ECHO if (pk.flags & PF_CE) else 0) | (pk.flags & PF_RETX)
+        pk.src = self.dst
+        pk.dst = self.src
+        pk.size = self.ack_bytes
+        pk.payload = 0
+        pk.prio = 0
+        pk.seq = psn
+        pk.aux = self.expected
+        pk.aux2 = self.recvd_bytes
+        pk.ref = <int32_t> ref
+        pk.sack = bits
+        pk.hops = 0
+        self.acks_sent += 1
+        return net.send(p)
+
+    cdef int send_nack(self, int32_t p, int64_t psn) except -1:
+        """Turn the (trimmed) data packet ``p`` into a NACK of ``psn``."""
+        cdef Network net = self.net
+        cdef Packet* pk = &net.pkts[p]
+        pk.kind = PKT_NACK
+        pk.flags = ((PF_ECN_ECHO if (pk.flags & PF_CE) else 0) | (pk.flags & PF_RETX) |
+                    (pk.flags & PF_LAST_HOP))
+        pk.src = self.dst
+        pk.dst = self.src
+        pk.size = self.ack_bytes
+        pk.payload = 0
+        pk.prio = 0
+        pk.seq = psn
+        pk.aux = self.expected
+        pk.aux2 = self.recvd_bytes
+        pk.hops = 0
+        self.nacks_sent += 1
+        return net.send(p)
+
+    cdef int32_t grant(self, int32_t quanta) except -2:
+        """The pacer grants this flow up to ``quanta``; send the pull; return quanta granted."""
+        cdef Network net = self.net
+        cdef int64_t want = self.pull_target - self.granted
+        cdef int32_t q, p
+        cdef Packet* pk
+        if want <= 0 or self.finished:
+            return 0
+        q = <int32_t> imin((want + self.pacer.quantum_bytes - 1) // self.pacer.quantum_bytes, quanta)
+        self.granted += q * self.pacer.quantum_bytes
+        p = net.alloc()
+        pk = &net.pkts[p]
+        pk.kind = PKT_CTRL
+        pk.flow = self.flow_id
+        pk.endpoint = self.endpoint_id
+        pk.src = self.dst
+        pk.dst = self.src
+        pk.size = self.ack_bytes
+        pk.prio = 0
+        pk.aux = self.granted
+        pk.entropy = <uint32_t> (self.pacer.pulls & 127)
+        pk.ts_ps = self.sim.now
+        net.send(p)
+        return q
