@@ -205,6 +205,8 @@ cdef class UetFlow(Flow):
         self.sender_cc = sender_cc and self.mode != MODE_UUD
         self.receiver_cc = receiver_cc and self.mode != MODE_UUD
         self.pacer = pacer
+        if self.receiver_cc and cc is not None and hasattr(cc, "receiver_cc"):
+            cc.receiver_cc = True        # NSCC: last-hop trims do not cut the window
         n = self.n_packets
         self.send_ts = <int64_t*> calloc(n, sizeof(int64_t))
         self.tx_ev = <uint32_t*> calloc(n, sizeof(uint32_t))
