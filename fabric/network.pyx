@@ -909,6 +909,47 @@ cdef class Network(EventHandler):
                 q += pt.ring_sz[j]
         return q
 
+    def check_invariants(self):
+        """Check every port's bookkeeping; return a list of violations (empty if sound).
+
+        Per dequeue-path port: the class FIFOs hold ``n_waiting`` packets, a TX_DONE is
+        pending whenever packets wait, and the bytes held are the waiting packets, plus
+        the one in service until it has been let go of.  Every port: held bytes >= 0.
+        """
+        cdef int32_t i, c, p, n
+        cdef int64_t held, hdr
+        cdef Port* pt
+        out = []
+        for i in range(self.n_ports):
+            pt = &self.ports[i]
+            if pt.queued_bytes < 0 or pt.hdr_bytes < 0:
+                out.append(f"port {i}: negative occupancy {pt.queued_bytes} / {pt.hdr_bytes}")
+            if not (pt.mode & PM_DEQUEUE):
+                continue
+            n = 0
+            held = 0
+            hdr = 0
+            for c in range(N_CLASSES):
+                p = pt.q_head[c]
+                while p >= 0:
+                    n += 1
+                    held += self.pkts[p].size
+                    if c == 0:
+                        hdr += self.pkts[p].size
+                    p = self.pkts[p].next
+            if n != pt.n_waiting:
+                out.append(f"port {i}: {n} packets queued but n_waiting = {pt.n_waiting}")
+            if n > 0 and not pt.tx_pending:
+                out.append(f"port {i}: {n} packets wait and no end-of-service event is pending")
+            if pt.in_service >= 0:
+                held += pt.svc_size
+                if pt.svc_hdr:
+                    hdr += pt.svc_size
+            if held != pt.queued_bytes or hdr != pt.hdr_bytes:
+                out.append(f"port {i}: holds {held} B ({hdr} B headers) by its queues, "
+                           f"{pt.queued_bytes} B ({pt.hdr_bytes} B) by its counters")
+        return out
+
     def event_counts(self):
         """Network events handled so far, by kind: arrivals at the far end of a wire,
         end-of-service events of ports with waiting packets, delayed forwards (switch
