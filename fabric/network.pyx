@@ -542,19 +542,21 @@ cdef class Network(EventHandler):
     cdef int32_t route(self, int32_t table, int32_t node, int32_t dst) noexcept:
         # the row of (node, dst): its group's, unless node is one of dst's exceptions
         # (attached switch, dst's own NIC); a negative entry says whether to look
-        cdef int64_t h = <int64_t> table * self.n_hosts + dst
-        cdef int32_t r = self.fwd_row[<int64_t> node * self.n_groups + self.host_group[h]]
-        cdef int64_t i, end
-        if r < 0:
-            r = ~r
-            end = self.ovr_off[h + 1]
-            for i in range(self.ovr_off[h], end):
-                if self.ovr_node[i] == node:
-                    r = self.ovr_row[i]
-                    break
-        if table == 1 and self.fwd_off[r + 1] == self.fwd_off[r]:
-            return self.route(0, node, dst)      # no scale-up route: use scale-out
-        return r
+        cdef int64_t h, i, end
+        cdef int32_t r
+        while True:
+            h = <int64_t> table * self.n_hosts + dst
+            r = self.fwd_row[<int64_t> node * self.n_groups + self.host_group[h]]
+            if r < 0:
+                r = ~r
+                end = self.ovr_off[h + 1]
+                for i in range(self.ovr_off[h], end):
+                    if self.ovr_node[i] == node:
+                        r = self.ovr_row[i]
+                        break
+            if table == 0 or self.fwd_off[r + 1] != self.fwd_off[r]:
+                return r
+            table = 0                            # no scale-up route: use scale-out
 
     cdef int forward(self, int32_t node, int32_t p) except -1:
         cdef Packet* pk = &self.pkts[p]

@@ -247,17 +247,20 @@ def _bfs_all(n_sw, src, dst, sources):
     flat = dist.ravel()
     frontier = np.arange(sources.size, dtype=np.int64) * n_sw + sources
     flat[frontier] = 0
+    last = np.empty(flat.size, dtype=np.int64)    # dedup without sorting: last writer wins
     level = 0
     while frontier.size:
         level += 1
         row, v = np.divmod(frontier, n_sw)
         deg = indptr[v + 1] - indptr[v]
-        total = int(deg.sum())
         first = np.repeat(indptr[v] - (np.cumsum(deg) - deg), deg)
-        keys = np.repeat(row * n_sw, deg) + nbr[first + np.arange(total)]
-        keys = np.unique(keys[flat[keys] == UNREACHABLE])
-        flat[keys] = level
-        frontier = keys
+        keys = np.repeat(row * n_sw, deg)
+        keys += nbr[first + np.arange(first.size)]
+        keys = keys[flat[keys] == UNREACHABLE]
+        at = np.arange(keys.size)
+        last[keys] = at
+        frontier = keys[last[keys] == at]
+        flat[frontier] = level
     return dist
 
 
