@@ -22,6 +22,7 @@ from typing import NamedTuple
 import numpy as np
 
 UNREACHABLE = np.iinfo(np.int32).max // 4
+_CHUNK = 1 << 21        # work items per numpy batch: bounds the temporaries of big builds
 SCALE_UP = "scale_up"
 SCALE_OUT = "scale_out"
 
@@ -207,9 +208,11 @@ def _assemble(n, h, parts, domains):
     n_groups = int(col_base[-1])
     host_group = np.concatenate([p["group"] + col_base[t] for t, p in enumerate(parts)])
     # local row r > 0 of table t is global row row_base[t] + r; row 0 is the shared empty row
-    node_rows = np.concatenate(
-        [np.where(p["rows"] > 0, p["rows"] + row_base[t], 0) for t, p in enumerate(parts)],
-        axis=1).astype(np.int32)
+    node_rows = np.zeros((n, n_groups), dtype=np.int32)
+    for t, p in enumerate(parts):
+        np.add(p["rows"], row_base[t], out=node_rows[:, col_base[t]:col_base[t + 1]],
+               where=p["rows"] > 0)
+        del p["rows"]
     flat = node_rows.ravel()
     marks = np.unique(np.concatenate(
         [p["mark_node"] * n_groups + (p["mark_col"] + col_base[t]) for t, p in enumerate(parts)]))
@@ -237,30 +240,34 @@ def _bfs_all(n_sw, src, dst, sources):
     """Hop counts from each of ``sources`` to every switch (``UNREACHABLE`` if none).
 
     ``src -> dst`` are the directed switch-graph edges (switch positions).  One breadth-first
-    search per source, all advanced together level by level with numpy.
+    search per source, advanced together level by level with numpy, a batch of sources at
+    a time (a level can touch every edge once per source).
     """
     order = np.argsort(src, kind="stable")
     nbr = dst[order]
     indptr = np.zeros(n_sw + 1, dtype=np.int64)
     np.cumsum(np.bincount(src, minlength=n_sw), out=indptr[1:])
     dist = np.full((sources.size, n_sw), UNREACHABLE, dtype=np.int32)
-    flat = dist.ravel()
-    frontier = np.arange(sources.size, dtype=np.int64) * n_sw + sources
-    flat[frontier] = 0
-    last = np.empty(flat.size, dtype=np.int64)    # dedup without sorting: last writer wins
-    level = 0
-    while frontier.size:
-        level += 1
-        row, v = np.divmod(frontier, n_sw)
-        deg = indptr[v + 1] - indptr[v]
-        first = np.repeat(indptr[v] - (np.cumsum(deg) - deg), deg)
-        keys = np.repeat(row * n_sw, deg)
-        keys += nbr[first + np.arange(first.size)]
-        keys = keys[flat[keys] == UNREACHABLE]
-        at = np.arange(keys.size)
-        last[keys] = at
-        frontier = keys[last[keys] == at]
-        flat[frontier] = level
+    step = max(1, _CHUNK // max(1, nbr.size, n_sw))
+    for c in range(0, sources.size, step):
+        block = dist[c:c + step]
+        flat = block.reshape(-1)                   # a view: rows are contiguous
+        frontier = np.arange(block.shape[0], dtype=np.int64) * n_sw + sources[c:c + step]
+        flat[frontier] = 0
+        last = np.empty(flat.size, dtype=np.int64)    # dedup without sorting: last writer wins
+        level = 0
+        while frontier.size:
+            level += 1
+            row, v = np.divmod(frontier, n_sw)
+            deg = indptr[v + 1] - indptr[v]
+            first = np.repeat(indptr[v] - (np.cumsum(deg) - deg), deg)
+            keys = np.repeat(row * n_sw, deg)
+            keys += nbr[first + np.arange(first.size)]
+            keys = keys[flat[keys] == UNREACHABLE]
+            at = np.arange(keys.size)
+            last[keys] = at
+            frontier = keys[last[keys] == at]
+            flat[frontier] = level
     return dist
 
 
@@ -290,7 +297,7 @@ def _group_table(n, is_host, host_idx, pa, pb, usable):
     n_sig = len(sig_id)
     null = bool((group < 0).any())
     group[group < 0] = n_sig                  # a column whose rows are all empty
-    rows = np.zeros((n, n_sig + null), dtype=np.int64)
+    rows = np.zeros((n, n_sig + null), dtype=np.int32)
     counts, chunks = [], []
 
     if n_sig:
@@ -392,10 +399,20 @@ def _group_rows(n, DD, col, q, pa, pb, rows, counts, chunks):
         chunks.append(np.concatenate([qv[r] for r in uniq[nz]]) if nz.any()
                       else np.zeros(0, np.int64))
     q, u, nb, j = q[narrow], u[narrow], nb[narrow], j[narrow]
-    if not q.size:
-        return
     nodes = np.unique(u)
-    pos = np.full(n, -1, dtype=np.int64)
+    start = np.append(np.searchsorted(u, nodes), u.size)   # q is sorted by node
+    step = max(1, _CHUNK // n_groups)                       # bounds the temporaries
+    for c in range(0, nodes.size, step):
+        lo, hi = start[c], start[min(c + step, nodes.size)]
+        _mask_rows(nodes[c:c + step], q[lo:hi], u[lo:hi], nb[lo:hi], j[lo:hi], DD, col,
+                   rows, counts, chunks)
+
+
+def _mask_rows(nodes, q, u, nb, j, DD, col, rows, counts, chunks):
+    """:func:`_group_rows` for ``nodes`` with at most 64 ports each: one uint64 mask per
+    (node, group), sorted per node to number the distinct ones."""
+    n_groups = DD.shape[0]
+    pos = np.full(col.size, -1, dtype=np.int64)
     pos[nodes] = np.arange(nodes.size)
     width = int(j.max()) + 1
     local = np.full((nodes.size, width), -1, dtype=np.int64)   # node's k-th port id
