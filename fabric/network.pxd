@@ -35,7 +35,7 @@ cdef enum:
 
 # event kinds of the network handler
 cdef enum:
-    EV_ARRIVE = 0       # arg = port: the head packet on its wire reaches the far end
+    EV_ARRIVE = 0       # arg = packet: it reaches the far end of its wire
     EV_TX_DONE = 1      # arg = port: the packet in service finished serialisation
     EV_FORWARD = 2      # arg = packet: switch latency elapsed, enqueue at pkt.port
     EV_NIC_PULL = 3     # arg = NIC ring: its port drained, ask the next ready endpoint for a packet
@@ -60,6 +60,7 @@ ctypedef struct Packet:
     int32_t prev         # queue link backwards (dequeue-path class queues)
     int32_t ref          # transport-defined (SACK base relative to the cumulative ACK)
     int32_t hops         # links crossed so far
+    int32_t at_node      # on a wire: the node it arrives at
     uint16_t flags       # PF_*
     uint8_t kind         # PKT_*
     uint8_t prio         # traffic class 0 (highest) .. N_CLASSES-1
@@ -138,8 +139,15 @@ cdef class Network(EventHandler):
     cdef uint64_t* node_salt
     cdef readonly int32_t n_tables  # 1, or 2 when scale-up domains have their own table
     cdef int32_t* host_domain     # host -> scale-up domain, or -1
-    cdef int64_t* fwd_off         # ((table * n_nodes + node) * n_hosts + dst) -> offset into fwd_ports
+    # forwarding (see set_forwarding): destination hosts routed alike share a group
+    cdef readonly int32_t n_groups
+    cdef int32_t* host_group      # (table * n_hosts + dst) -> group
+    cdef int32_t* fwd_row         # (node * n_groups + group) -> row, or ~row: dst's exceptions first
+    cdef int64_t* fwd_off         # row -> offset into fwd_ports (n_rows + 1 entries)
     cdef int32_t* fwd_ports
+    cdef int64_t* ovr_off         # (table * n_hosts + dst) -> offset into ovr_node / ovr_row
+    cdef int32_t* ovr_node        # exceptions of a destination: node ...
+    cdef int32_t* ovr_row         # ... and its row
     cdef readonly int64_t switch_latency_ps
     # packet pool
     cdef Packet* pkts
@@ -178,6 +186,7 @@ cdef class Network(EventHandler):
     cdef int nic_ready(self, Endpoint ep, int32_t src, int32_t dst) except -1
     cdef int nic_pull(self, int32_t ring) except -1
     cdef int64_t nic_free_at(self, int32_t ring) noexcept
+    cdef int32_t route(self, int32_t table, int32_t node, int32_t dst) noexcept
     cdef int forward(self, int32_t node, int32_t p) except -1
     cdef int enqueue(self, int32_t port, int32_t p) except -1
     cdef int _grow_ring(self, Port* pt) except -1

@@ -23,8 +23,8 @@ occupancy used for drops and ECN includes the packet being transmitted.
 cimport cython
 from uesim.fabric.engine cimport push_event
 from libc.stdlib cimport free, malloc, realloc, calloc
-from libc.string cimport memset
-from libc.stdint cimport UINT32_MAX
+from libc.string cimport memcpy, memset
+from libc.stdint cimport INT32_MAX, UINT32_MAX
 
 import numpy as np
 
@@ -176,8 +176,13 @@ cdef class Network(EventHandler):
         free(self.host_node)
         free(self.host_domain)
         free(self.node_salt)
+        free(self.host_group)
+        free(self.fwd_row)
         free(self.fwd_off)
         free(self.fwd_ports)
+        free(self.ovr_off)
+        free(self.ovr_node)
+        free(self.ovr_row)
         free(self.pkts)
         free(self.endpoint_ptrs)
         free(self.ready_next)
@@ -319,43 +324,117 @@ cdef class Network(EventHandler):
         if not (0 <= port < self.n_ports):
             raise IndexError(f"port {port} out of range 0..{self.n_ports - 1}")
 
-    def set_forwarding(self, offsets, ports, host_domains=None):
-        """Install forwarding tables.
+    def set_forwarding(self, host_group, node_rows, row_offsets, row_ports, override_offsets,
+                       override_nodes, override_rows, host_domains=None):
+        """Install forwarding tables (as made by :func:`uesim.fabric.routing.forwarding_tables`).
 
-        ``offsets`` has ``n_tables * n_nodes * n_hosts + 1`` entries; the equal-cost
-        egress ports of ``node`` towards host ``dst`` in table ``t`` are
-        ``ports[offsets[i] : offsets[i + 1]]`` with ``i = (t * n_nodes + node) * n_hosts + dst``.
-        Table 0 is used unless ``host_domains`` (scale-up domain per host, -1 for none) is
-        given: then a packet between two hosts of the same domain uses table 1.
+        Destination hosts that every node but a few routes alike share a *group*.  The
+        equal-cost egress ports of ``node`` towards host ``dst`` in table ``t`` are
+        ``row_ports[row_offsets[r] : row_offsets[r + 1]]``, where ``r`` is
+        ``node_rows[node * n_groups + host_group[t * n_hosts + dst]]``; a negative entry
+        ``~r`` means that ``node`` may be an exception for ``dst``: if ``node`` is among
+        ``override_nodes[override_offsets[i] : override_offsets[i + 1]]``
+        (``i = t * n_hosts + dst``), the matching ``override_rows`` entry is the row,
+        otherwise ``r``.  Table 0 is used unless ``host_domains`` (scale-up domain per
+        host, -1 for none) is given: then a packet between two hosts of the same domain
+        uses table 1, and where table 1 has no port it falls back to table 0.
+
+        Parameters
+        ----------
+        host_group : array of int32
+            ``n_tables * n_hosts`` groups, each in ``0 .. n_groups-1``.
+        node_rows : array of int32
+            ``n_nodes * n_groups`` rows (``n_groups`` follows from its length).
+        row_offsets : array of int64
+            ``n_rows + 1`` non-decreasing offsets from 0 to ``len(row_ports)``.
+        row_ports : array of int32
+            Port ids.
+        override_offsets : array of int64
+            ``n_tables * n_hosts + 1`` non-decreasing offsets from 0 to
+            ``len(override_nodes)``.
+        override_nodes, override_rows : array of int32
+            Node ids and rows, of equal length.
+        host_domains : sequence of int, optional
         """
-        cdef int64_t[::1] off = np.ascontiguousarray(offsets, dtype=np.int64)
-        cdef int32_t[::1] pv = np.ascontiguousarray(ports, dtype=np.int32)
+        cdef int32_t[::1] hg = np.ascontiguousarray(host_group, dtype=np.int32)
+        cdef int32_t[::1] nr = np.ascontiguousarray(node_rows, dtype=np.int32)
+        cdef int64_t[::1] off = np.ascontiguousarray(row_offsets, dtype=np.int64)
+        cdef int32_t[::1] pv = np.ascontiguousarray(row_ports, dtype=np.int32)
+        cdef int64_t[::1] ooff = np.ascontiguousarray(override_offsets, dtype=np.int64)
+        cdef int32_t[::1] onode = np.ascontiguousarray(override_nodes, dtype=np.int32)
+        cdef int32_t[::1] orow = np.ascontiguousarray(override_rows, dtype=np.int32)
         cdef int32_t n_tables = 1 if host_domains is None else 2
-        cdef int64_t n = <int64_t> n_tables * self.n_nodes * self.n_hosts + 1
-        cdef int64_t i
-        if off.shape[0] != n:
-            raise ValueError(f"offsets must have {n} entries for {n_tables} table(s), got {off.shape[0]}")
-        if off[n - 1] != pv.shape[0]:
-            raise ValueError("the last offset must equal len(ports)")
+        cdef int64_t n_keys = <int64_t> n_tables * self.n_hosts
+        cdef int64_t n_rows = off.shape[0] - 1
+        cdef int64_t i, n_groups, r
+        if nr.shape[0] == 0 or nr.shape[0] % self.n_nodes:
+            raise ValueError(f"node_rows needs n_nodes * n_groups entries (n_nodes={self.n_nodes}), "
+                             f"got {nr.shape[0]}")
+        n_groups = nr.shape[0] // self.n_nodes
+        if n_groups > INT32_MAX:
+            raise ValueError(f"too many groups: {n_groups}")
+        if hg.shape[0] != n_keys:
+            raise ValueError(f"host_group must have {n_keys} entries for {n_tables} table(s), "
+                             f"got {hg.shape[0]}")
+        for i in range(n_keys):
+            if not (0 <= hg[i] < n_groups):
+                raise ValueError(f"host_group[{i}]={hg[i]} out of range 0..{n_groups - 1}")
+        if n_rows < 1 or off[0] != 0 or off[n_rows] != pv.shape[0]:
+            raise ValueError("row_offsets must run from 0 to len(row_ports)")
+        for i in range(n_rows):
+            if off[i + 1] < off[i]:
+                raise ValueError("row_offsets must be non-decreasing")
         for i in range(pv.shape[0]):
             if not (0 <= pv[i] < self.n_ports):
                 raise ValueError(f"forwarding port {pv[i]} out of range")
+        for i in range(nr.shape[0]):
+            r = nr[i] if nr[i] >= 0 else ~nr[i]
+            if r >= n_rows:
+                raise ValueError(f"node_rows[{i}]={nr[i]} names no row (there are {n_rows})")
+        if (ooff.shape[0] != n_keys + 1 or ooff[0] != 0 or ooff[n_keys] != onode.shape[0]
+                or orow.shape[0] != onode.shape[0]):
+            raise ValueError(f"override_offsets must have {n_keys + 1} entries from 0 to "
+                             "len(override_nodes) == len(override_rows)")
+        for i in range(n_keys):
+            if ooff[i + 1] < ooff[i]:
+                raise ValueError("override_offsets must be non-decreasing")
+        for i in range(onode.shape[0]):
+            if not (0 <= onode[i] < self.n_nodes and 0 <= orow[i] < n_rows):
+                raise ValueError(f"override {i}: node {onode[i]} or row {orow[i]} out of range")
         if host_domains is not None:
             if len(host_domains) != self.n_hosts:
                 raise ValueError(f"host_domains needs {self.n_hosts} entries, got {len(host_domains)}")
             for i in range(self.n_hosts):
                 self.host_domain[i] = host_domains[i]
+        free(self.host_group)
+        free(self.fwd_row)
         free(self.fwd_off)
         free(self.fwd_ports)
-        self.fwd_off = <int64_t*> malloc(n * sizeof(int64_t))
+        free(self.ovr_off)
+        free(self.ovr_node)
+        free(self.ovr_row)
+        self.host_group = <int32_t*> malloc(n_keys * sizeof(int32_t))
+        self.fwd_row = <int32_t*> malloc(nr.shape[0] * sizeof(int32_t))
+        self.fwd_off = <int64_t*> malloc((n_rows + 1) * sizeof(int64_t))
         self.fwd_ports = <int32_t*> malloc(max(pv.shape[0], 1) * sizeof(int32_t))
-        if self.fwd_off == NULL or self.fwd_ports == NULL:
+        self.ovr_off = <int64_t*> malloc((n_keys + 1) * sizeof(int64_t))
+        self.ovr_node = <int32_t*> malloc(max(onode.shape[0], 1) * sizeof(int32_t))
+        self.ovr_row = <int32_t*> malloc(max(onode.shape[0], 1) * sizeof(int32_t))
+        if (self.host_group == NULL or self.fwd_row == NULL or self.fwd_off == NULL or
+                self.fwd_ports == NULL or self.ovr_off == NULL or self.ovr_node == NULL or
+                self.ovr_row == NULL):
             raise MemoryError()
         self.n_tables = n_tables
-        for i in range(n):
-            self.fwd_off[i] = off[i]
-        for i in range(pv.shape[0]):
-            self.fwd_ports[i] = pv[i]
+        self.n_groups = <int32_t> n_groups
+        memcpy(self.host_group, &hg[0], n_keys * sizeof(int32_t))
+        memcpy(self.fwd_row, &nr[0], nr.shape[0] * sizeof(int32_t))
+        memcpy(self.fwd_off, &off[0], (n_rows + 1) * sizeof(int64_t))
+        if pv.shape[0]:
+            memcpy(self.fwd_ports, &pv[0], pv.shape[0] * sizeof(int32_t))
+        memcpy(self.ovr_off, &ooff[0], (n_keys + 1) * sizeof(int64_t))
+        if onode.shape[0]:
+            memcpy(self.ovr_node, &onode[0], onode.shape[0] * sizeof(int32_t))
+            memcpy(self.ovr_row, &orow[0], onode.shape[0] * sizeof(int32_t))
 
     def add_endpoint(self, Endpoint ep):
         """Attach an endpoint (and register it with the simulator); return its id."""
@@ -499,11 +578,30 @@ cdef class Network(EventHandler):
                        self.handler_id, EV_NIC_PULL, ring)
         return 0
 
+    cdef int32_t route(self, int32_t table, int32_t node, int32_t dst) noexcept:
+        # the row of (node, dst): its group's, unless node is one of dst's exceptions
+        # (attached switch, dst's own NIC); a negative entry says whether to look
+        cdef int64_t h, i, end
+        cdef int32_t r
+        while True:
+            h = <int64_t> table * self.n_hosts + dst
+            r = self.fwd_row[<int64_t> node * self.n_groups + self.host_group[h]]
+            if r < 0:
+                r = ~r
+                end = self.ovr_off[h + 1]
+                for i in range(self.ovr_off[h], end):
+                    if self.ovr_node[i] == node:
+                        r = self.ovr_row[i]
+                        break
+            if table == 0 or self.fwd_off[r + 1] != self.fwd_off[r]:
+                return r
+            table = 0                            # no scale-up route: use scale-out
+
     cdef int forward(self, int32_t node, int32_t p) except -1:
         cdef Packet* pk = &self.pkts[p]
-        cdef int64_t base = (<int64_t> pk.table * self.n_nodes + node) * self.n_hosts + pk.dst
-        cdef int64_t lo = self.fwd_off[base]
-        cdef int64_t cnt = self.fwd_off[base + 1] - lo
+        cdef int32_t r = self.route(pk.table, node, pk.dst)
+        cdef int64_t lo = self.fwd_off[r]
+        cdef int64_t cnt = self.fwd_off[r + 1] - lo
         cdef int32_t port
         if cnt == 1:
             port = self.fwd_ports[lo]
@@ -715,17 +813,15 @@ cdef class Network(EventHandler):
         self.pkts[p].prev = -1
 
     cdef int put_on_wire(self, Port* pt, int32_t port, int32_t p, int64_t due) except -1:
-        # arrivals on one wire are in FIFO order, so only the head needs an event:
-        # a much smaller heap than one event per packet in flight
-        self.pkts[p].due_ps = due
-        self.pkts[p].next = -1
-        if pt.wire_tail < 0:
-            pt.wire_head = p
-            push_event(self.sim, due, self.handler_id, EV_ARRIVE, port)
-        else:
-            self.pkts[pt.wire_tail].next = p
-        pt.wire_tail = p
-        return 0
+        # one arrival event per packet, naming the packet: the arrival then touches only
+        # the packet (and the next hop), not the port it left nor its neighbour on the
+        # wire -- at a thousand hosts those are cache misses that cost more than the
+        # larger event queue
+        cdef Packet* pk = &self.pkts[p]
+        pk.due_ps = due
+        pk.next = -1
+        pk.at_node = pt.peer
+        return push_event(self.sim, due, self.handler_id, EV_ARRIVE, p)
 
     cdef int _grow_ring(self, Port* pt) except -1:
         cdef int32_t newcap = 64 if pt.ring_cap == 0 else 2 * pt.ring_cap
@@ -812,17 +908,8 @@ cdef class Network(EventHandler):
         cdef Port* pt
         self.ev_count[kind & 3] += 1
         if kind == EV_ARRIVE:
-            pt = &self.ports[arg]
-            p = pt.wire_head
             pk = &self.pkts[p]
-            nxt = pk.next
-            pt.wire_head = nxt
-            if nxt < 0:
-                pt.wire_tail = -1
-            else:
-                push_event(self.sim, self.pkts[nxt].due_ps, self.handler_id, EV_ARRIVE, arg)
-            pk.next = -1
-            node = pt.peer
+            node = pk.at_node
             self.packet_hops += 1
             host = self.node_host[node]
             if host < 0:
@@ -920,6 +1007,47 @@ cdef class Network(EventHandler):
                 q += pt.ring_sz[j]
         return q
 
+    def check_invariants(self):
+        """Check every port's bookkeeping; return a list of violations (empty if sound).
+
+        Per dequeue-path port: the class FIFOs hold ``n_waiting`` packets, a TX_DONE is
+        pending whenever packets wait, and the bytes held are the waiting packets, plus
+        the one in service until it has been let go of.  Every port: held bytes >= 0.
+        """
+        cdef int32_t i, c, p, n
+        cdef int64_t held, hdr
+        cdef Port* pt
+        out = []
+        for i in range(self.n_ports):
+            pt = &self.ports[i]
+            if pt.queued_bytes < 0 or pt.hdr_bytes < 0:
+                out.append(f"port {i}: negative occupancy {pt.queued_bytes} / {pt.hdr_bytes}")
+            if not (pt.mode & PM_DEQUEUE):
+                continue
+            n = 0
+            held = 0
+            hdr = 0
+            for c in range(N_CLASSES):
+                p = pt.q_head[c]
+                while p >= 0:
+                    n += 1
+                    held += self.pkts[p].size
+                    if c == 0:
+                        hdr += self.pkts[p].size
+                    p = self.pkts[p].next
+            if n != pt.n_waiting:
+                out.append(f"port {i}: {n} packets queued but n_waiting = {pt.n_waiting}")
+            if n > 0 and not pt.tx_pending:
+                out.append(f"port {i}: {n} packets wait and no end-of-service event is pending")
+            if pt.in_service >= 0:
+                held += pt.svc_size
+                if pt.svc_hdr:
+                    hdr += pt.svc_size
+            if held != pt.queued_bytes or hdr != pt.hdr_bytes:
+                out.append(f"port {i}: holds {held} B ({hdr} B headers) by its queues, "
+                           f"{pt.queued_bytes} B ({pt.hdr_bytes} B) by its counters")
+        return out
+
     def event_counts(self):
         """Network events handled so far, by kind: arrivals at the far end of a wire,
         end-of-service events of ports with waiting packets, delayed forwards (switch
@@ -935,8 +1063,10 @@ cdef class Network(EventHandler):
         """Equal-cost egress ports of ``node`` towards host ``dst_host`` in ``table``."""
         if not (0 <= node < self.n_nodes and 0 <= dst_host < self.n_hosts and 0 <= table < self.n_tables):
             raise IndexError(f"node {node}, host {dst_host} or table {table} out of range")
-        cdef int64_t base = (<int64_t> table * self.n_nodes + node) * self.n_hosts + dst_host
-        return [self.fwd_ports[i] for i in range(self.fwd_off[base], self.fwd_off[base + 1])]
+        if self.fwd_row == NULL:
+            raise RuntimeError("no forwarding tables: call set_forwarding first")
+        cdef int32_t r = self.route(table, node, dst_host)
+        return [self.fwd_ports[i] for i in range(self.fwd_off[r], self.fwd_off[r + 1])]
 
     def pick_port(self, int32_t node, int32_t dst_host, int32_t flow, uint32_t entropy,
                   int32_t table=0):

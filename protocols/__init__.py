@@ -2,7 +2,7 @@
 from uesim.protocols.hooks import (CCContext, CongestionControl, FixedEntropy, LoadBalancer,
                                    ObliviousSpray, RandomSpray)
 from uesim.protocols.balancers import Bitmap, HtsimOblivious, Mixed, Reps
-from uesim.protocols.cc import Nscc
+from uesim.protocols.cc import Dctcp, Nscc
 from uesim.protocols.paced import PacedFlow
 from uesim.protocols.flow import Flow
 from uesim.protocols.window import WindowFlow
@@ -10,7 +10,7 @@ from uesim.protocols.registry import (CC_REGISTRY, LB_REGISTRY, TRANSPORT_REGIST
                                       register_cc, register_lb, register_transport)
 
 __all__ = [
-    "CCContext", "CongestionControl", "Nscc", "LoadBalancer", "FixedEntropy", "ObliviousSpray", "RandomSpray",
+    "CCContext", "CongestionControl", "Nscc", "Dctcp", "LoadBalancer", "FixedEntropy", "ObliviousSpray", "RandomSpray",
     "HtsimOblivious", "Bitmap", "Reps", "Mixed",
     "Flow", "WindowFlow", "PacedFlow", "CC_REGISTRY", "LB_REGISTRY", "TRANSPORT_REGISTRY", "lookup",
     "policy_params", "register_cc", "register_lb", "register_transport",

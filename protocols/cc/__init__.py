@@ -1,4 +1,5 @@
 """Congestion-control algorithms (window and rate math behind the CongestionControl hooks)."""
+from uesim.protocols.cc.dctcp import Dctcp
 from uesim.protocols.cc.nscc import Nscc
 
-__all__ = ["Nscc"]
+__all__ = ["Nscc", "Dctcp"]

@@ -7,6 +7,7 @@ from uesim.protocols.hooks cimport CCContext, CongestionControl
 cdef class Nscc(CongestionControl):
     # keyword overrides given to __init__ (None = derive in on_start)
     cdef dict _overrides
+    cdef bint _maxwnd_fixed               # maxwnd_bytes was given: base-RTT updates stay below it
     cdef public bint receiver_cc          # RCCC also runs: last-hop NACKs keep cwnd
     cdef readonly bint started
     # parameters (derived in on_start; htsim initNsccParams / initNscc)

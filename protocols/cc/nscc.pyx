@@ -228,7 +228,8 @@ cdef class Nscc(CongestionControl):
         # per flow (initNscc)
         self.base_rtt_ps = o["base_rtt_ps"] if o["base_rtt_ps"] is not None else self.network_rtt_ps
         self.bdp_bytes = <int64_t> ((<double> self.base_rtt_ps / 1e12) * <double> (self.link_rate_bps // 8))
-        if o["maxwnd_bytes"] is not None:
+        self._maxwnd_fixed = o["maxwnd_bytes"] is not None
+        if self._maxwnd_fixed:
             self.configured_maxwnd_bytes = o["maxwnd_bytes"]
         else:
             self.configured_maxwnd_bytes = <int64_t> (self.maxwnd_factor * <double> self.bdp_bytes)
@@ -272,7 +273,7 @@ cdef class Nscc(CongestionControl):
             self.bdp_bytes = <int64_t> ((<double> raw_rtt / 1000000.0) * <double> self.link_rate_bps
                                         / 8000000.0)
             maxwnd = <int64_t> (self.maxwnd_factor * <double> self.bdp_bytes)
-            if self._overrides["maxwnd_bytes"] is not None and maxwnd > self.configured_maxwnd_bytes:
+            if self._maxwnd_fixed and maxwnd > self.configured_maxwnd_bytes:
                 maxwnd = self.configured_maxwnd_bytes
             self.maxwnd_bytes = maxwnd
             self.n_base_rtt += 1

@@ -60,6 +60,71 @@ cdef inline int64_t imin(int64_t a, int64_t b) noexcept:
     return a if a < b else b
 
 
+cdef inline uint64_t sack_bits(const uint8_t* received, int64_t n, int64_t ref) noexcept:
+    """64-bit SACK bitmap: bit i set if PSN ``ref + i`` (< n) has been received."""
+    cdef uint64_t bits = 0
+    cdef int64_t i
+    for i in range(64):
+        if ref + i >= n:
+            break
+        if ref + i >= 0 and received[ref + i]:
+            bits |= (<uint64_t> 1) << i
+    return bits
+
+
+cdef inline int64_t credit_request(int64_t backlog, int64_t rtx_backlog, int64_t window_cap,
+                                   int64_t max_credit, int64_t credit, bint speculating,
+                                   int64_t mtu, int64_t quantum) noexcept:
+    """RCCC: the credit a sender asks for beyond what it was granted (htsim
+    ``computePullTarget``): what it could send, capped by its window plus an MTU and its
+    maximum credit, less the credit it holds; at least an MTU while speculating; whole
+    quanta."""
+    cdef int64_t want = imin(imin(backlog + rtx_backlog, window_cap), max_credit) - credit
+    if speculating and want < mtu:
+        want = mtu
+    if want < 0:
+        want = 0
+    return (want + quantum - 1) // quantum * quantum
+
+
+def sack_bitmap(received, int64_t ref):
+    """The SACK bitmap an ACK carries for ``received`` (a sequence of 0/1 per PSN) from ``ref``.
+
+    Examples
+    --------
+    >>> bin(sack_bitmap([1, 1, 0, 1, 0, 0, 1], 1))
+    '0b100101'
+    """
+    cdef bytes buf = bytes(bytearray(1 if r else 0 for r in received))
+    return sack_bits(<const uint8_t*> <char*> buf, len(buf), ref)
+
+
+def sacked_psns(int64_t ref, uint64_t bits, int64_t n_packets):
+    """PSNs a SACK bitmap from ``ref`` acknowledges (the sender's reading of it).
+
+    Examples
+    --------
+    >>> sacked_psns(1, 0b100101, 7)
+    [1, 3, 6]
+    """
+    return [ref + i for i in range(64) if (bits >> i) & 1 and 0 <= ref + i < n_packets]
+
+
+def rccc_credit_request(*, int64_t backlog, int64_t rtx_backlog, int64_t window_cap,
+                        int64_t max_credit, int64_t credit, bint speculating, int64_t mtu,
+                        int64_t quantum=256):
+    """RCCC's credit request beyond what was granted, as the sender computes it per packet.
+
+    Examples
+    --------
+    >>> rccc_credit_request(backlog=1_000_000, rtx_backlog=0, window_cap=266_000,
+    ...                     max_credit=262_926, credit=-4150, speculating=False, mtu=4150)
+    267264
+    """
+    return credit_request(backlog, rtx_backlog, window_cap, max_credit, credit, speculating,
+                          mtu, quantum)
+
+
 cdef class PullPacer(EventHandler):
     """RCCC's receiver-side pull pacer: one per receiving host, shared by its flows.
 
@@ -171,7 +236,7 @@ cdef class UetFlow(Flow):
     ...             mtu_bytes=4150, rto_ps=100_000_000).attach(built.net, base_rtt_ps=9_400_000)
     >>> built.sim.run()
     >>> f.finished, f.n_packets, f.retx_packets, round(f.fct_ps / 1e6, 1)
-    (True, 490, 0, 171.6)
+    (True, 490, 0, 171.5)
     """
 
     def __init__(self, int32_t flow_id, int32_t src, int32_t dst, int64_t size_bytes,
@@ -205,6 +270,8 @@ cdef class UetFlow(Flow):
         self.sender_cc = sender_cc and self.mode != MODE_UUD
         self.receiver_cc = receiver_cc and self.mode != MODE_UUD
         self.pacer = pacer
+        if self.receiver_cc and cc is not None and hasattr(cc, "receiver_cc"):
+            cc.receiver_cc = True        # NSCC: last-hop trims do not cut the window
         n = self.n_packets
         self.send_ts = <int64_t*> calloc(n, sizeof(int64_t))
         self.tx_ev = <uint32_t*> calloc(n, sizeof(uint32_t))
@@ -224,6 +291,16 @@ cdef class UetFlow(Flow):
         free(self.tx_count)
         free(self.st)
         free(self.rcv)
+
+    def psn_state(self, int64_t psn):
+        """Sender and receiver state of one packet (for tests and debugging): a dict with
+        ``state`` (unsent, outstanding, rtx_queued, acked), ``transmissions``,
+        ``sent_ps`` (last transmission), ``entropy`` and ``received``."""
+        if not (0 <= psn < self.n_packets):
+            raise IndexError(f"psn {psn} out of range 0..{self.n_packets - 1}")
+        return {"state": ("unsent", "outstanding", "rtx_queued", "acked")[self.st[psn]],
+                "transmissions": self.tx_count[psn], "sent_ps": self.send_ts[psn],
+                "entropy": self.tx_ev[psn], "received": bool(self.rcv[psn])}
 
     @property
     def mode_name(self):
@@ -293,7 +370,7 @@ cdef class UetFlow(Flow):
         cdef int64_t psn = self.next_to_send()
         cdef int64_t now = self.sim.now
         cdef int32_t p, size
-        cdef int64_t want, cap
+        cdef int64_t cap
         cdef Packet* pk
         cdef bint rtx
         if psn < 0:
@@ -325,14 +402,9 @@ cdef class UetFlow(Flow):
                 pk.flags |= PF_SPEC
             # the credit this sender wants granted in all, carried to the receiver
             cap = self.cc.cwnd_bytes + self.mtu_bytes if self.sender_cc else INT64_MAX
-            want = imin(imin(self.backlog_bytes + self.rtx_bytes(), cap), self.pacer.max_credit_bytes)
-            want -= self.credit_bytes
-            if self.speculating and want < self.mtu_bytes:
-                want = self.mtu_bytes
-            if want < 0:
-                want = 0
-            want = (want + self.pacer.quantum_bytes - 1) // self.pacer.quantum_bytes * self.pacer.quantum_bytes
-            pk.aux2 = self.pull_seen + want
+            pk.aux2 = self.pull_seen + credit_request(
+                self.backlog_bytes, self.rtx_bytes(), cap, self.pacer.max_credit_bytes,
+                self.credit_bytes, self.speculating, self.mtu_bytes, self.pacer.quantum_bytes)
         if not rtx:
             if self.next_psn == self.n_packets:
                 pk.flags |= PF_AR
@@ -598,15 +670,11 @@ cdef class UetFlow(Flow):
         """Turn the data packet ``p`` into the ACK it triggers and send it back."""
         cdef Network net = self.net
         cdef Packet* pk = &net.pkts[p]
-        cdef int64_t ref, i
-        cdef uint64_t bits = 0
+        cdef int64_t ref
+        cdef uint64_t bits
         self.accepted_bytes = 0
         ref = psn if ref_at_psn else imax(psn - 63, self.expected + 1)
-        for i in range(64):
-            if ref + i >= self.n_packets:
-                break
-            if ref + i >= 0 and self.rcv[ref + i]:
-                bits |= (<uint64_t> 1) << i
+        bits = sack_bits(self.rcv, self.n_packets, ref)
         pk.kind = PKT_ACK
         pk.flags = (PF_ECN_ECHO if (pk.flags & PF_CE) else 0) | (pk.flags & PF_RETX)
         pk.src = self.dst

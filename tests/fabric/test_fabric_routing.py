@@ -43,7 +43,7 @@ SINGLE = {
 def test_single_fabric_matches_bfs_reference(name):
     built = build(SINGLE[name]())
     assert built.net.n_tables == 1
-    assert _tables(built)[2] is None
+    assert _tables(built).host_domains is None
     _assert_matches(built, reference_next_hops(built))
 
 
@@ -71,13 +71,13 @@ def test_hybrid_two_tables_match_reference_per_fabric():
 def test_host_domains_from_attribute_and_components():
     G = hybrid(hgx(3, gpus_per_server=2, n_nvswitches=1), leaf_spine(2, 1, 3))
     built = build(G)
-    assert _tables(built)[2] == [0, 0, 1, 1, 2, 2]
+    assert _tables(built).host_domains == [0, 0, 1, 1, 2, 2]
     H = G.copy()
     for gpu in ("gpu0", "gpu1", "gpu2", "gpu3", "gpu4", "gpu5"):
         del H.nodes[gpu]["scaleup_domain"]
     H.remove_edge("gpu5", "nvswitch2")          # gpu5 has no scale-up link left
     built = build(H)
-    assert _tables(built)[2] == [0, 0, 1, 1, 2, -1]
+    assert _tables(built).host_domains == [0, 0, 1, 1, 2, -1]
 
 
 def test_domain_ids_are_dense():

@@ -54,7 +54,7 @@ def test_every_generator_is_covered():
 def _domains(built):
     is_host = np.array([built.net.host_of_node(i) >= 0 for i in range(len(built.node_names))])
     return forwarding_tables(built.graph, built.node_names, built.node_index, is_host,
-                             built.host_names, built.port_link)[2]
+                             built.host_names, built.port_link).host_domains
 
 
 @pytest.mark.parametrize("name", sorted(CASES))

@@ -7,7 +7,7 @@ import importlib
 
 import pytest
 
-MODULES = ["uesim.protocols.cc", "uesim.protocols.cc.nscc"]
+MODULES = ["uesim.protocols.cc", "uesim.protocols.cc.nscc", "uesim.protocols.cc.dctcp"]
 
 
 @pytest.mark.parametrize("name", MODULES)

@@ -435,3 +435,36 @@ def test_counters_dict():
     cc = started()
     assert cc.counters() == dict(n_fair_inc=0, n_prop_inc=0, n_fast_inc=0, n_md=0, n_qa=0,
                                  n_nack_dec=0, n_base_rtt=0, n_fulfill=0)
+
+
+# ---------------------------------------------------------------- invariants
+
+from hypothesis import given, settings, strategies as st  # noqa: E402
+
+EVENT = st.one_of(
+    st.tuples(st.just("ack"), st.integers(1, 3_000_000), st.integers(0, 200_000),
+              st.one_of(st.just(-1), st.integers(2_000_000, 80_000_000)), st.booleans()),
+    st.tuples(st.just("nack"), st.integers(1, 3_000_000), st.sampled_from([64, 4_150]),
+              st.one_of(st.just(-1), st.integers(2_000_000, 20_000_000)), st.booleans()),
+    st.tuples(st.just("rto"), st.integers(1, 3_000_000), st.just(4_150), st.just(-1),
+              st.just(False)),
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(EVENT, max_size=120), st.booleans())
+def test_cwnd_stays_between_mtu_and_the_initial_maxwnd(events, rccc):
+    cc = started(receiver_cc=rccc)
+    now = 0
+    for kind, dt, size, rtt, flag in events:
+        now += dt
+        if kind == "ack":
+            cc.on_ack(ctx(now_ps=now, acked_bytes=size, rtt_ps=rtt, ecn=flag, inflight_bytes=100_000))
+        elif kind == "nack":
+            cc.on_nack(ctx(now_ps=now, nacked_bytes=size, rtt_ps=rtt, last_hop=flag,
+                           inflight_bytes=100_000))
+        else:
+            cc.on_timeout(ctx(now_ps=now, lost_bytes=size))
+        assert MTU <= cc.cwnd_bytes <= MAXWND
+        assert cc.maxwnd_bytes <= MAXWND and cc.base_rtt_ps <= RTT
+        assert 0 <= cc.avg_delay_ps
