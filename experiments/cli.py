@@ -91,9 +91,9 @@ def cmd_run(args) -> int:
 
 def cmd_check(args) -> int:
     from uesim.experiments.scenario import load_scenario
-    from uesim.experiments.run import build_topology, make_flows
+    from uesim.experiments.run import build_topology, derive_seed, make_flows
     sc = load_scenario(args.file, {"plugins": args.plugin} if args.plugin else None)
-    G = build_topology(sc["topology"])
+    G = build_topology(sc["topology"], sc.get("faults"), derive_seed(sc["seed"], 4))
     n_hosts = sum(1 for _, k in G.nodes(data="kind") if k == "gpu")
     flows = make_flows(sc, n_hosts)
     print(f"{args.file}: ok ({n_hosts} hosts, {len(flows)} flows)")

@@ -25,8 +25,9 @@ def derive_seed(seed: int, *parts: int) -> int:
     return x >> 1
 
 
-def build_topology(topo: dict) -> nx.Graph:
-    """The graph a scenario's ``[topology]`` table describes, validated."""
+def build_topology(topo: dict, faults: dict | None = None, seed: int = 0) -> nx.Graph:
+    """The graph a scenario's ``[topology]`` table describes, validated, with the
+    ``[faults]`` table applied (random picks seeded by ``seed``)."""
     from uesim.topologies import GENERATORS, TopologyError, read_graphml, read_json, validate_topology
     try:
         if "file" in topo:
@@ -41,6 +42,9 @@ def build_topology(topo: dict) -> nx.Graph:
             params = {k: v for k, v in topo.items() if k != "generator"}
             G = GENERATORS[topo["generator"]](**params)
         validate_topology(G)
+        if faults:
+            from uesim.experiments.faults import apply_faults
+            G = apply_faults(G, faults, seed)
     except (TopologyError, ValueError, TypeError) as exc:
         if isinstance(exc, ScenarioError):
             raise
@@ -50,6 +54,21 @@ def build_topology(topo: dict) -> nx.Graph:
 
 def make_flows(sc: dict, n_hosts: int) -> list[dict]:
     """The scenario's flows (host indices, bytes, picoseconds)."""
+    return make_workload(sc, n_hosts)[0]
+
+
+def make_workload(sc: dict, n_hosts: int) -> tuple[list[dict], list[dict]]:
+    """The scenario's flows and triggers (htsim ``.cm`` files may start flows on triggers:
+    such a flow has ``start_ps = None`` and a ``start_trigger``)."""
+    t = sc["traffic"]
+    if t["pattern"] == "cm":
+        from uesim.experiments.workloads.cm import read_cm
+        cm = read_cm(t["file"], n_hosts)
+        return cm.flows, cm.triggers
+    return _pattern_flows(sc, n_hosts), []
+
+
+def _pattern_flows(sc: dict, n_hosts: int) -> list[dict]:
     t = sc["traffic"]
     pattern = t["pattern"]
     if pattern == "permutation":
@@ -59,9 +78,7 @@ def make_flows(sc: dict, n_hosts: int) -> list[dict]:
         return patterns.incast(n_hosts, t["size_bytes"], receiver=t["receiver"],
                                senders=t.get("senders"), n_senders=t.get("n_senders"),
                                start_ps=t["start_ps"])
-    if pattern == "explicit":
-        return patterns.explicit(n_hosts, t["flows"])
-    return patterns.read_cm(t["file"], n_hosts)
+    return patterns.explicit(n_hosts, t["flows"])
 
 
 def network_base_rtt_ps(G, mtu_bytes: int, ack_bytes: int) -> int:
@@ -136,11 +153,12 @@ def make_transport_flows(sc: dict, flows: list[dict], net, *, base_rtt_ps: int =
                     max_credit = 3 * (base_rtt_ps * net.host_rate_bps(f["dst"]) // 8_000_000_000_000) // 2
                     pacers[f["dst"]] = PullPacer(net, f["dst"], max_credit)
                 extra["pacer"] = pacers[f["dst"]]
-            obj = flow_cls(f["id"], f["src"], f["dst"], f["size_bytes"], f["start_ps"], cc, lb,
+            obj = flow_cls(f["id"], f["src"], f["dst"], f["size_bytes"], f["start_ps"] or 0, cc, lb,
                            mtu_bytes=tr["mtu_bytes"], header_bytes=tr["header_bytes"],
                            ack_bytes=tr["ack_bytes"], rto_ps=rto_ps or tr.get("rto_ps", 100_000_000),
                            **extra)
-            obj.attach(net, base_rtt_ps=base_rtt_ps, trimming=trimming)
+            if f.get("start_trigger") is None:
+                obj.attach(net, base_rtt_ps=base_rtt_ps, trimming=trimming)
         except (TypeError, ValueError) as exc:
             raise ScenarioError(f"transport: flow {f['id']}: {exc}") from None
         objs.append(obj)
@@ -196,7 +214,7 @@ def run_scenario(sc: dict, progress=None) -> RunResult:
     from uesim.fabric import build_network
 
     t0 = time.perf_counter()
-    G = build_topology(sc["topology"])
+    G = build_topology(sc["topology"], sc.get("faults"), derive_seed(sc["seed"], 4))
     tr = sc["transport"]
     base_rtt = tr.get("base_rtt_ps") or network_base_rtt_ps(G, tr["mtu_bytes"], tr["ack_bytes"])
     rate = min(d["rate_bps"] for _, _, d in G.edges(data=True))
@@ -207,8 +225,14 @@ def run_scenario(sc: dict, progress=None) -> RunResult:
         rto = 15_000_000 + 6 * (buffer_bytes * 8_000_000_000_000 // rate) if tr["name"] == "uet" \
             else 100_000_000
     built = build_network(G, config=_fabric_config(sc, buffer_bytes))
-    flows = make_flows(sc, built.n_hosts)
+    flows, triggers = make_workload(sc, built.n_hosts)
     objs = make_transport_flows(sc, flows, built.net, base_rtt_ps=base_rtt, rto_ps=rto)
+    executor = None
+    if triggers:
+        from uesim.experiments.workloads.triggers import wire_triggers
+        trimming = sc["fabric"]["trimming"]
+        executor = wire_triggers(objs, flows, triggers, built.net, built.sim, attach=lambda o: o.attach(
+            built.net, base_rtt_ps=base_rtt, trimming=trimming))
     t1 = time.perf_counter()
     built.sim.run(until_ps=sc["run"].get("until_ps"), progress=progress)
     t2 = time.perf_counter()
@@ -233,6 +257,9 @@ def run_scenario(sc: dict, progress=None) -> RunResult:
         "sim_time_us": built.sim.now / 1e6, "base_rtt_ps": base_rtt, "buffer_bytes": buffer_bytes,
         "rto_ps": rto, "network_events": built.net.event_counts(), "build_s": round(t1 - t0, 4), "wall_s": round(t2 - t1, 4),
     }
+    if executor is not None:
+        stats["trigger_problems"] = list(executor.problems)
+        stats["unstarted_flows"] = [flows[i]["id"] for i in executor.unstarted()]
     for key, col in (("packets_new", "packets_new"), ("packets_rtx", "retransmits"),
                      ("acks", "acks"), ("nacks", "nacks")):
         if col in flow_cols:

@@ -26,6 +26,12 @@ TOP = {
     "traffic": Field(dict, required=True, help="a table with 'pattern'"),
     "run": Field(dict, default={}),
     "plugins": Field(list, default=[], help="modules to import first (your CC or LB)"),
+    "faults": Field(dict),
+}
+FAULTS = {
+    "degrade_links": Field(int, minimum=0, help="random switch-to-switch links to slow down"),
+    "degrade_edges": Field(list, help="named links [[u, v], ...] to slow down"),
+    "degrade_factor": Field(float, default=0.25, minimum=0.0001, maximum=1.0),
 }
 FABRIC = {
     "buffer_bytes": Field(int, default=1 << 30, minimum=1),
@@ -158,6 +164,8 @@ def check_scenario(raw: dict) -> dict:
     sc = check_table("", copy.deepcopy(raw), TOP)
     import_plugins(sc["plugins"])
     sc["topology"] = _check_generator(sc["topology"])
+    if "faults" in sc:
+        sc["faults"] = check_table("faults", sc["faults"], FAULTS)
     sc["fabric"] = check_table("fabric", sc["fabric"], FABRIC)
     if "buffer_bdp" in sc["fabric"] and "buffer_bytes" in (raw.get("fabric") or {}):
         raise ScenarioError("fabric: give buffer_bytes or buffer_bdp, not both")

@@ -10,7 +10,7 @@ cdef class Flow(Endpoint):
     cdef readonly int32_t src
     cdef readonly int32_t dst
     cdef readonly int64_t size_bytes
-    cdef readonly int64_t start_ps
+    cdef public int64_t start_ps         # settable until attach (a triggered flow starts when its trigger fires)
     cdef readonly int32_t mtu_bytes
     cdef readonly int32_t header_bytes
     cdef readonly int64_t n_packets
