@@ -33,7 +33,18 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-DEFAULT_REF = Path(os.environ.get("UESIM_HTSIM_REF", "/work/shared/reference/htsim"))
+def _default_ref() -> Path:
+    """$UESIM_HTSIM_REF, else the first of the shared reference folder and the repository's
+    copy (benchmarks/reference/htsim) that has the README with htsim's tables."""
+    if os.environ.get("UESIM_HTSIM_REF"):
+        return Path(os.environ["UESIM_HTSIM_REF"])
+    for p in (Path("/work/shared/reference/htsim"), Path(__file__).resolve().parent / "reference" / "htsim"):
+        if (p / "README.md").exists():
+            return p
+    return Path("/work/shared/reference/htsim")
+
+
+DEFAULT_REF = _default_ref()
 WIDEN = 0.05
 NSCC_OBL = ["-sender_cc_only", "-load_balancing_algo", "oblivious", "-paths", "128"]
 
