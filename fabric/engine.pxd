@@ -16,13 +16,6 @@ cdef enum:
     WHEEL_SIZE = 4096
     WHEEL_WORDS = 64          # WHEEL_SIZE / 64 bits of the occupancy bitmap
 
-ctypedef struct WheelNode:
-    uint128 key
-    int64_t arg
-    int32_t handler
-    int32_t kind
-    int32_t next              # next node of the same bucket (unsorted), or free list
-
 ctypedef struct Event:
     uint128 key
     int64_t arg       # handler-defined payload (packet index, port id, timer generation)
@@ -37,11 +30,11 @@ cdef class EventHandler:
 
 
 cdef class Simulator:
-    # timing wheel: buckets of nodes sorted by key, an occupancy bitmap, a node pool
-    cdef WheelNode* nodes
-    cdef int32_t node_cap
-    cdef int32_t node_free
-    cdef int32_t* bucket
+    # timing wheel: per bucket an unsorted array of events (contiguous, so a bucket is
+    # read with few cache misses when the clock reaches it), and an occupancy bitmap
+    cdef Event** bucket
+    cdef int32_t* bucket_len
+    cdef int32_t* bucket_cap
     cdef uint64_t* bits
     cdef int64_t wheel_len
     # the wheel bucket being drained, as a small binary heap (buckets themselves are
@@ -67,7 +60,7 @@ cdef class Simulator:
 
     cdef int schedule(self, int64_t time, int32_t handler, int32_t kind, int64_t arg) except -1
     cdef int _grow(self) except -1
-    cdef int _grow_nodes(self) except -1
+    cdef int _grow_bucket(self, int32_t b) except -1
     cdef int _heap_push(self, uint128 key, int32_t handler, int32_t kind, int64_t arg) except -1
     cdef int _cur_push(self, uint128 key, int32_t handler, int32_t kind, int64_t arg) except -1
     cdef inline Event _cur_pop(self) noexcept
@@ -83,9 +76,9 @@ cdef inline int push_event(Simulator sim, int64_t time, int32_t handler, int32_t
                            int64_t arg) except -1:
     """Schedule an event (inlined into every compiled module that cimports it)."""
     cdef uint128 key
-    cdef int32_t n, b
+    cdef int32_t b
     cdef int64_t tb
-    cdef WheelNode* nodes
+    cdef Event* ev
     if time < sim.now:
         raise ValueError(f"cannot schedule at {time} ps, before now ({sim.now} ps)")
     key = ((<uint128> time) << 64) | <uint128> sim.next_seq
@@ -95,18 +88,15 @@ cdef inline int push_event(Simulator sim, int64_t time, int32_t handler, int32_t
         return sim._cur_push(key, handler, kind, arg)
     if tb - (sim.now >> WHEEL_SHIFT) >= WHEEL_SIZE:
         return sim._heap_push(key, handler, kind, arg)
-    if sim.node_free < 0:
-        sim._grow_nodes()
-    nodes = sim.nodes
-    n = sim.node_free
-    sim.node_free = nodes[n].next
-    nodes[n].key = key
-    nodes[n].arg = arg
-    nodes[n].handler = handler
-    nodes[n].kind = kind
     b = <int32_t> (tb & (WHEEL_SIZE - 1))
-    nodes[n].next = sim.bucket[b]      # unsorted: ordered when the bucket is loaded
-    sim.bucket[b] = n
+    if sim.bucket_len[b] == sim.bucket_cap[b]:
+        sim._grow_bucket(b)
+    ev = &sim.bucket[b][sim.bucket_len[b]]   # unsorted: ordered when the bucket is loaded
+    sim.bucket_len[b] += 1
+    ev.key = key
+    ev.arg = arg
+    ev.handler = handler
+    ev.kind = kind
     sim.bits[b >> 6] |= (<uint64_t> 1) << (b & 63)
     sim.wheel_len += 1
     return 0

@@ -77,18 +77,15 @@ cdef class Simulator:
         self.cur = <Event*> malloc(self.cur_cap * sizeof(Event))
         self.cur_len = 0
         self.cur_abs = -1
-        self.bucket = <int32_t*> malloc(WHEEL_SIZE * sizeof(int32_t))
+        self.bucket = <Event**> calloc(WHEEL_SIZE, sizeof(Event*))
+        self.bucket_len = <int32_t*> calloc(WHEEL_SIZE, sizeof(int32_t))
+        self.bucket_cap = <int32_t*> calloc(WHEEL_SIZE, sizeof(int32_t))
         self.bits = <uint64_t*> calloc(WHEEL_WORDS, sizeof(uint64_t))
-        self.node_cap = 0
-        self.node_free = -1
         self.handler_cap = 64
         self.handler_ptrs = <void**> malloc(self.handler_cap * sizeof(void*))
-        if self.heap == NULL or self.cur == NULL or self.handler_ptrs == NULL or self.bucket == NULL or self.bits == NULL:
+        if self.heap == NULL or self.cur == NULL or self.handler_ptrs == NULL or self.bucket == NULL or self.bits == NULL or self.bucket_len == NULL or self.bucket_cap == NULL:
             raise MemoryError()
-        for i in range(WHEEL_SIZE):
-            self.bucket[i] = -1
         self.wheel_len = 0
-        self._grow_nodes()
         self.heap_len = 0
         self.now = 0
         self.next_seq = 0
@@ -104,8 +101,13 @@ cdef class Simulator:
     def __dealloc__(self):
         free(self.heap)
         free(self.cur)
-        free(self.nodes)
+        cdef int32_t i
+        if self.bucket != NULL:
+            for i in range(WHEEL_SIZE):
+                free(self.bucket[i])
         free(self.bucket)
+        free(self.bucket_len)
+        free(self.bucket_cap)
         free(self.bits)
         free(self.handler_ptrs)
 
@@ -134,18 +136,13 @@ cdef class Simulator:
         self.heap_cap *= 2
         return 0
 
-    cdef int _grow_nodes(self) except -1:
-        cdef int32_t old = self.node_cap
-        cdef int32_t cap = 1024 if old == 0 else 2 * old
-        cdef int32_t i
-        cdef WheelNode* nodes = <WheelNode*> realloc(self.nodes, cap * sizeof(WheelNode))
-        if nodes == NULL:
+    cdef int _grow_bucket(self, int32_t b) except -1:
+        cdef int32_t cap = 16 if self.bucket_cap[b] == 0 else 2 * self.bucket_cap[b]
+        cdef Event* arr = <Event*> realloc(self.bucket[b], cap * sizeof(Event))
+        if arr == NULL:
             raise MemoryError()
-        self.nodes = nodes
-        for i in range(old, cap):
-            nodes[i].next = i + 1 if i + 1 < cap else self.node_free
-        self.node_free = old
-        self.node_cap = cap
+        self.bucket[b] = arr
+        self.bucket_cap[b] = cap
         return 0
 
     cdef int schedule(self, int64_t time, int32_t handler, int32_t kind, int64_t arg) except -1:
@@ -261,9 +258,9 @@ cdef class Simulator:
         ``max(cur_abs + 1, now's bucket)`` is the earliest.
         """
         cdef int64_t first = self.cur_abs + 1
-        cdef int32_t start, w, k, b = -1, n, nxt
+        cdef int32_t start, w, k, b = -1, n
         cdef uint64_t word
-        cdef WheelNode* node
+        cdef Event* arr
         if (self.now >> WHEEL_SHIFT) > first:   # the clock moved on through far events
             first = self.now >> WHEEL_SHIFT
         start = <int32_t> (first & (WHEEL_SIZE - 1))
@@ -278,17 +275,13 @@ cdef class Simulator:
                 if word:
                     b = (w << 6) + ctz64(word)
                     break
-        n = self.bucket[b]
-        self.cur_abs = <int64_t> (self.nodes[n].key >> 64) >> WHEEL_SHIFT
-        while n >= 0:
-            node = &self.nodes[n]
-            nxt = node.next
-            self._cur_push(node.key, node.handler, node.kind, node.arg)
-            node.next = self.node_free
-            self.node_free = n
-            self.wheel_len -= 1
-            n = nxt
-        self.bucket[b] = -1
+        arr = self.bucket[b]
+        n = self.bucket_len[b]
+        self.cur_abs = <int64_t> (arr[0].key >> 64) >> WHEEL_SHIFT
+        for k in range(n):
+            self._cur_push(arr[k].key, arr[k].handler, arr[k].kind, arr[k].arg)
+        self.wheel_len -= n
+        self.bucket_len[b] = 0
         self.bits[b >> 6] &= ~((<uint64_t> 1) << (b & 63))
         return 0
 
