@@ -8,6 +8,7 @@ cdef extern from *:
 
 cdef extern from *:
     int ctz64 "__builtin_ctzll" (unsigned long long) nogil
+    void prefetch_read "__builtin_prefetch" (const void*) nogil
 
 cdef enum:
     # Near events (within WHEEL_SIZE buckets of 2^WHEEL_SHIFT ps, about 4.2 us) go to a
@@ -43,6 +44,12 @@ cdef class Simulator:
     cdef int64_t cur_len
     cdef int64_t cur_cap
     cdef int64_t cur_abs          # absolute bucket number (time >> WHEEL_SHIFT) loaded in cur
+    # prefetch: events of kind 0 of handler ``pf_handler`` name an element of the array
+    # at ``pf_base`` (``pf_stride`` bytes each); when their bucket is loaded, the elements
+    # are prefetched, so they are in cache when the events run (a packet's arrival)
+    cdef int32_t pf_handler
+    cdef char* pf_base
+    cdef int64_t pf_stride
     # far events
     cdef Event* heap
     cdef int64_t heap_len

@@ -77,6 +77,7 @@ cdef class Simulator:
         self.cur = <Event*> malloc(self.cur_cap * sizeof(Event))
         self.cur_len = 0
         self.cur_abs = -1
+        self.pf_handler = -1
         self.bucket = <Event**> calloc(WHEEL_SIZE, sizeof(Event*))
         self.bucket_len = <int32_t*> calloc(WHEEL_SIZE, sizeof(int32_t))
         self.bucket_cap = <int32_t*> calloc(WHEEL_SIZE, sizeof(int32_t))
@@ -279,6 +280,8 @@ cdef class Simulator:
         n = self.bucket_len[b]
         self.cur_abs = <int64_t> (arr[0].key >> 64) >> WHEEL_SHIFT
         for k in range(n):
+            if arr[k].handler == self.pf_handler and arr[k].kind == 0:
+                prefetch_read(self.pf_base + arr[k].arg * self.pf_stride)
             self._cur_push(arr[k].key, arr[k].handler, arr[k].kind, arr[k].arg)
         self.wheel_len -= n
         self.bucket_len[b] = 0

@@ -164,6 +164,7 @@ cdef class Network(EventHandler):
         self.free_head = 0
         self.endpoints = []
         sim.register(self)
+        self._prefetch_packets()
 
     def __dealloc__(self):
         cdef int32_t i
@@ -471,6 +472,7 @@ cdef class Network(EventHandler):
                 raise MemoryError()
             self.pkts = grown
             self.pkt_cap = 2 * old
+            self._prefetch_packets()
             for i in range(old, self.pkt_cap):
                 self.pkts[i].next = i + 1 if i + 1 < self.pkt_cap else -1
             self.free_head = old
@@ -482,6 +484,12 @@ cdef class Network(EventHandler):
         self.live_packets += 1
         self.allocated_packets += 1
         return p
+
+    cdef void _prefetch_packets(self) noexcept:
+        # arrival events (kind EV_ARRIVE = 0) name a packet: let the engine prefetch it
+        self.sim.pf_handler = self.handler_id
+        self.sim.pf_base = <char*> self.pkts
+        self.sim.pf_stride = sizeof(Packet)
 
     cdef void release(self, int32_t p) noexcept:
         self.pkts[p].next = self.free_head
