@@ -1,7 +1,29 @@
-"""uesim.experiments: scenarios, traffic, runs, results and the command line."""
-from uesim.experiments.schema import ScenarioError
-from uesim.experiments.scenario import check_scenario, load_scenario
-from uesim.experiments.run import run_scenario, derive_seed
-from uesim.experiments.results import RunResult
+"""uesim.experiments: scenarios, traffic, runs, results and the command line.
 
-__all__ = ["ScenarioError", "check_scenario", "load_scenario", "run_scenario", "derive_seed", "RunResult"]
+The names below are imported on first use, so ``uesim`` commands that need little (the
+htsim front end on a small run) start fast.
+"""
+from importlib import import_module
+
+_LAZY = {
+    "ScenarioError": "uesim.experiments.schema",
+    "check_scenario": "uesim.experiments.scenario",
+    "load_scenario": "uesim.experiments.scenario",
+    "run_scenario": "uesim.experiments.run",
+    "derive_seed": "uesim.experiments.run",
+    "RunResult": "uesim.experiments.results",
+}
+
+__all__ = list(_LAZY)
+
+
+def __getattr__(name):
+    if name in _LAZY:
+        value = getattr(import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'uesim.experiments' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(list(globals()) + __all__)

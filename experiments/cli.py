@@ -16,8 +16,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
+
+# numpy's OpenBLAS starts a spinning thread per core at import; uesim does no linear
+# algebra, and on a small machine those threads take CPU from the simulation
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 
 def _error(message: str) -> int:
