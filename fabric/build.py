@@ -127,6 +127,24 @@ def _edge_int(G, u, v, data, key, minimum):
     return int(value)
 
 
+def _nic_ports(G, index, hosts, port_link, two_tables: bool):
+    """CSR of the egress ports of each NIC ring (``2 * host + table``): a host's scale-out
+    ports for table 0 and, with two tables, its scale-up ports for table 1 (one table:
+    every port of the host, in table 0)."""
+    from uesim.fabric.routing import port_fabrics
+    scale_up = port_fabrics(G, port_link) if two_tables else np.zeros(len(port_link), dtype=bool)
+    host_of = {name: h for h, name in enumerate(hosts)}
+    rings: list[list[int]] = [[] for _ in range(2 * len(hosts))]
+    for p, (a, _, _) in enumerate(port_link):
+        h = host_of.get(a)
+        if h is not None:
+            rings[2 * h + (1 if scale_up[p] else 0)].append(p)
+    offsets = np.zeros(len(rings) + 1, dtype=np.int64)
+    np.cumsum([len(r) for r in rings], out=offsets[1:])
+    ports = np.array([p for r in rings for p in r], dtype=np.int32)
+    return offsets, ports
+
+
 def build_network(G: nx.Graph, sim: Simulator | None = None, config: FabricConfig | None = None,
                   ) -> BuiltNetwork:
     """Create ports, hosts and ECMP forwarding tables for the graph ``G``.
@@ -197,6 +215,8 @@ def build_network(G: nx.Graph, sim: Simulator | None = None, config: FabricConfi
             net.set_reverse(ends[0], ends[1])
             net.set_reverse(ends[1], ends[0])
 
-    net.set_forwarding(*forwarding_tables(G, names, index, is_host, hosts, port_link))
+    tables = forwarding_tables(G, names, index, is_host, hosts, port_link)
+    net.set_forwarding(*tables)
+    net.set_nic_ports(*_nic_ports(G, index, hosts, port_link, two_tables=tables.host_domains is not None))
     return BuiltNetwork(sim=sim, net=net, graph=G, node_names=names, host_names=hosts,
                         node_index=index, port_link=port_link)

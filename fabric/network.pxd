@@ -168,6 +168,8 @@ cdef class Network(EventHandler):
     cdef int32_t* ready_next        # per endpoint: next in its ring, -1 last, -2 not queued
     cdef uint8_t* nic_pending       # per ring: an EV_NIC_PULL is scheduled
     cdef int32_t* nic_port          # per ring: the port it last sent on, or -1
+    cdef int64_t* ring_ports_off    # per ring: the ports it may send on (CSR; NULL if unset)
+    cdef int32_t* ring_ports
     # random stream (xorshift64*) for ECN coin flips
     cdef uint64_t rng
     # network-wide counters
@@ -187,6 +189,8 @@ cdef class Network(EventHandler):
     cdef int nic_ready(self, Endpoint ep, int32_t src, int32_t dst) except -1
     cdef int nic_pull(self, int32_t ring) except -1
     cdef int64_t nic_free_at(self, int32_t ring) noexcept
+    cdef inline int64_t port_free_at(self, int32_t port) noexcept
+    cdef int32_t earliest_free(self, int64_t lo, int64_t cnt, int32_t hashed) noexcept
     cdef int32_t route(self, int32_t table, int32_t node, int32_t dst) noexcept
     cdef int forward(self, int32_t node, int32_t p) except -1
     cdef int enqueue(self, int32_t port, int32_t p) except -1

@@ -24,7 +24,7 @@ cimport cython
 from uesim.fabric.engine cimport push_event
 from libc.stdlib cimport free, malloc, realloc, calloc
 from libc.string cimport memcpy, memset
-from libc.stdint cimport INT32_MAX, UINT32_MAX
+from libc.stdint cimport INT32_MAX, INT64_MAX, UINT32_MAX
 
 import numpy as np
 
@@ -191,6 +191,8 @@ cdef class Network(EventHandler):
         free(self.ready_tail)
         free(self.nic_pending)
         free(self.nic_port)
+        free(self.ring_ports_off)
+        free(self.ring_ports)
 
     # ------------------------------------------------------------------ setup
     def set_host(self, int32_t host, int32_t node):
@@ -542,14 +544,28 @@ cdef class Network(EventHandler):
             push_event(self.sim, free_at, self.handler_id, EV_NIC_PULL, ring)
         return 0
 
-    cdef int64_t nic_free_at(self, int32_t ring) noexcept:
-        # when the port this ring last sent on has serialised everything it holds
-        cdef int32_t port = self.nic_port[ring]
-        if port < 0:
-            return self.sim.now
+    cdef inline int64_t port_free_at(self, int32_t port) noexcept:
+        # when the port will have serialised everything it holds
         if self.ports[port].mode & PM_DEQUEUE:
             return self.ports[port].drain_at
         return self.ports[port].busy_until
+
+    cdef int64_t nic_free_at(self, int32_t ring) noexcept:
+        # a NIC with several ports for this ring (multi-plane) is free when any of them
+        # is; otherwise when the port it last sent on has drained
+        cdef int64_t i, t, best
+        cdef int32_t port
+        if self.ring_ports_off != NULL and self.ring_ports_off[ring + 1] - self.ring_ports_off[ring] > 1:
+            best = INT64_MAX
+            for i in range(self.ring_ports_off[ring], self.ring_ports_off[ring + 1]):
+                t = self.port_free_at(self.ring_ports[i])
+                if t < best:
+                    best = t
+            return best
+        port = self.nic_port[ring]
+        if port < 0:
+            return self.sim.now
+        return self.port_free_at(port)
 
     cdef int nic_pull(self, int32_t ring) except -1:
         """The NIC port of ``ring`` is free: send one packet from the next ready endpoint."""
@@ -616,6 +632,8 @@ cdef class Network(EventHandler):
         elif cnt > 1:
             port = self.fwd_ports[lo + <int64_t> (mix_hash(<uint64_t> pk.flow, pk.entropy,
                                                             self.node_salt[node]) % <uint64_t> cnt)]
+            if self.node_host[node] >= 0:
+                port = self.earliest_free(lo, cnt, port)
         else:
             self.unroutable += 1
             self.dropped += 1
@@ -626,6 +644,45 @@ cdef class Network(EventHandler):
             push_event(self.sim, self.sim.now + self.switch_latency_ps, self.handler_id, EV_FORWARD, p)
             return 0
         return self.enqueue(port, p)
+
+    cdef int32_t earliest_free(self, int64_t lo, int64_t cnt, int32_t hashed) noexcept:
+        # a NIC with several ports towards dst (multi-plane) sends on the one free first,
+        # so each port is paced on its own and the host reaches the aggregate rate; the
+        # hashed port wins ties (spraying spreads packets when all are idle)
+        cdef int64_t i, t, best = self.port_free_at(hashed)
+        cdef int64_t now = self.sim.now
+        cdef int32_t port = hashed
+        if best <= now:
+            return hashed
+        for i in range(lo, lo + cnt):
+            t = self.port_free_at(self.fwd_ports[i])
+            if t < best:
+                best = t
+                port = self.fwd_ports[i]
+        return port
+
+    def set_nic_ports(self, offsets, ports):
+        """The egress ports each NIC ring (``2 * host + table``) may send on: CSR arrays,
+        ``ports[offsets[r] : offsets[r + 1]]``.  A ring with several ports is ready to
+        send when any of them is free (multi-plane NICs)."""
+        cdef int64_t[::1] off = np.ascontiguousarray(offsets, dtype=np.int64)
+        cdef int32_t[::1] pv = np.ascontiguousarray(ports, dtype=np.int32)
+        cdef int64_t i
+        if off.shape[0] != 2 * self.n_hosts + 1 or off[off.shape[0] - 1] != pv.shape[0]:
+            raise ValueError(f"need {2 * self.n_hosts + 1} offsets ending at len(ports)")
+        for i in range(pv.shape[0]):
+            if not (0 <= pv[i] < self.n_ports):
+                raise ValueError(f"port {pv[i]} out of range")
+        free(self.ring_ports_off)
+        free(self.ring_ports)
+        self.ring_ports_off = <int64_t*> malloc(off.shape[0] * sizeof(int64_t))
+        self.ring_ports = <int32_t*> malloc(max(pv.shape[0], 1) * sizeof(int32_t))
+        if self.ring_ports_off == NULL or self.ring_ports == NULL:
+            raise MemoryError()
+        for i in range(off.shape[0]):
+            self.ring_ports_off[i] = off[i]
+        for i in range(pv.shape[0]):
+            self.ring_ports[i] = pv[i]
 
     cdef bint ecn_decide(self, Port* pt, int64_t qbytes) noexcept:
         cdef uint64_t prob
