@@ -140,7 +140,8 @@ def make_transport_flows(sc: dict, flows: list[dict], net, *, base_rtt_ps: int =
     pacers = {}
     if tr["name"] == "uet":
         extra.update(ack_every_bytes=tr["ack_every_bytes"], mode=tr["mode"],
-                     sender_cc=tr["sender_cc"], receiver_cc=tr["receiver_cc"])
+                     sender_cc=tr["sender_cc"], receiver_cc=tr["receiver_cc"],
+                     max_rto_retries=tr["max_rto_retries"])
     trimming = sc["fabric"]["trimming"]
     objs = []
     for f in flows:
@@ -181,6 +182,7 @@ def _flow_columns(objs) -> dict:
         "timeouts": get("timeouts"), "ecn_echoes": get("ecn_echoes"),
     }
     if n and hasattr(objs[0], "acks_received"):
+        cols["aborted"] = get("aborted", bool)
         cols["packets_new"] = get("new_packets")
         cols["acks"] = get("acks_received")
         cols["nacks"] = get("nacks_received")

@@ -62,6 +62,7 @@ TRANSPORT = {
     "ack_every_bytes": Field(int, minimum=1),
     "sender_cc": Field(bool),
     "receiver_cc": Field(bool),
+    "max_rto_retries": Field(int, minimum=1, help="uet: give up after this many timeouts in a row"),
     "rate_bps": Field(int, minimum=1, help="pacing rate, required by transport 'paced'"),
     "cc": Field(dict, default={"name": "fixed", "cwnd_bytes": 65536}),
     "lb": Field(dict, default={"name": "oblivious"}),
@@ -132,7 +133,8 @@ def _check_policy(path: str, table: dict, registry: dict, kind: str, fixed: set)
     return table
 
 
-UET_ONLY = {"mode": "rud", "ack_every_bytes": 16384, "sender_cc": True, "receiver_cc": False}
+UET_ONLY = {"mode": "rud", "ack_every_bytes": 16384, "sender_cc": True, "receiver_cc": False,
+            "max_rto_retries": 100}
 
 
 def import_plugins(modules, where: str = "plugins") -> None:

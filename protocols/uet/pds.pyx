@@ -223,6 +223,10 @@ cdef class UetFlow(Flow):
         (``pacer``), starting with speculative credit of 1.5 BDP.
     pacer : PullPacer, optional
         Required with ``receiver_cc``.
+    max_rto_retries : int
+        Give up (``aborted``; the flow is reported unfinished) after this many timeouts in
+        a row with no acknowledged progress, so a flow that cannot finish (every path
+        down) never keeps a run going forever.
 
     Examples
     --------
@@ -244,7 +248,7 @@ cdef class UetFlow(Flow):
                  int32_t mtu_bytes=4150, int32_t header_bytes=64, int32_t ack_bytes=64,
                  int64_t rto_ps=100_656_000, int64_t ack_every_bytes=16384, str mode="rud",
                  bint sender_cc=True, bint receiver_cc=False, PullPacer pacer=None,
-                 int data_prio=1):
+                 int data_prio=1, int32_t max_rto_retries=100):
         Flow.__init__(self, flow_id, src, dst, size_bytes, start_ps, cc, lb,
                       mtu_bytes=mtu_bytes, header_bytes=header_bytes, data_prio=data_prio)
         if ack_bytes <= 0:
@@ -263,6 +267,9 @@ cdef class UetFlow(Flow):
             raise ValueError("receiver_cc needs the receiving host's PullPacer")
         if pacer is not None and pacer.host != dst:
             raise ValueError(f"the pacer belongs to host {pacer.host}, not to the receiver {dst}")
+        if max_rto_retries < 1:
+            raise ValueError(f"max_rto_retries must be >= 1, got {max_rto_retries}")
+        self.max_rto_retries = max_rto_retries
         self.ack_bytes = ack_bytes
         self.rto_ps = rto_ps
         self.ack_every_bytes = ack_every_bytes
@@ -340,7 +347,7 @@ cdef class UetFlow(Flow):
     cdef int64_t next_to_send(self) noexcept:
         """The PSN to send now (a retransmission first), if permitted; else -1."""
         cdef int64_t psn, size
-        if self.finished:
+        if self.finished or self.aborted:
             return -1
         if self.rtx_pending > 0:
             psn = self.cum_ack
@@ -472,6 +479,7 @@ cdef class UetFlow(Flow):
         if self.finished:
             return 0
         if recvd > self.last_recvd_bytes:
+            self.rto_streak = 0
             newly = recvd - self.last_recvd_bytes
             self.last_recvd_bytes = recvd
             self.inflight_bytes -= newly
@@ -565,7 +573,7 @@ cdef class UetFlow(Flow):
         cdef int64_t now = self.sim.now
         cdef int64_t psn, oldest = INT64_MAX, lost = 0
         cdef CCContext ctx = self.ctx
-        if self.finished:
+        if self.finished or self.aborted:
             return 0
         for psn in range(self.cum_ack, self.next_psn):
             if self.st[psn] != OUTSTANDING:
@@ -579,6 +587,10 @@ cdef class UetFlow(Flow):
                 oldest = self.send_ts[psn]
         if lost > 0:
             self.timeouts += 1
+            self.rto_streak += 1
+            if self.rto_streak > self.max_rto_retries:
+                self.aborted = True          # reported unfinished; no more timers
+                return 0
             if self.cc is not None:
                 ctx.clear_event()
                 ctx.now_ps = now

@@ -210,3 +210,17 @@ def test_window_limits_inflight_and_ar_bit_paces_acks():
     built.sim.run()
     rtts = f.n_packets / 3
     assert f.finished and f.fct_ps > 0.9 * rtts * 14_022_720
+
+
+def test_a_flow_that_cannot_finish_gives_up_and_the_run_ends():
+    # the receiver's only link is down for good: the sender times out max_rto_retries
+    # times in a row, gives up, and the run ends with the flow reported unfinished
+    built = build_network(fat_tree(4), config=htsim_config())
+    f = UetFlow(0, 0, 13, 50_000, 0, CongestionControl(262_926, 4150), ObliviousSpray(1, 8),
+                mtu_bytes=4150, rto_ps=10_000_000, max_rto_retries=5).attach(built.net)
+    tor = built.node_index[next(iter(built.graph.adj["gpu13"]))]
+    for p in built.net.next_hops(tor, 13):
+        built.net.set_port_up(p, False)
+    built.sim.run()
+    assert f.aborted and not f.finished and f.timeouts == 6
+    assert built.sim.now < 100_000_000
