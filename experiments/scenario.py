@@ -228,7 +228,11 @@ def load_scenario(path: str | Path, overrides: dict | None = None) -> dict:
 
     Relative file paths inside the scenario are resolved against its folder.
     """
+    import sys
     raw = read_toml(path)
+    folder = str(Path(path).resolve().parent)
+    if folder not in sys.path:                 # plug-in modules next to the scenario file
+        sys.path.append(folder)
     for section, values in (overrides or {}).items():
         if isinstance(values, dict):
             raw.setdefault(section, {}).update(values)
