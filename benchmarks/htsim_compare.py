@@ -34,14 +34,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 def _default_ref() -> Path:
-    """$UESIM_HTSIM_REF, else the first of the shared reference folder and the repository's
-    copy (benchmarks/reference/htsim) that has the README with htsim's tables."""
+    """$UESIM_HTSIM_REF, else the repository's copy of htsim's reference results."""
     if os.environ.get("UESIM_HTSIM_REF"):
         return Path(os.environ["UESIM_HTSIM_REF"])
-    for p in (Path("/work/shared/reference/htsim"), Path(__file__).resolve().parent / "reference" / "htsim"):
-        if (p / "README.md").exists():
-            return p
-    return Path("/work/shared/reference/htsim")
+    return Path(__file__).resolve().parent / "reference" / "htsim"
 
 
 DEFAULT_REF = _default_ref()

@@ -10,7 +10,7 @@ from uesim.experiments.schema import ScenarioError
 from uesim.experiments.workloads import cm as cm_mod
 from uesim.experiments.workloads.cm import read_cm
 
-REF = Path("/work/shared/reference/htsim")
+REF = Path(__file__).resolve().parents[2] / "benchmarks" / "reference" / "htsim"
 
 
 def write(tmp_path, text, name="t.cm"):

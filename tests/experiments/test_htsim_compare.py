@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-REF = Path("/work/shared/reference/htsim")
+REF = Path(__file__).resolve().parents[2] / "benchmarks" / "reference" / "htsim"
 pytestmark = pytest.mark.skipif(not REF.exists(), reason="htsim reference files not present")
 
 

@@ -13,7 +13,7 @@ import pytest
 from uesim.experiments.frontends import htsim
 from uesim.experiments.frontends.htsim import HtsimArgError, main, scenario_from_argv, translate
 
-REF = Path("/work/shared/reference/htsim")
+REF = Path(__file__).resolve().parents[2] / "benchmarks" / "reference" / "htsim"
 
 
 @pytest.fixture
