@@ -42,29 +42,32 @@ cdef enum:
 
 
 ctypedef struct Packet:
+    # first cache line: what forwarding and queueing touch at every hop
+    int32_t at_node      # on a wire: the node it arrives at
+    int32_t dst          # destination host index
+    int32_t flow         # flow id
+    uint32_t entropy     # load-balancing entropy value (hashed with flow by switches)
+    int32_t size         # bytes on the wire
+    int32_t port         # port the packet is crossing now
+    int32_t next         # free-list / queue link
+    int32_t prev         # queue link backwards (dequeue-path class queues)
+    int32_t endpoint     # endpoint id that receives this packet at dst
+    int32_t src          # source host index
+    int32_t hops         # links crossed so far
+    int32_t payload      # payload bytes carried
+    int32_t ref          # transport-defined (SACK base)
+    uint16_t flags       # PF_*
+    uint8_t kind         # PKT_*
+    uint8_t prio         # traffic class 0 (highest) .. N_CLASSES-1
+    uint8_t table        # forwarding table: 0 scale-out, 1 scale-up (same scale-up domain)
+    uint8_t pad0[7]
+    # second cache line: what the transports read at the ends
     int64_t seq          # transport sequence number (data) or acknowledged number (ACK)
     int64_t ts_ps        # sender timestamp, echoed by ACKs (RTT samples)
     int64_t aux          # transport-defined (cumulative ACK, credit, ...)
     int64_t aux2         # transport-defined (bytes received echo, pull target, ...)
     uint64_t sack        # transport-defined (selective ACK bitmap)
-    int64_t due_ps       # when it reaches the far end of the wire it is on
-    int32_t flow         # flow id
-    int32_t endpoint     # endpoint id that receives this packet at dst
-    int32_t src          # source host index
-    int32_t dst          # destination host index
-    int32_t size         # bytes on the wire
-    int32_t payload      # payload bytes carried
-    uint32_t entropy     # load-balancing entropy value (hashed with flow by switches)
-    int32_t port         # port the packet is crossing now
-    int32_t next         # free-list / queue link
-    int32_t prev         # queue link backwards (dequeue-path class queues)
-    int32_t ref          # transport-defined (SACK base relative to the cumulative ACK)
-    int32_t hops         # links crossed so far
-    int32_t at_node      # on a wire: the node it arrives at
-    uint16_t flags       # PF_*
-    uint8_t kind         # PKT_*
-    uint8_t prio         # traffic class 0 (highest) .. N_CLASSES-1
-    uint8_t table        # forwarding table: 0 scale-out, 1 scale-up (same scale-up domain)
+    int64_t pad1[3]      # 128 bytes: a packet is exactly two cache lines
 
 
 ctypedef struct Port:

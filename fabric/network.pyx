@@ -60,6 +60,18 @@ cdef inline uint64_t mix_hash(uint64_t flow, uint64_t entropy, uint64_t salt) no
     return x
 
 
+cdef extern from "stdlib.h":
+    int posix_memalign(void** ptr, size_t alignment, size_t size) nogil
+
+
+cdef Packet* alloc_packets(int64_t n) noexcept:
+    # cache-line aligned: each 128-byte packet is exactly two lines, the hot one first
+    cdef void* mem = NULL
+    if posix_memalign(&mem, 64, n * sizeof(Packet)) != 0:
+        return NULL
+    return <Packet*> mem
+
+
 cdef class Endpoint(EventHandler):
     """Something at a host that packets are addressed to (a transport flow, a sink).
 
@@ -133,7 +145,7 @@ cdef class Network(EventHandler):
         self.port_cap = 64
         self.ports = <Port*> calloc(self.port_cap, sizeof(Port))
         self.pkt_cap = 4096
-        self.pkts = <Packet*> malloc(self.pkt_cap * sizeof(Packet))
+        self.pkts = alloc_packets(self.pkt_cap)
         self.endpoint_cap = 64
         self.endpoint_ptrs = <void**> malloc(self.endpoint_cap * sizeof(void*))
         self.ready_next = <int32_t*> malloc(self.endpoint_cap * sizeof(int32_t))
@@ -469,9 +481,11 @@ cdef class Network(EventHandler):
         cdef Packet* grown
         if self.free_head < 0:
             old = self.pkt_cap
-            grown = <Packet*> realloc(self.pkts, 2 * old * sizeof(Packet))
+            grown = alloc_packets(2 * old)
             if grown == NULL:
                 raise MemoryError()
+            memcpy(grown, self.pkts, old * sizeof(Packet))
+            free(self.pkts)
             self.pkts = grown
             self.pkt_cap = 2 * old
             self._prefetch_packets()
@@ -883,7 +897,6 @@ cdef class Network(EventHandler):
         # wire -- at a thousand hosts those are cache misses that cost more than the
         # larger event queue
         cdef Packet* pk = &self.pkts[p]
-        pk.due_ps = due
         pk.next = -1
         pk.at_node = pt.peer
         return push_event(self.sim, due, self.handler_id, EV_ARRIVE, p)
