@@ -1,7 +1,7 @@
 from libc.stdint cimport int32_t, int64_t, uint8_t, uint16_t, uint32_t
 
 from uesim.fabric.engine cimport EventHandler
-from uesim.fabric.network cimport Network
+from uesim.fabric.network cimport Network, Packet
 from uesim.protocols.flow cimport Flow
 
 cdef enum:
@@ -84,6 +84,7 @@ cdef class UetFlow(Flow):
     cdef int on_data(self, int32_t p) except -1
     cdef int send_ack(self, int32_t p, int64_t psn, bint ar) except -1
     cdef int send_nack(self, int32_t p, int64_t psn) except -1
+    cdef inline void reply(self, Packet* pk, uint8_t kind, int64_t psn, uint16_t keep) noexcept
     cdef int on_ack_packet(self, int32_t p) except -1
     cdef int on_nack_packet(self, int32_t p) except -1
     cdef int on_pull_packet(self, int32_t p) except -1

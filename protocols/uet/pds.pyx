@@ -687,29 +687,23 @@ cdef class UetFlow(Flow):
         self.accepted_bytes = 0
         ref = psn if ref_at_psn else imax(psn - 63, self.expected + 1)
         bits = sack_bits(self.rcv, self.n_packets, ref)
-        pk.kind = PKT_ACK
-        pk.flags = (PF_ECN_ECHO if (pk.flags & PF_CE) else 0) | (pk.flags & PF_RETX)
-        pk.src = self.dst
-        pk.dst = self.src
-        pk.size = self.ack_bytes
-        pk.payload = 0
-        pk.prio = 0
-        pk.seq = psn
-        pk.aux = self.expected
-        pk.aux2 = self.recvd_bytes
+        self.reply(pk, PKT_ACK, psn, PF_RETX)
         pk.ref = <int32_t> ref
         pk.sack = bits
-        pk.hops = 0
         self.acks_sent += 1
         return net.send(p)
 
     cdef int send_nack(self, int32_t p, int64_t psn) except -1:
         """Turn the (trimmed) data packet ``p`` into a NACK of ``psn``."""
-        cdef Network net = self.net
-        cdef Packet* pk = &net.pkts[p]
-        pk.kind = PKT_NACK
-        pk.flags = ((PF_ECN_ECHO if (pk.flags & PF_CE) else 0) | (pk.flags & PF_RETX) |
-                    (pk.flags & PF_LAST_HOP))
+        self.reply(&self.net.pkts[p], PKT_NACK, psn, PF_RETX | PF_LAST_HOP)
+        self.nacks_sent += 1
+        return self.net.send(p)
+
+    cdef inline void reply(self, Packet* pk, uint8_t kind, int64_t psn, uint16_t keep) noexcept:
+        # a data packet becomes a 64 B header back to the sender, echoing its CE mark and
+        # the flags in ``keep``, with the receiver's cumulative state
+        pk.kind = kind
+        pk.flags = (PF_ECN_ECHO if (pk.flags & PF_CE) else 0) | (pk.flags & keep)
         pk.src = self.dst
         pk.dst = self.src
         pk.size = self.ack_bytes
@@ -719,8 +713,6 @@ cdef class UetFlow(Flow):
         pk.aux = self.expected
         pk.aux2 = self.recvd_bytes
         pk.hops = 0
-        self.nacks_sent += 1
-        return net.send(p)
 
     cdef int32_t grant(self, int32_t quanta) except -2:
         """The pacer grants this flow up to ``quanta``; send the pull; return quanta granted."""
