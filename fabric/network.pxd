@@ -25,6 +25,7 @@ cdef enum:
     PF_AR = 32          # ack request: the receiver acknowledges at once
     PF_LAST_HOP = 64    # trimmed at the last switch (the receiver's downlink)
     PF_SPEC = 128       # sent on speculative credit (RCCC)
+    PF_GAP = 256        # a NACK of a gap in ordered delivery, not of a trimmed packet
 
 # port modes
 cdef enum:

@@ -83,7 +83,7 @@ cdef class UetFlow(Flow):
     cdef int try_send(self) except -1
     cdef int on_data(self, int32_t p) except -1
     cdef int send_ack(self, int32_t p, int64_t psn, bint ar) except -1
-    cdef int send_nack(self, int32_t p, int64_t psn) except -1
+    cdef int send_nack(self, int32_t p, int64_t psn, bint gap=*) except -1
     cdef inline void reply(self, Packet* pk, uint8_t kind, int64_t psn, uint16_t keep) noexcept
     cdef int on_ack_packet(self, int32_t p) except -1
     cdef int on_nack_packet(self, int32_t p) except -1

@@ -35,7 +35,7 @@ from libc.stdint cimport INT64_MAX, uint16_t, uint64_t
 from uesim.fabric.engine cimport Simulator, push_event
 from uesim.fabric.network cimport (Network, Packet, PKT_DATA, PKT_ACK, PKT_NACK, PKT_CTRL,
                                    PF_ECT, PF_CE, PF_ECN_ECHO, PF_RETX, PF_TRIMMED, PF_AR,
-                                   PF_LAST_HOP, PF_SPEC)
+                                   PF_LAST_HOP, PF_SPEC, PF_GAP)
 from uesim.protocols.hooks cimport CCContext, CongestionControl, LoadBalancer, EV_CC_TIMER
 
 cdef enum:
@@ -359,7 +359,9 @@ cdef class UetFlow(Flow):
             return -1
         if self.receiver_cc and self.credit_bytes <= 0:
             return -1
-        if self.sender_cc:
+        if self.sender_cc and self.inflight_bytes > 0:
+            # (with nothing in flight one packet may go, whatever the window: a window
+            # below one packet would otherwise stop the flow for good)
             size = self.wire_size(psn)
             if self.cc.cwnd_bytes < self.inflight_bytes + size:
                 return -1
@@ -526,6 +528,7 @@ cdef class UetFlow(Flow):
         cdef bint ecn = (pk.flags & PF_ECN_ECHO) != 0
         cdef bint last_hop = (pk.flags & PF_LAST_HOP) != 0
         cdef uint32_t ev = pk.entropy
+        cdef uint16_t pk_flags = pk.flags
         cdef CCContext ctx = self.ctx
         net.release(p)
         self.nacks_received += 1
@@ -537,7 +540,7 @@ cdef class UetFlow(Flow):
             ctx.inflight_bytes = self.inflight_bytes
             ctx.backlog_bytes = self.backlog_bytes
             ctx.nacked_bytes = self.wire_size(psn)
-            ctx.rtt_ps = now - self.send_ts[psn]
+            ctx.rtt_ps = -1 if (pk_flags & PF_GAP) else now - self.send_ts[psn]
             ctx.ecn = ecn
             ctx.last_hop = last_hop
             self.cc.on_nack(ctx)
@@ -645,7 +648,7 @@ cdef class UetFlow(Flow):
             if psn > self.expected and self.rod_nacked != self.expected:
                 self.rod_nacked = self.expected
                 pk.flags &= ~PF_CE
-                return self.send_nack(p, self.expected)
+                return self.send_nack(p, self.expected, True)
             net.release(p)
             return 0
         self.rcv[psn] = 1
@@ -693,9 +696,12 @@ cdef class UetFlow(Flow):
         self.acks_sent += 1
         return net.send(p)
 
-    cdef int send_nack(self, int32_t p, int64_t psn) except -1:
-        """Turn the (trimmed) data packet ``p`` into a NACK of ``psn``."""
+    cdef int send_nack(self, int32_t p, int64_t psn, bint gap=False) except -1:
+        """Turn the (trimmed) data packet ``p`` into a NACK of ``psn`` (``gap``: of a PSN
+        missing in ordered delivery, which gives the sender no RTT sample)."""
         self.reply(&self.net.pkts[p], PKT_NACK, psn, PF_RETX | PF_LAST_HOP)
+        if gap:
+            self.net.pkts[p].flags |= PF_GAP
         self.nacks_sent += 1
         return self.net.send(p)
 
