@@ -224,3 +224,27 @@ def test_a_flow_that_cannot_finish_gives_up_and_the_run_ends():
     built.sim.run()
     assert f.aborted and not f.finished and f.timeouts == 6
     assert built.sim.now < 100_000_000
+
+
+def test_cc_timers_fire_at_their_time_and_rearming_replaces():
+    fired = []
+
+    class Paced(CongestionControl):
+        def on_start(self, ctx):
+            ctx.arm_timer(ctx.now_ps + 5_000_000, 1)
+            ctx.arm_timer(ctx.now_ps + 7_000_000, 2)
+            ctx.arm_timer(ctx.now_ps + 9_000_000, 2)     # replaces the 7 us one
+
+        def on_timer(self, ctx, kind):
+            fired.append((kind, ctx.now_ps))
+            if kind == 1:
+                self.cwnd_bytes = 2 * 4150                # the window changes mid-flow
+
+    built = build_network(fat_tree(4), config=htsim_config())
+    f = UetFlow(0, 0, 13, 400_000, 0, Paced(262_926, 4150), ObliviousSpray(1, 8),
+                mtu_bytes=4150).attach(built.net, base_rtt_ps=14_022_720)
+    built.sim.run()
+    assert fired == [(1, 5_000_000), (2, 9_000_000)]
+    assert f.finished and f.cc.cwnd_bytes == 8300
+    with pytest.raises(ValueError, match="timer kind"):
+        f.ctx.arm_timer(0, 9)
