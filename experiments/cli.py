@@ -31,20 +31,8 @@ def _error(message: str) -> int:
 
 
 def _progress_printer():
-    """A progress callback for long runs: sim time and event rate on stderr (tty only)."""
-    if not sys.stderr.isatty():
-        return None
-    from rich.console import Console
-    console = Console(stderr=True)
-    start = time.perf_counter()
-    status = console.status("simulating...")
-    status.start()
-
-    def progress(now_ps, events):
-        rate = events / max(time.perf_counter() - start, 1e-9)
-        status.update(f"simulated {now_ps / 1e6:,.1f} us, {events:,} events ({rate / 1e6:.1f} M/s)")
-    progress.stop = status.stop
-    return progress
+    from uesim.experiments.progress import progress_printer
+    return progress_printer()
 
 
 def _print_table(result, limit: int) -> None:

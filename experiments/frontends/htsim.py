@@ -510,8 +510,14 @@ def main(argv=None) -> int:
         sc = check_scenario(tr.scenario)
         _preamble(tr, sys.stdout)
         sys.stdout.flush()
+        from uesim.experiments.progress import progress_printer
         from uesim.experiments.run import run_scenario
-        result = run_scenario(sc)
+        progress = progress_printer()
+        try:
+            result = run_scenario(sc, progress=progress)
+        finally:
+            if progress is not None:
+                progress.stop()
         cols = result.flow_columns()
         summary = report(tr, cols, dict(result.stats), out=sys.stdout)
     except ScenarioError as exc:
