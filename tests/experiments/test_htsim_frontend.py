@@ -265,7 +265,7 @@ def fake_run(monkeypatch):
         seen["sc"] = sc
         return sc
     monkeypatch.setattr(scen_mod, "check_scenario", check)
-    monkeypatch.setattr(run_mod, "run_scenario", lambda sc: FakeResult())
+    monkeypatch.setattr(run_mod, "run_scenario", lambda sc, progress=None: FakeResult())
     return seen
 
 
