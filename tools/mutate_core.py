@@ -264,6 +264,7 @@ def env_for(view: Path) -> dict:
     env["PYTHONPATH"] = str(view)
     env["PYTHONNOUSERSITE"] = "1"
     env["PYTHONDONTWRITEBYTECODE"] = "1"
+    env.setdefault("UESIM_OPT", "-O0")      # setup.py: compile fast; the tests do not need -O3
     env.pop("PYTEST_ADDOPTS", None)
     return env
 
