@@ -193,3 +193,45 @@ def test_topology_file_allows_no_other_key():
     with pytest.raises(ScenarioError, match="unknown key 'topology.n_leaves'; with topology.file only 'file'"):
         check_scenario({"topology": {"file": "g.json", "n_leaves": 2},
                         "traffic": {"pattern": "permutation", "size_bytes": 1000}})
+
+
+def test_permutation_values():
+    from uesim.experiments.traffic import permutation
+    assert permutation(2, 10, seed=0) == [{"id": 0, "src": 0, "dst": 1, "size_bytes": 10, "start_ps": 0},
+                                          {"id": 1, "src": 1, "dst": 0, "size_bytes": 10, "start_ps": 0}]
+    flows = permutation(16, 5, seed=4, start_ps=9)
+    assert [f["src"] for f in flows] == list(range(16)) and sorted(f["dst"] for f in flows) == list(range(16))
+    assert all(f["src"] != f["dst"] and f["start_ps"] == 9 and f["size_bytes"] == 5 for f in flows)
+    assert [f["id"] for f in flows] == list(range(16))
+    assert permutation(16, 5, seed=4) != permutation(16, 5, seed=5)       # the seed is used
+    assert permutation(16, 5, seed=4) == permutation(16, 5, seed=4)
+    with pytest.raises(ScenarioError, match="traffic.pattern = 'permutation' needs at least 2 hosts, got 1"):
+        permutation(1, 10, seed=0)
+
+
+def test_incast_values():
+    from uesim.experiments.traffic import incast
+    assert incast(4, 7, receiver=2) == [
+        {"id": 0, "src": 0, "dst": 2, "size_bytes": 7, "start_ps": 0},
+        {"id": 1, "src": 1, "dst": 2, "size_bytes": 7, "start_ps": 0},
+        {"id": 2, "src": 3, "dst": 2, "size_bytes": 7, "start_ps": 0}]
+    assert [f["src"] for f in incast(4, 7, receiver=0, n_senders=1, start_ps=3)] == [1]
+    assert incast(4, 7, receiver=0, n_senders=1, start_ps=3)[0]["start_ps"] == 3
+    assert [f["src"] for f in incast(4, 7, receiver=0, n_senders=3)] == [1, 2, 3]
+    assert [f["src"] for f in incast(5, 7, receiver=4, senders=[3, 0])] == [3, 0]
+    assert [f["src"] for f in incast(5, 7, receiver=4, senders=[0], n_senders=3)] == [0]   # senders win
+
+
+@pytest.mark.parametrize("kw, message", [
+    ({"receiver": 4}, r"traffic.receiver = 4: must be a host index 0..3"),
+    ({"receiver": -1}, r"traffic.receiver = -1: must be a host index 0..3"),
+    ({"receiver": 0, "n_senders": 0}, r"traffic.n_senders = 0: must be 1..3"),
+    ({"receiver": 0, "n_senders": 4}, r"traffic.n_senders = 4: must be 1..3"),
+    ({"receiver": 0, "senders": [0]}, r"traffic.senders contains 0: must be host indices 0..3 other than the receiver"),
+    ({"receiver": 0, "senders": [4]}, r"traffic.senders contains 4: must be host indices 0..3"),
+    ({"receiver": 0, "senders": [-1]}, r"traffic.senders contains -1"),
+])
+def test_incast_errors(kw, message):
+    from uesim.experiments.traffic import incast
+    with pytest.raises(ScenarioError, match=message):
+        incast(4, 7, **kw)

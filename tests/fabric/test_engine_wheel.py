@@ -1,6 +1,7 @@
 """The engine's timing wheel (WHEEL_SIZE buckets of 2**WHEEL_SHIFT ps) and the heap
 behind it must keep exact (time, insertion) order, including events at and around the
 wheel's horizon (4096 * 1024 ps = 4,194,304 ps ahead of now) and after the clock moved."""
+import pytest
 from hypothesis import given, settings, strategies as st
 
 from uesim.fabric import Simulator
@@ -122,3 +123,27 @@ def test_events_scheduled_at_now_run_in_order():
     sim.schedule_at(50, first)
     sim.run()
     assert seen == [("first", 50), ("same-time", 50), ("same-time-2", 50)]
+
+
+def test_scheduling_one_ps_in_the_past_is_refused():
+    import pytest
+    sim = Simulator()
+    sim.schedule_at(1_000, lambda: None)
+    sim.run()
+    with pytest.raises(ValueError, match="cannot schedule at 999 ps, before now \\(1000 ps\\)"):
+        sim.schedule_at(999, lambda: None)
+    sim.schedule_at(1_000, lambda: None)          # now itself is allowed
+    sim.run()
+    assert sim.events == 2
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_many_far_events_pop_in_order(seed):
+    """Thousands of events beyond the wheel live in the 4-ary heap: pushes in random order
+    exercise sift-up through several levels, pops sift-down; the order must be exact."""
+    import random
+    rng = random.Random(seed)
+    times = [rng.randrange(HORIZON, 200 * HORIZON) for _ in range(3000)]
+    times += [t for t in times[:300]]               # duplicates: FIFO among equals
+    seen = run_order(times)
+    assert seen == sorted(((t, i) for i, t in enumerate(times)))
