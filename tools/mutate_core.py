@@ -346,7 +346,9 @@ def main(argv=None) -> int:
     ap.add_argument("--only", help="run mutants whose id, file or kind contains this text (comma: any of several)")
     ap.add_argument("--list", action="store_true", help="list the mutants and whether each applies")
     ap.add_argument("--root", type=Path, default=ROOT, help="repository to mutate (default: this one)")
-    ap.add_argument("--timeout", type=float, default=600, help="seconds per test run (then: killed)")
+    ap.add_argument("--timeout", type=float, default=None,
+                    help="seconds per test run, then killed (default: 4 x the baseline run, at least 120)")
+    ap.add_argument("--skip", help="leave out mutants whose id contains this text (comma: any of several)")
     ap.add_argument("--pytest-args", default="", help="extra pytest arguments, e.g. 'tests/fabric'")
     ap.add_argument("--keep", action="store_true", help="keep the temp folder")
     args = ap.parse_args(argv)
@@ -355,6 +357,8 @@ def main(argv=None) -> int:
     patterns = [p for p in (args.only or "").split(",") if p]
     mutants = [m for m in MUTANTS if not patterns or any(p in m.id or p in m.file or p in m.kind
                                                          for p in patterns)]
+    skips = [p for p in (args.skip or "").split(",") if p]
+    mutants = [m for m in mutants if not any(p in m.id for p in skips)]
     ids = [m.id for m in MUTANTS]
     assert len(ids) == len(set(ids)), "duplicate mutant ids"
     if args.list:
@@ -376,8 +380,12 @@ def main(argv=None) -> int:
     try:
         base, view = prepare_base(root, work)
         t0 = time.perf_counter()
-        res, detail = run_tests(base, env_for(view), args.timeout, args.pytest_args.split())
-        print(f"baseline tests: {'pass' if res == 'survived' else 'FAIL'} in {time.perf_counter() - t0:.0f} s ({detail})")
+        res, detail = run_tests(base, env_for(view), args.timeout or 3600, args.pytest_args.split())
+        baseline_s = time.perf_counter() - t0
+        print(f"baseline tests: {'pass' if res == 'survived' else 'FAIL'} in {baseline_s:.0f} s ({detail})")
+        if args.timeout is None:
+            args.timeout = max(120.0, 4 * baseline_s)
+        print(f"timeout per mutant test run: {args.timeout:.0f} s")
         if res != "survived":
             print("the unmutated copy fails its tests: fix that first")
             return 2
