@@ -305,9 +305,14 @@ def prepare_base(root: Path, work: Path) -> tuple[Path, Path]:
     base, view = work / "base" / "src", work / "base" / "view"
     base.mkdir(parents=True)
     for f in repo_files(root):
+        if f.endswith(".bak"):
+            continue
         dst = base / f
         dst.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(root / f, dst)
+        # a mutmut run in the same checkout mutates files in place and keeps the
+        # original as FILE.bak meanwhile: copy the original
+        bak = root / (f + ".bak")
+        shutil.copy2(bak if bak.exists() else root / f, dst)
     make_view(base, view)
     env = env_for(view)
     t0 = time.perf_counter()

@@ -39,20 +39,22 @@ def test_read_cm_values(tmp_path):
 
 @pytest.mark.parametrize("text, n_hosts, message", [
     ("0->1 start 0 size big\n", None, "line 1: cannot parse '0->1 start 0 size big'"),
-    ("Nodes 4\n0->1 size 10 start 0\n", None, "line 2: cannot parse"),
+    ("Nodes 4\n0->1 size 10 start 0\n", None, "line 2: cannot parse '0->1 size 10 start 0'"),
     ("0->1 start 0 size 10\n0->4 start 0 size 10\n", 4, "line 2: host out of range 0..3"),
     ("7->1 start 0 size 10\n", 4, "line 1: host out of range 0..3"),
 ])
 def test_read_cm_errors_name_the_line(tmp_path, text, n_hosts, message):
     path = tmp_path / "bad.cm"
     path.write_text(text)
-    with pytest.raises(ScenarioError, match="traffic.file '.*bad.cm' " + message.replace("(", r"\(").replace(")", r"\)")):
+    with pytest.raises(ScenarioError) as info:
         read_cm(path, n_hosts)
+    assert str(info.value) == f"traffic.file {str(path)!r} {message}"
 
 
 def test_read_cm_missing_file(tmp_path):
-    with pytest.raises(ScenarioError, match=r"traffic.file = '.*nope.cm': No such file"):
+    with pytest.raises(ScenarioError) as info:
         read_cm(tmp_path / "nope.cm")
+    assert str(info.value) == f"traffic.file = {str(tmp_path / 'nope.cm')!r}: No such file or directory"
 
 
 def test_reference_htsim_matrix_reads(tmp_path):
@@ -70,18 +72,21 @@ def test_explicit_values_and_defaults():
 
 @pytest.mark.parametrize("flows, message", [
     ([], "traffic.flows is empty"),
-    ([3], r"traffic.flows\[0\] = 3: must be a table"),
-    ([{"src": 0, "dst": 1, "size_bytes": 1, "prio": 2}], r"unknown key traffic.flows\[0\].'prio'"),
+    ([3], r"traffic.flows\[0\] = 3: must be a table \{src, dst, size_bytes, start_ps\}"),
+    ([{"src": 0, "dst": 1, "size_bytes": 1, "prio": 2}],
+     r"unknown key traffic.flows\[0\].'prio'; allowed: dst, size_bytes, src, start_ps"),
     ([{"src": 0, "size_bytes": 1}], r"missing key traffic.flows\[0\].'dst'"),
     ([{"src": 0, "dst": 1, "size_bytes": 0}], r"traffic.flows\[0\].size_bytes = 0: must be an integer >= 1"),
-    ([{"src": 0, "dst": 1, "size_bytes": True}], r"size_bytes = True: must be an integer >= 1"),
-    ([{"src": -1, "dst": 1, "size_bytes": 1}], r"src = -1: must be an integer >= 0"),
-    ([{"src": 0, "dst": 1, "size_bytes": 1, "start_ps": -5}], r"start_ps = -5: must be an integer >= 0"),
+    ([{"src": 0, "dst": 1, "size_bytes": True}], r"traffic.flows\[0\].size_bytes = True: must be an integer >= 1"),
+    ([{"src": 0, "dst": -1, "size_bytes": 1}], r"traffic.flows\[0\].dst = -1: must be an integer >= 0"),
+    ([{"src": 0, "dst": "1", "size_bytes": 1}], r"traffic.flows\[0\].dst = '1': must be an integer >= 0"),
+    ([{"src": -1, "dst": 1, "size_bytes": 1}], r"traffic.flows\[0\].src = -1: must be an integer >= 0"),
+    ([{"src": 0, "dst": 1, "size_bytes": 1, "start_ps": -5}], r"traffic.flows\[0\].start_ps = -5: must be an integer >= 0"),
     ([{"src": 0, "dst": 4, "size_bytes": 1}], r"traffic.flows\[0\].dst = 4: must be a host index 0..3"),
     ([{"src": 2, "dst": 2, "size_bytes": 1}], r"traffic.flows\[0\]: src and dst are both 2"),
 ])
 def test_explicit_errors(flows, message):
-    with pytest.raises(ScenarioError, match=message):
+    with pytest.raises(ScenarioError, match=f"^{message}$"):      # the whole message
         explicit(4, flows)
 
 
@@ -205,7 +210,7 @@ def test_permutation_values():
     assert [f["id"] for f in flows] == list(range(16))
     assert permutation(16, 5, seed=4) != permutation(16, 5, seed=5)       # the seed is used
     assert permutation(16, 5, seed=4) == permutation(16, 5, seed=4)
-    with pytest.raises(ScenarioError, match="traffic.pattern = 'permutation' needs at least 2 hosts, got 1"):
+    with pytest.raises(ScenarioError, match="^traffic.pattern = 'permutation' needs at least 2 hosts, got 1$"):
         permutation(1, 10, seed=0)
 
 
@@ -228,10 +233,10 @@ def test_incast_values():
     ({"receiver": 0, "n_senders": 0}, r"traffic.n_senders = 0: must be 1..3"),
     ({"receiver": 0, "n_senders": 4}, r"traffic.n_senders = 4: must be 1..3"),
     ({"receiver": 0, "senders": [0]}, r"traffic.senders contains 0: must be host indices 0..3 other than the receiver"),
-    ({"receiver": 0, "senders": [4]}, r"traffic.senders contains 4: must be host indices 0..3"),
-    ({"receiver": 0, "senders": [-1]}, r"traffic.senders contains -1"),
+    ({"receiver": 0, "senders": [4]}, r"traffic.senders contains 4: must be host indices 0..3 other than the receiver"),
+    ({"receiver": 0, "senders": [-1]}, r"traffic.senders contains -1: must be host indices 0..3 other than the receiver"),
 ])
 def test_incast_errors(kw, message):
     from uesim.experiments.traffic import incast
-    with pytest.raises(ScenarioError, match=message):
+    with pytest.raises(ScenarioError, match=f"^{message}$"):
         incast(4, 7, **kw)

@@ -147,3 +147,22 @@ def test_many_far_events_pop_in_order(seed):
     times += [t for t in times[:300]]               # duplicates: FIFO among equals
     seen = run_order(times)
     assert seen == sorted(((t, i) for i, t in enumerate(times)))
+
+
+@pytest.mark.parametrize("start_bucket", [0, 10, 63, 64, 100, 4000, 4095])
+def test_wrapped_buckets_of_the_next_rotation_wait_their_turn(start_bucket):
+    """With the clock in bucket s, an event almost a horizon ahead lands in a bucket before
+    s (the wheel wrapped): it must not run before nearer events in later buckets, even in
+    the same 64-bucket word of the occupancy bitmap."""
+    sim = Simulator()
+    seen = []
+    start = 3 * HORIZON + start_bucket * BUCKET + 7
+    offsets = [HORIZON - 1 - k * BUCKET for k in range(0, 70, 3)] + \
+              [k * BUCKET + 5 for k in range(0, 70, 4)] + [HORIZON // 2, 1]
+
+    def arm():
+        for i, d in enumerate(offsets):
+            sim.schedule_at(sim.now + d, lambda d=d: seen.append(d))
+    sim.schedule_at(start, arm)
+    sim.run()
+    assert seen == sorted(offsets)
