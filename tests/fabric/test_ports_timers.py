@@ -73,3 +73,41 @@ def test_switch_latency_is_added_at_switches_only(src, dst):
     built.net.inject(src, dst, 1000, ep)
     built.sim.run()
     assert [t for t, *_ in sink.log] == [2 * (80_000 + US) + 700]
+
+
+def test_queue_bytes_counts_packets_until_their_last_bit_left():
+    built = build_network(pair())
+    sink = RecordingSink()
+    ep = built.net.add_endpoint(sink)
+    port = built.ports_between("gpu0", "sw")[0]
+    built.net.inject(0, 1, 1000, ep)
+    built.net.inject(0, 1, 1000, ep)
+    seen = {}
+    for t in (0, 79_999, 80_000, 159_999, 160_000):
+        built.sim.schedule_at(t, lambda t=t: seen.__setitem__(t, built.net.queue_bytes(port)))
+    built.sim.run()
+    assert seen == {0: 2000, 79_999: 2000, 80_000: 1000, 159_999: 1000, 160_000: 0}
+
+
+def test_a_packet_reaching_the_wrong_host_is_dropped_as_unroutable():
+    """Hosts never forward.  A (deliberately wrong) table sends traffic for host 0 back to
+    host 1: it must be dropped there and counted, not handed to an endpoint."""
+    from uesim.fabric import Network
+    sim = Simulator()
+    net = Network(sim, 3, 2)                  # nodes: 0 gpu0, 1 gpu1, 2 switch
+    net.set_host(0, 0)
+    net.set_host(1, 1)
+    p0 = net.add_port(0, 2, 100_000_000_000, US, 10**6)
+    p1 = net.add_port(2, 0, 100_000_000_000, US, 10**6)
+    p2 = net.add_port(1, 2, 100_000_000_000, US, 10**6)
+    p3 = net.add_port(2, 1, 100_000_000_000, US, 10**6)
+    # entries (node * n_hosts + dst): gpu0->1: p0; gpu1->0: p2; sw->0: p3 (wrong); sw->1: p3
+    net.set_forwarding([0, 0, 1, 2, 2, 3, 4], [p0, p2, p3, p3])
+    sink = RecordingSink()
+    ep = net.add_endpoint(sink)
+    net.inject(1, 0, 1000, ep)
+    net.inject(0, 1, 1000, ep)
+    sim.run()
+    assert [t for t, *_ in sink.log] == [2 * (80_000 + US)]        # only the 0 -> 1 packet
+    assert (net.unroutable, net.dropped, net.delivered, net.live_packets) == (1, 1, 1, 0)
+    assert net.port_counters()["tx_packets"][p1] == 0
