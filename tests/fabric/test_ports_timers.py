@@ -106,8 +106,10 @@ def test_a_packet_reaching_the_wrong_host_is_dropped_as_unroutable():
     sink = RecordingSink()
     ep = net.add_endpoint(sink)
     net.inject(1, 0, 1000, ep)
+    sim.run()
+    assert sink.log == [] and sim.now == 2 * (80_000 + US)
     net.inject(0, 1, 1000, ep)
     sim.run()
-    assert [t for t, *_ in sink.log] == [2 * (80_000 + US)]        # only the 0 -> 1 packet
+    assert [t for t, *_ in sink.log] == [4 * (80_000 + US)]        # only the 0 -> 1 packet
     assert (net.unroutable, net.dropped, net.delivered, net.live_packets) == (1, 1, 1, 0)
     assert net.port_counters()["tx_packets"][p1] == 0
