@@ -101,6 +101,15 @@ def test_field_rules():
     assert Field(str, choices=["a"]).check("x", "a") == "a"
     with pytest.raises(ScenarioError, match="^x = 1.5: must be an integer$"):
         Field(int).check("x", 1.5)
+    import dataclasses
+    with pytest.raises(dataclasses.FrozenInstanceError):      # shared field specs stay as declared
+        Field(int).minimum = 3
+    with pytest.raises(ScenarioError, match="^x = 3: must be an array$"):
+        Field(list).check("x", 3)
+    with pytest.raises(ScenarioError, match="^x = 'a': must be a number$"):
+        Field(float).check("x", "a")
+    with pytest.raises(ScenarioError, match="^x = 1: must be true or false$"):
+        Field(bool).check("x", 1)
     assert check_table("t", {"a": 1, "z": 2}, {"a": Field(int)}, extra_ok=True) == {"a": 1, "z": 2}
     assert check_table("t", {}, {"a": Field(int, default=7), "b": Field(int)}) == {"a": 7}
     with pytest.raises(ScenarioError, match="^missing key 't.a' \\(the a\\)$"):
