@@ -42,6 +42,9 @@ if [[ "$WHAT" == all || "$WHAT" == cython ]]; then
   mkdir -p "$OUT/src" "$OUT/view/uesim"
   (cd "$ROOT" && git ls-files --cached --others --exclude-standard -z \
       | xargs -0 -I{} cp --parents {} "$OUT/src/")
+  # a mutmut run in the same checkout keeps originals as FILE.bak while it mutates FILE
+  (cd "$ROOT" && for bak in $(git ls-files --others --exclude-standard '*.bak'); do
+      cp "$bak" "$OUT/src/${bak%.bak}"; rm -f "$OUT/src/$bak"; done)
   for pkg in fabric protocols topologies experiments; do ln -s "$OUT/src/$pkg" "$OUT/view/uesim/$pkg"; done
   export PYTHONPATH="$OUT/view" PYTHONNOUSERSITE=1
   (cd "$OUT/src" && UESIM_LINETRACE=1 "$PY" setup.py build_ext --inplace -q >/dev/null 2>&1 \
