@@ -93,6 +93,7 @@ def test_errors_name_key_value_and_rule(kw, message):
 def test_field_rules():
     assert Field(float).check("x", 3) == 3.0
     assert Field(int, minimum=2, maximum=4).check("x", 4) == 4
+    assert Field(int, minimum=2, maximum=4).check("x", 2) == 2      # bounds are inclusive
     with pytest.raises(ScenarioError, match="^x = 5: must be an integer <= 4$"):
         Field(int, maximum=4).check("x", 5)
     with pytest.raises(ScenarioError, match="^x = 1: must be an integer >= 2$"):
@@ -155,6 +156,11 @@ def test_units():
         gbps(-2)
     with pytest.raises(ValueError, match="^rate_bps must be > 0, got 0$"):
         tx_time_ps(10, 0)
+    assert tx_time_ps(1, 1) == 8 * 10**12                  # 1 bit/s is a valid rate
+    for fn, what in ((ns, "time"), (ms, "time"), (us, "time"), (mbps, "rate"), (gbps, "rate")):
+        with pytest.raises(ValueError, match=f"^{what} must be >= 0, got -0.5$"):
+            fn(-0.5)
+    assert ns(0) == us(0) == 0
 
 
 def test_registry_values():
