@@ -161,6 +161,7 @@ def test_units():
         with pytest.raises(ValueError, match=f"^{what} must be >= 0, got -0.5$"):
             fn(-0.5)
     assert ns(0) == us(0) == 0
+    assert (ns(1), us(1), ms(1), gbps(1), mbps(1)) == (10**3, 10**6, 10**9, 10**9, 10**6)
 
 
 def test_registry_values():
