@@ -173,6 +173,9 @@ def test_registry_values():
         lookup({"random": 1, "ecmp": 2, "oblivious": 3}, "load balancer", "x")
     assert policy_params(CongestionControl) == ("cwnd_bytes", "mtu_bytes")
     assert policy_params(ObliviousSpray) == ("seed", "n_paths")
+    from uesim.protocols import RandomSpray
+    assert LB_REGISTRY["random"] is RandomSpray and CC_REGISTRY["fixed"] is CongestionControl
+    assert policy_params(FixedEntropy) == policy_params(RandomSpray) == ("seed",)
 
     class Py(CongestionControl):
         def __init__(self, cwnd_bytes, mtu_bytes=4096, *, gain=0.5):
@@ -192,15 +195,15 @@ def test_register_decorators():
         class C(CongestionControl):
             pass
         assert CC_REGISTRY["t_cc"] is C and register_cc("t_cc")(C) is C   # same class again: fine
-        with pytest.raises(ValueError, match="congestion control 't_cc' is already registered \\(C\\)"):
+        with pytest.raises(ValueError, match="^congestion control 't_cc' is already registered \\(C\\)$"):
             register_cc("t_cc")(type("D", (CongestionControl,), {}))
         register_lb("t_lb")(FixedEntropy)
         assert LB_REGISTRY["t_lb"] is FixedEntropy
         register_transport("t_tr")(WindowFlow)
         assert TRANSPORT_REGISTRY["t_tr"] is WindowFlow
-        with pytest.raises(ValueError, match="transport 't_tr' is already registered \\(WindowFlow\\)"):
+        with pytest.raises(ValueError, match="^transport 't_tr' is already registered \\(WindowFlow\\)$"):
             register_transport("t_tr")(PacedFlow)
-        with pytest.raises(ValueError, match="load balancer 't_lb' is already registered"):
+        with pytest.raises(ValueError, match="^load balancer 't_lb' is already registered \\(FixedEntropy\\)$"):
             register_lb("t_lb")(ObliviousSpray)
     finally:
         for reg, old in zip((CC_REGISTRY, LB_REGISTRY, TRANSPORT_REGISTRY), saved):
