@@ -33,7 +33,8 @@ skip_empty = true
 precision = 1
 RC
   (cd "$ROOT" && "$PY" -m pytest -q -p no:cacheprovider --cov --cov-config="$OUT/python.coveragerc" \
-      --cov-report=term --cov-report=html:"$OUT/html-python" | tail -n 40)
+      --cov-report=term --cov-report=html:"$OUT/html-python" | tail -n 45) \
+      || echo "(some tests failed: the coverage above is still reported)"
 fi
 
 if [[ "$WHAT" == all || "$WHAT" == cython ]]; then
@@ -56,14 +57,13 @@ if [[ "$WHAT" == all || "$WHAT" == cython ]]; then
 [run]
 plugins = Cython.Coverage
 source = fabric, protocols
-include = *.pyx
 data_file = $OUT/.coverage.cython
 [report]
 include = *.pyx
 precision = 1
 RC
   (cd "$OUT/src" && "$PY" -m coverage run --rcfile=cython.coveragerc -m pytest -q -p no:cacheprovider \
-      | tail -n 3)
+      | tail -n 3) || echo "(some tests failed: the coverage below is still reported)"
   (cd "$OUT/src" && "$PY" -m coverage report --rcfile=cython.coveragerc \
       && "$PY" -m coverage html --rcfile=cython.coveragerc -d "$OUT/html-cython" -q)
 fi
