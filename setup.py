@@ -37,8 +37,20 @@ def cython_include_view() -> str:
     return str(view.parent)
 
 
+# UESIM_LINETRACE=1: a line-traced build for Cython coverage (tools/coverage.sh); slow,
+# never for real runs.
+LINETRACE = os.environ.get("UESIM_LINETRACE") == "1"
+# UESIM_OPT=-O0: a quick-to-compile build (tools/mutate_core.py rebuilds once per mutant)
+OPT = os.environ.get("UESIM_OPT", "-O0" if LINETRACE else "-O3")
+
 extensions = [
-    Extension(name, [source], include_dirs=[numpy.get_include()], extra_compile_args=["-O3"])
+    Extension(
+        name,
+        [source],
+        include_dirs=[numpy.get_include()],
+        extra_compile_args=[OPT],
+        define_macros=[("CYTHON_TRACE", "1"), ("CYTHON_TRACE_NOGIL", "1")] if LINETRACE else [],
+    )
     for name, source in compiled_modules()
 ]
 
@@ -52,6 +64,7 @@ setup(
             "wraparound": False,
             "cdivision": True,
             "initializedcheck": False,
+            **({"linetrace": True} if LINETRACE else {}),
         },
     )
 )

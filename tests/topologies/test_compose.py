@@ -45,6 +45,12 @@ def test_hybrid_rail_optimized_shares_server_numbering():
 def test_hybrid_accepts_spec_strings():
     G = hybrid("hgx:n_servers=2", "leaf_spine:n_leaves=2,n_spines=2,hosts_per_leaf=8")
     validate_topology(G)
+    H = hybrid(hgx(2), leaf_spine(2, 2, 8))
+    assert list(G.nodes) == list(H.nodes)
+    assert dict(G.nodes(data=True)) == dict(H.nodes(data=True))
+    assert sorted(G.edges(data=True)) == sorted(H.edges(data=True))
+    roles = sorted(d["role"] for _, d in G.nodes(data=True))
+    assert roles == ["host"] * 16 + ["leaf"] * 2 + ["nvswitch"] * 8 + ["spine"] * 2
 
 
 def test_hybrid_errors():

@@ -1,0 +1,429 @@
+#!/usr/bin/env python
+"""Mutation testing of the compiled core (the Cython ``.pyx``/``.pxd`` sources).
+
+mutmut and friends cannot mutate Cython, so this script carries a hand-written list of
+mutants: (file, an exact source snippet that must occur exactly once, its replacement,
+kind).  For each mutant it
+
+1. copies a pre-built baseline of the repository (tracked and untracked-but-not-ignored
+   files, built once with ``python setup.py build_ext --inplace``) to a temp folder,
+   keeping modification times, so only the mutated module and the modules that
+   ``cimport`` it are recompiled;
+2. applies the mutation and rebuilds in place;
+3. runs the default test suite (``python -m pytest -x -q``) against the copy, through a
+   temp ``uesim/`` folder of symlinks (``uesim/fabric -> fabric/`` ...) on ``PYTHONPATH``
+   with ``PYTHONNOUSERSITE=1`` (the baseline check prints which ``uesim.fabric.network``
+   is imported, so an editable install elsewhere cannot shadow the copy);
+4. records killed (tests failed or timed out) / survived, and the time taken.
+
+The sources are edited concurrently by other people: a mutant whose snippet is no longer
+found exactly once is reported as "stale" and skipped, not counted.  A mutant that does
+not compile is "invalid" (not counted either).
+
+Usage::
+
+    python tools/mutate_core.py --list
+    python tools/mutate_core.py --jobs 2
+    python tools/mutate_core.py --only window          # mutants whose id/file/kind contains it
+    python tools/mutate_core.py --only planted --jobs 2
+
+Equivalent mutants (no test can kill them; kept out of the list, documented here and in
+docs/testing.md):
+
+* ``pk.hops += 1`` dropped in ``Network.enqueue``: ``Packet.hops`` is written and never read.
+* ``while cur >= 0 and nodes[cur].key < key`` -> ``<=`` in ``push_event`` and
+  ``if last_key < h[best].key`` -> ``<=`` in ``_heap_pop``: keys are ``time << 64 | seq``
+  with a unique ``seq``, so two keys are never equal.
+* ``if self.rng == 0: self.rng = 1`` dropped in ``LoadBalancer.__init__``: the seed mix
+  ``seed * odd + c`` is 0 for exactly one 64-bit seed, which ``derive_seed`` (63 bits) never
+  produces for the scenario flows.
+"""
+from __future__ import annotations
+
+import argparse
+import concurrent.futures as cf
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+PACKAGES = {"fabric": "fabric", "protocols": "protocols", "topologies": "topologies",
+            "experiments": "experiments"}
+
+
+@dataclass(frozen=True)
+class Mutant:
+    id: str
+    file: str
+    old: str
+    new: str
+    kind: str
+    note: str = ""
+
+
+FLIP, OBO, COUNTER, FLAG, ROUND, SKIP = ("flipped comparison", "off-by-one", "dropped counter",
+                                         "dropped flag", "wrong rounding", "skipped branch")
+
+E_PXD, E_PYX, NET = "fabric/engine.pxd", "fabric/engine.pyx", "fabric/network.pyx"
+WIN, FLOW, HOOKS, PACED = ("protocols/window.pyx", "protocols/flow.pyx", "protocols/hooks.pyx",
+                           "protocols/paced.pyx")
+
+MUTANTS = [
+    # --- the five planted bugs that survived the original suite -------------------------
+    Mutant("planted-tx-time-floor", NET, "(size * BITS_PS + rate_bps - 1) // rate_bps",
+           "(size * BITS_PS) // rate_bps", ROUND, "serialisation rounded down"),
+    Mutant("planted-no-ecn-echo", WIN,
+           "pk.flags = (PF_ECN_ECHO if (pk.flags & PF_CE) else 0) | (pk.flags & PF_RETX)",
+           "pk.flags = (pk.flags & PF_RETX)", FLAG, "receiver never echoes CE"),
+    Mutant("planted-dequeue-ecn-no-flag", NET,
+           "                pk.flags |= PF_CE\n                pt.ecn_marks += 1\n        self.start_service",
+           "                pt.ecn_marks += 1\n        self.start_service", FLAG,
+           "dequeue marking counts but never sets CE"),
+    Mutant("planted-red-always", NET, "return self.rand32() < prob", "return True", SKIP,
+           "always mark between kmin and kmax"),
+    Mutant("planted-wheel-horizon", E_PXD,
+           "(sim.now >> WHEEL_SHIFT) >= WHEEL_SIZE:", "(sim.now >> WHEEL_SHIFT) > WHEEL_SIZE:", OBO,
+           "an event one horizon ahead lands in the current bucket"),
+    # --- engine.pxd: push_event -----------------------------------------------------------
+    Mutant("pxd-past-check", E_PXD, "if time < sim.now:", "if time < sim.now - 1:", OBO),
+    Mutant("pxd-seq-counter", E_PXD, "sim.next_seq += 1", "sim.next_seq += 0", COUNTER,
+           "equal times lose FIFO order"),
+    Mutant("pxd-bucket-head", E_PXD, "if cur < 0 or key < nodes[cur].key:",
+           "if cur < 0 or key > nodes[cur].key:", FLIP),
+    Mutant("pxd-bucket-walk", E_PXD, "while cur >= 0 and nodes[cur].key < key:",
+           "while cur >= 0 and nodes[cur].key > key:", FLIP),
+    Mutant("pxd-wheel-len", E_PXD, "    sim.wheel_len += 1\n", "    sim.wheel_len += 0\n", COUNTER),
+    Mutant("pxd-bitmap-set", E_PXD, "sim.bits[b >> 6] |= (<uint64_t> 1) << (b & 63)",
+           "sim.bits[b >> 6] |= (<uint64_t> 1) << ((b + 1) & 63)", OBO),
+    # --- engine.pyx ------------------------------------------------------------------------
+    Mutant("heap-siftup", E_PYX, "if h[parent].key < key:", "if h[parent].key > key:", FLIP),
+    Mutant("heap-parent", E_PYX, "parent = (i - 1) >> 2", "parent = i >> 2", OBO),
+    Mutant("heap-child1", E_PYX, "if h[child + 1].key < h[best].key:",
+           "if h[child + 1].key > h[best].key:", FLIP),
+    Mutant("heap-four-children", E_PYX, "if child + 3 < n:", "if child + 2 < n:", OBO),
+    Mutant("heap-siftdown-stop", E_PYX, "if last_key < h[best].key:", "if last_key > h[best].key:", FLIP),
+    Mutant("heap-len", E_PYX, "        self.heap_len -= 1\n        n = self.heap_len",
+           "        n = self.heap_len - 1", COUNTER),
+    Mutant("wheel-first-mask", E_PYX,
+           "cdef uint64_t word = self.bits[w] & (~(<uint64_t> 0) << (start & 63))",
+           "cdef uint64_t word = self.bits[w]", SKIP, "ignores buckets before now's in the word"),
+    Mutant("wheel-scan-words", E_PYX, "for k in range(1, WHEEL_WORDS + 1):",
+           "for k in range(1, WHEEL_WORDS // 2):", OBO),
+    Mutant("peek-heap-first", E_PYX, "if self.heap_len > 0 and self.heap[0].key < key[0]:",
+           "if self.heap_len > 0 and self.heap[0].key > key[0]:", FLIP),
+    Mutant("pop-wheel-vs-heap", E_PYX, "if self.heap_len == 0 or node.key < self.heap[0].key:",
+           "if self.heap_len == 0 or node.key > self.heap[0].key:", FLIP),
+    Mutant("pop-clear-bit", E_PYX, "                if node.next < 0:\n                    self.bits",
+           "                if node.next < -1:\n                    self.bits", OBO),
+    Mutant("pop-wheel-len", E_PYX, "self.wheel_len -= 1", "self.wheel_len -= 0", COUNTER),
+    Mutant("run-events-counter", E_PYX,
+           "                ev = self._pop()\n                self.events += 1",
+           "                ev = self._pop()", COUNTER),
+    Mutant("run-until-limit", E_PYX, "if <int64_t> (key >> 64) > limit:",
+           "if <int64_t> (key >> 64) >= limit:", OBO, "events at until_ps itself must run"),
+    Mutant("run-until-advance", E_PYX,
+           "self.now < limit:\n            self.now = limit", "self.now < limit:\n            pass", SKIP),
+    Mutant("timer-generation", E_PYX, "if arg != self.generation:", "if arg == self.generation:", FLIP),
+    Mutant("timer-cancel", E_PYX, "    def cancel(self):\n        self.generation += 1\n",
+           "    def cancel(self):\n        pass\n", SKIP),
+    # --- network.pyx ----------------------------------------------------------------------
+    Mutant("exact-ps-per-byte", NET, "BITS_PS // rate_bps if BITS_PS % rate_bps == 0 else 0",
+           "BITS_PS // rate_bps", ROUND, "per-byte shortcut used for rates that do not divide"),
+    Mutant("ecn-kmin", NET, "if qbytes <= pt.ecn_kmin:", "if qbytes < pt.ecn_kmin:", OBO),
+    Mutant("ecn-kmax", NET, "if qbytes >= pt.ecn_kmax:", "if qbytes > pt.ecn_kmax:", OBO),
+    Mutant("ecn-prob-kmin", NET, "* <uint64_t> (qbytes - pt.ecn_kmin)) //",
+           "* <uint64_t> (qbytes)) //", SKIP, "probability not measured from kmin"),
+    Mutant("ecn-coin-flip", NET, "return self.rand32() < prob", "return self.rand32() > prob", FLIP),
+    Mutant("ring-release", NET, "pt.ring_t[pt.ring_head] <= now:", "pt.ring_t[pt.ring_head] < now:", OBO),
+    Mutant("drop-tail-limit", NET, "if pt.queued_bytes + size > pt.buffer_bytes:",
+           "if pt.queued_bytes + size >= pt.buffer_bytes:", OBO),
+    Mutant("drop-counter", NET,
+           "            pt.drops += 1\n            pt.drop_bytes += size\n            self.dropped += 1\n"
+           "            self.release(p)\n            return 0\n        if (pt.mode & PM_ECN)",
+           "            pt.drop_bytes += size\n            self.dropped += 1\n"
+           "            self.release(p)\n            return 0\n        if (pt.mode & PM_ECN)", COUNTER),
+    Mutant("port-down", NET, "if not pt.up:", "if pt.up < 0:", SKIP, "down ports still forward"),
+    Mutant("enqueue-ce-flag", NET,
+           "                pk.flags |= PF_CE\n                pt.ecn_marks += 1\n        pt.queued_bytes += size",
+           "                pt.ecn_marks += 1\n        pt.queued_bytes += size", FLAG),
+    Mutant("enqueue-ecn-counter", NET,
+           "                pk.flags |= PF_CE\n                pt.ecn_marks += 1\n        pt.queued_bytes += size",
+           "                pk.flags |= PF_CE\n        pt.queued_bytes += size", COUNTER),
+    Mutant("enqueue-ect-check", NET,
+           "not (pt.mode & PM_ECN_AT_DEQUEUE) and (pk.flags & PF_ECT):",
+           "not (pt.mode & PM_ECN_AT_DEQUEUE):", SKIP, "marks packets that are not ECN-capable"),
+    Mutant("max-queue", NET, "if pt.queued_bytes > pt.max_queue_bytes:",
+           "if pt.queued_bytes < pt.max_queue_bytes:", FLIP),
+    Mutant("fifo-start", NET,
+           "start = pt.busy_until if pt.busy_until > now else now\n        finish = start",
+           "start = now\n        finish = start", SKIP, "no queueing delay on the fast path"),
+    Mutant("fifo-tx-counter", NET,
+           "        pt.tx_packets += 1\n        pt.tx_bytes += size\n        return self.put_on_wire",
+           "        pt.tx_bytes += size\n        return self.put_on_wire", COUNTER),
+    Mutant("dequeue-queued-bytes", NET, "        pt.queued_bytes -= pk.size\n",
+           "        pt.queued_bytes -= 0\n", COUNTER),
+    Mutant("dequeue-tail-reset", NET,
+           "                if pt.q_head[c] < 0:\n                    pt.q_tail[c] = -1",
+           "                if pt.q_head[c] < -1:\n                    pt.q_tail[c] = -1", SKIP),
+    Mutant("ecmp-ignores-entropy", NET, "mix_hash(<uint64_t> pk.flow, pk.entropy,",
+           "mix_hash(<uint64_t> pk.flow, 0,", SKIP, "per-packet spraying collapses to per-flow ECMP"),
+    Mutant("switch-latency-hosts", NET, "if self.switch_latency_ps > 0 and self.node_host[node] < 0:",
+           "if self.switch_latency_ps > 0 and self.node_host[node] <= 0:", OBO,
+           "host 0's NIC gets the switch latency"),
+    Mutant("arrive-wrong-host", NET, "if host == pk.dst:", "if host >= pk.dst:", FLIP),
+    Mutant("wire-head", NET, "if pt.wire_tail < 0:\n            pt.wire_head = p",
+           "if pt.wire_tail < 1:\n            pt.wire_head = p", OBO),
+    Mutant("nic-round-robin", NET, "if ep.can_send():             # back of the ring",
+           "if False:             # back of the ring", SKIP, "a flow with more to send leaves the ring"),
+    Mutant("nic-free-now", NET, "if free_at <= self.sim.now:\n                return self.nic_pull(ring)",
+           "if free_at < self.sim.now:\n                return self.nic_pull(ring)", OBO),
+    Mutant("scale-up-table", NET, "pk.table = 1 if (d >= 0 and d == self.host_domain[pk.dst]) else 0",
+           "pk.table = 1 if (d > 0 and d == self.host_domain[pk.dst]) else 0", OBO),
+    Mutant("delivered-counter", NET, "                self.delivered += 1\n", "", COUNTER),
+    Mutant("sent-counter", NET, "        self.sent += 1\n", "", COUNTER),
+    Mutant("live-packets", NET, "        self.live_packets += 1\n", "", COUNTER),
+    Mutant("queue-bytes-now", NET, "if pt.ring_t[j] > self.sim.now:", "if pt.ring_t[j] >= self.sim.now:", OBO),
+    # --- window.pyx -----------------------------------------------------------------------
+    Mutant("win-dup-counter", WIN, "            self.dup_packets += 1\n", "            pass\n", COUNTER),
+    Mutant("win-cwnd-limit", WIN, "self.payload_of(seq) > self.cc.cwnd_bytes):",
+           "self.payload_of(seq) >= self.cc.cwnd_bytes):", OBO),
+    Mutant("win-karn", WIN, "if not (pk_flags & PF_RETX):", "if (pk_flags & PF_RETX) or True:", SKIP,
+           "RTT samples from retransmissions"),
+    Mutant("win-rto-adapt", WIN, "self.rto_now_ps = max(self.rto_ps, self.srtt_ps + 4 * self.rttvar_ps)",
+           "self.rto_now_ps = self.rto_ps", SKIP),
+    Mutant("win-inflight-ack", WIN, "if st == IN_FLIGHT:\n            self.inflight_bytes",
+           "if st != LOST:\n            self.inflight_bytes", FLIP),
+    Mutant("win-echo-counter", WIN, "            self.ecn_echoes += 1\n", "            pass\n", COUNTER),
+    Mutant("win-rto-expiry", WIN, "if self.sent_at[seq] + self.rto_now_ps <= now:",
+           "if self.sent_at[seq] + self.rto_now_ps < now:", OBO),
+    Mutant("win-rto-backoff", WIN, "                self.rto_now_ps *= 2\n", "                pass\n", SKIP),
+    Mutant("win-timeouts-counter", WIN, "            self.timeouts += 1\n", "", COUNTER),
+    Mutant("win-retx-counter", WIN, "            pk.flags |= PF_RETX\n            self.retx_packets += 1",
+           "            pk.flags |= PF_RETX", COUNTER),
+    Mutant("win-retx-flag", WIN, "            pk.flags |= PF_RETX\n            self.retx_packets += 1",
+           "            self.retx_packets += 1", FLAG),
+    Mutant("win-ect", WIN, "        pk.flags = PF_ECT\n", "        pk.flags = 0\n", FLAG),
+    Mutant("win-rx-done", WIN, "                self.rx_done_ps = self.sim.now", "                pass", SKIP),
+    Mutant("win-cum-ack", WIN, "while self.rx_cum < self.n_packets and self.received[self.rx_cum]:",
+           "while self.rx_cum < self.n_packets - 1 and self.received[self.rx_cum]:", OBO),
+    # --- flow.pyx -------------------------------------------------------------------------
+    Mutant("flow-last-payload", FLOW, "if seq == self.n_packets - 1:", "if seq == self.n_packets:", OBO),
+    Mutant("flow-n-packets", FLOW, "(size_bytes + (mtu_bytes - header_bytes) - 1) //",
+           "(size_bytes) //", ROUND),
+    Mutant("flow-sent-counter", FLOW, "        self.sent_packets += 1\n", "", COUNTER),
+    Mutant("flow-end-time", FLOW, "        self.end_ps = self.sim.now\n", "", SKIP),
+    Mutant("flow-src-eq-dst", FLOW, "if src == dst:", "if src == dst and src < 0:", SKIP),
+    # --- hooks.pyx ------------------------------------------------------------------------
+    Mutant("spray-wrap", HOOKS, "            self.pos = 0\n        return v", "            self.pos = 1\n        return v", OBO),
+    Mutant("spray-shuffle", HOOKS, "j = self.rand32() % (i + 1)", "j = self.rand32() % (i + 1) * 0", SKIP,
+           "no shuffle: every flow sprays in the same order"),
+    Mutant("cc-cwnd-check", HOOKS, "if cwnd_bytes <= 0:", "if cwnd_bytes < 0:", OBO),
+    Mutant("random-spray", HOOKS, "        return self.rand32()\n", "        return 0\n", SKIP),
+    Mutant("fixed-entropy", HOOKS, "        self.value = self.rand32()\n", "        self.value = 0\n", SKIP),
+    # --- paced.pyx ------------------------------------------------------------------------
+    Mutant("paced-carry", PACED, "if self.sched_r >= self.rate_bps:", "if self.sched_r > self.rate_bps:", OBO),
+    Mutant("paced-carry-q", PACED, "                self.sched_q += 1\n", "", COUNTER),
+    Mutant("paced-last", PACED, "if seq + 1 < self.n_packets:", "if seq + 2 < self.n_packets:", OBO),
+    Mutant("paced-first-rx", PACED, "if self.first_rx_ps < 0:", "if self.first_rx_ps < -1:", OBO),
+    Mutant("paced-rx-bytes", PACED, "        self.rx_bytes += payload\n", "", COUNTER),
+    Mutant("paced-entropy", PACED, "pk.entropy = self.lb.next_entropy() if self.lb is not None else 0",
+           "pk.entropy = 0", SKIP),
+]
+
+
+# wall-clock assertions fail under the load of parallel mutant builds: a "kill" by them
+# would be noise, so they are left out of mutant runs (the default suite still runs them)
+TIMING_TESTS = ["tests/topologies/test_validate.py::test_validate_is_fast"]
+
+
+def repo_files(root: Path) -> list[str]:
+    out = subprocess.run(["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z"],
+                         cwd=root, capture_output=True, check=True).stdout
+    return [f for f in out.decode().split("\0") if f and (root / f).is_file()]
+
+
+def status(m: Mutant, root: Path) -> str:
+    """'ok' if the snippet occurs exactly once, else 'stale'."""
+    path = root / m.file
+    if not path.exists():
+        return "stale"
+    return "ok" if path.read_text().count(m.old) == 1 else "stale"
+
+
+def make_view(src: Path, view: Path) -> None:
+    """``view/uesim/<pkg>`` -> ``src/<folder>`` so ``uesim.*`` imports the copy."""
+    (view / "uesim").mkdir(parents=True, exist_ok=True)
+    for pkg, folder in PACKAGES.items():
+        link = view / "uesim" / pkg
+        if not link.exists():
+            os.symlink(src / folder, link)
+
+
+def env_for(view: Path) -> dict:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = str(view)
+    env["PYTHONNOUSERSITE"] = "1"
+    env["PYTHONDONTWRITEBYTECODE"] = "1"
+    env.setdefault("UESIM_OPT", "-O0")      # setup.py: compile fast; the tests do not need -O3
+    env.pop("PYTEST_ADDOPTS", None)
+    return env
+
+
+def build(src: Path, env: dict) -> subprocess.CompletedProcess:
+    shutil.rmtree(src / "build" / "cython-include", ignore_errors=True)   # symlinks to the copy
+    return subprocess.run([sys.executable, "setup.py", "build_ext", "--inplace", "-q"], cwd=src,
+                          env=env, capture_output=True, text=True)
+
+
+def which_network(src: Path, env: dict) -> str:
+    return subprocess.run([sys.executable, "-c",
+                           "import os, uesim.fabric.network as m, uesim.protocols.window as w; "
+                           "print(os.path.realpath(m.__file__)); print(os.path.realpath(w.__file__))"],
+                          cwd=src, env=env, capture_output=True, text=True).stdout.strip()
+
+
+def run_tests(src: Path, env: dict, timeout: float, extra: list[str]) -> tuple[str, str]:
+    cmd = [sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider",
+           *[f"--deselect={t}" for t in TIMING_TESTS], *extra]
+    try:
+        out = subprocess.run(cmd, cwd=src, env=env, capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return "killed", "timeout"
+    tail = [ln for ln in out.stdout.strip().splitlines() if ln.strip()][-3:]
+    if out.returncode == 0:
+        return "survived", tail[-1] if tail else ""
+    failed = [ln for ln in out.stdout.splitlines() if ln.startswith(("FAILED", "ERROR"))]
+    return "killed", (failed[0] if failed else (tail[-1] if tail else f"exit {out.returncode}"))
+
+
+def prepare_base(root: Path, work: Path) -> tuple[Path, Path]:
+    base, view = work / "base" / "src", work / "base" / "view"
+    base.mkdir(parents=True)
+    for f in repo_files(root):
+        if f.endswith(".bak"):
+            continue
+        dst = base / f
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        # a mutmut run in the same checkout mutates files in place and keeps the
+        # original as FILE.bak meanwhile: copy the original
+        bak = root / (f + ".bak")
+        shutil.copy2(bak if bak.exists() else root / f, dst)
+    make_view(base, view)
+    env = env_for(view)
+    t0 = time.perf_counter()
+    out = build(base, env)
+    if out.returncode != 0:
+        sys.exit(f"baseline build failed:\n{out.stderr[-3000:]}")
+    where = which_network(base, env)
+    print(f"baseline built in {time.perf_counter() - t0:.0f} s; imports:\n  " + where.replace("\n", "\n  "))
+    if not all(line.startswith(str(base.resolve())) for line in where.splitlines()):
+        sys.exit(f"uesim is imported from {where!r}, not the copy {base}: something shadows PYTHONPATH")
+    return base, view
+
+
+def run_mutant(m: Mutant, base: Path, work: Path, timeout: float, extra: list[str]) -> dict:
+    t0 = time.perf_counter()
+    d = work / m.id
+    src, view = d / "src", d / "view"
+    shutil.copytree(base, src, symlinks=True)          # copy2: keeps mtimes of .c/.so
+    path = src / m.file
+    text = path.read_text()
+    path.write_text(text.replace(m.old, m.new, 1))
+    make_view(src, view)
+    env = env_for(view)
+    out = build(src, env)
+    if out.returncode != 0:
+        result, detail = "invalid", (out.stderr.strip().splitlines() or ["build failed"])[-1]
+    else:
+        result, detail = run_tests(src, env, timeout, extra)
+    shutil.rmtree(d, ignore_errors=True)
+    return {"mutant": m, "result": result, "detail": detail, "seconds": time.perf_counter() - t0}
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--jobs", type=int, default=1, help="mutants built and tested in parallel")
+    ap.add_argument("--only", help="run mutants whose id, file or kind contains this text (comma: any of several)")
+    ap.add_argument("--list", action="store_true", help="list the mutants and whether each applies")
+    ap.add_argument("--root", type=Path, default=ROOT, help="repository to mutate (default: this one)")
+    ap.add_argument("--timeout", type=float, default=None,
+                    help="seconds per test run, then killed (default: 4 x the baseline run, at least 120)")
+    ap.add_argument("--skip", help="leave out mutants whose id contains this text (comma: any of several)")
+    ap.add_argument("--pytest-args", default="", help="extra pytest arguments, e.g. 'tests/fabric'")
+    ap.add_argument("--keep", action="store_true", help="keep the temp folder")
+    args = ap.parse_args(argv)
+    root = args.root.resolve()
+
+    patterns = [p for p in (args.only or "").split(",") if p]
+    mutants = [m for m in MUTANTS if not patterns or any(p in m.id or p in m.file or p in m.kind
+                                                         for p in patterns)]
+    skips = [p for p in (args.skip or "").split(",") if p]
+    mutants = [m for m in mutants if not any(p in m.id for p in skips)]
+    ids = [m.id for m in MUTANTS]
+    assert len(ids) == len(set(ids)), "duplicate mutant ids"
+    if args.list:
+        for m in mutants:
+            print(f"{status(m, root):5}  {m.id:28} {m.file:22} {m.kind:18} {m.note}")
+        print(f"{len(mutants)} mutants")
+        return 0
+    live = [m for m in mutants if status(m, root) == "ok"]
+    stale = [m for m in mutants if m not in live]
+    for m in stale:
+        print(f"stale     {m.id:28} {m.file}: snippet not found exactly once; skipped")
+    if not live:
+        print("no mutant to run")
+        return 1
+
+    work = Path(tempfile.mkdtemp(prefix="uesim-mutate-"))
+    results = []
+    t_start = time.perf_counter()
+    try:
+        base, view = prepare_base(root, work)
+        t0 = time.perf_counter()
+        res, detail = run_tests(base, env_for(view), args.timeout or 3600, args.pytest_args.split())
+        baseline_s = time.perf_counter() - t0
+        print(f"baseline tests: {'pass' if res == 'survived' else 'FAIL'} in {baseline_s:.0f} s ({detail})")
+        if args.timeout is None:
+            args.timeout = max(120.0, 4 * baseline_s)
+        print(f"timeout per mutant test run: {args.timeout:.0f} s")
+        if res != "survived":
+            print("the unmutated copy fails its tests: fix that first")
+            return 2
+        with cf.ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
+            futs = [pool.submit(run_mutant, m, base, work, args.timeout, args.pytest_args.split())
+                    for m in live]
+            for fut in cf.as_completed(futs):
+                r = fut.result()
+                results.append(r)
+                m = r["mutant"]
+                print(f"{r['result']:9} {m.id:28} {r['seconds']:5.0f} s  {r['detail'][:110]}", flush=True)
+    finally:
+        if args.keep:
+            print(f"kept {work}")
+        else:
+            shutil.rmtree(work, ignore_errors=True)
+
+    counted = [r for r in results if r["result"] in ("killed", "survived")]
+    killed = [r for r in counted if r["result"] == "killed"]
+    survivors = [r for r in counted if r["result"] == "survived"]
+    invalid = [r for r in results if r["result"] == "invalid"]
+    print()
+    print(f"mutants: {len(mutants)} listed, {len(stale)} stale, {len(invalid)} invalid (did not build), "
+          f"{len(counted)} run; wall {time.perf_counter() - t_start:.0f} s")
+    if counted:
+        print(f"kill rate: {len(killed)}/{len(counted)} = {100 * len(killed) / len(counted):.1f}%")
+    for r in sorted(survivors, key=lambda r: r["mutant"].id):
+        m = r["mutant"]
+        print(f"SURVIVOR  {m.id:28} {m.file}: {m.old.strip()!r} -> {m.new.strip()!r} ({m.kind})")
+    for r in invalid:
+        print(f"invalid   {r['mutant'].id}: {r['detail'][:200]}")
+    return 0 if not survivors else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
