@@ -206,6 +206,7 @@ cdef class Network(EventHandler):
     cdef int enqueue_dequeue_path(self, Port* pt, int32_t port, int32_t p) except -1
     cdef int hdr_admit(self, Port* pt, int32_t port, int32_t p) except -1
     cdef int32_t newest_data(self, Port* pt) noexcept
+    cdef inline int64_t ecn_queue(self, Port* pt) noexcept
     cdef inline void class_push(self, Port* pt, int32_t p) noexcept
     cdef inline void class_unlink(self, Port* pt, int32_t c, int32_t p) noexcept
     cdef int tx_done(self, int32_t port) except -1

@@ -817,8 +817,9 @@ cdef class Network(EventHandler):
             self.dropped += 1
             self.release(p)
             return 0
-        if (pt.mode & PM_ECN) and not (pt.mode & PM_ECN_AT_DEQUEUE) and (pk.flags & PF_ECT) and pk.prio != 0:
-            if self.ecn_decide(pt, pt.queued_bytes - pt.hdr_bytes):
+        if ((pt.mode & PM_ECN) and not (pt.mode & PM_ECN_AT_DEQUEUE) and
+                (pk.flags & (PF_ECT | PF_TRIMMED)) == PF_ECT):
+            if self.ecn_decide(pt, self.ecn_queue(pt)):
                 pk.flags |= PF_CE
                 pt.ecn_marks += 1
         return self.hdr_admit(pt, port, p)
@@ -846,6 +847,13 @@ cdef class Network(EventHandler):
                 push_event(self.sim, pt.busy_until, self.handler_id, EV_TX_DONE, port)
             return 0
         return self.begin_tx(pt, port, p)
+
+    cdef inline int64_t ecn_queue(self, Port* pt) noexcept:
+        # the occupancy ECN marks on: with trimming the data classes only (htsim's
+        # low-priority queue), otherwise everything the port holds
+        if pt.mode & PM_TRIM:
+            return pt.queued_bytes - pt.hdr_bytes
+        return pt.queued_bytes
 
     cdef int32_t newest_data(self, Port* pt) noexcept:
         """The most recently queued waiting data packet (lowest class first), or -1."""
@@ -929,7 +937,7 @@ cdef class Network(EventHandler):
         pt.in_service = p
         pt.svc_size = pk.size
         pt.svc_hdr = pk.prio == 0
-        pt.svc_data = pk.prio != 0 and (pk.flags & PF_ECT) != 0
+        pt.svc_data = (pk.flags & (PF_ECT | PF_TRIMMED)) == PF_ECT   # headers are never marked
         pt.busy_until = self.sim.now + tx
         pt.tx_packets += 1
         pt.tx_bytes += pk.size
@@ -937,7 +945,7 @@ cdef class Network(EventHandler):
             # no time on the wire to mark it at the end of service: mark it now on the
             # bytes left behind
             pt.svc_data = 0
-            if self.ecn_decide(pt, pt.queued_bytes - pt.hdr_bytes - pk.size):
+            if self.ecn_decide(pt, self.ecn_queue(pt) - pk.size):
                 pk.flags |= PF_CE
                 pt.ecn_marks += 1
         return self.put_on_wire(pt, port, p, pt.busy_until + pt.delay_ps)
@@ -974,7 +982,7 @@ cdef class Network(EventHandler):
             # htsim marks at dequeue on the data bytes left behind; the packet is still on
             # the wire (delay > 0), so its mark is set before it arrives
             if (pt.mode & PM_ECN_AT_DEQUEUE) and pt.svc_data:
-                if self.ecn_decide(pt, pt.queued_bytes - pt.hdr_bytes):
+                if self.ecn_decide(pt, self.ecn_queue(pt)):
                     self.pkts[p].flags |= PF_CE
                     pt.ecn_marks += 1
         return self.start_service(pt, port)
