@@ -24,7 +24,8 @@ def test_defaults_are_filled_in_with_their_values():
     s = sc()
     assert s["name"] == "scenario" and s["seed"] == 0
     assert s["fabric"] == {"buffer_bytes": 1 << 30, "nic_buffer_bytes": 1 << 40,
-                           "switch_latency_ps": 0, "dequeue_path": False}
+                           "switch_latency_ps": 0, "dequeue_path": False, "trimming": False,
+                           "trim_bytes": 64, "trim_tail_prob": 0.0}
     assert s["transport"] == {"name": "window", "mtu_bytes": 4096, "header_bytes": 64, "ack_bytes": 64,
                               "rto_ps": 100_000_000, "cc": {"name": "fixed", "cwnd_bytes": 65536},
                               "lb": {"name": "oblivious"}}
@@ -34,7 +35,8 @@ def test_defaults_are_filled_in_with_their_values():
 
 def test_ecn_defaults_and_float_from_int():
     s = sc(fabric={"ecn": {"kmin_bytes": 10, "kmax_bytes": 20, "pmax": 1}})
-    assert s["fabric"]["ecn"] == {"kmin_bytes": 10, "kmax_bytes": 20, "pmax": 1.0, "at_dequeue": False}
+    assert s["fabric"]["ecn"] == {"kmin_bytes": 10, "kmax_bytes": 20, "pmax": 1.0, "at_dequeue": False,
+                                  "host_downlinks": True}
     assert type(s["fabric"]["ecn"]["pmax"]) is float
     assert sc(fabric={"ecn": {"kmin_bytes": 10, "kmax_bytes": 10}})["fabric"]["ecn"]["pmax"] == 1.0
 
@@ -63,7 +65,7 @@ def test_input_is_not_modified():
     ({"transport": {"cc": {"cwnd_bytes": 5}}}, "transport.cc.name: missing or not a string; allowed: {cc}"),
     ({"transport": {"cc": {"name": "fixed", "cwnd_bytes": -5}}}, "transport.cc.cwnd_bytes = -5: must be >= 0"),
     ({"transport": {"cc": {"name": "fixed", "mtu_bytes": 5}}},
-     "unknown key 'transport.cc.mtu_bytes' for congestion control 'fixed'; allowed: name, cwnd_bytes"),
+     "unknown key 'transport.cc.mtu_bytes' for congestion control 'fixed'; allowed: name, cwnd_bytes, rate_bps"),
     ({"transport": {"lb": {"name": "oblivious", "seed": 5}}},
      "unknown key 'transport.lb.seed' for load balancer 'oblivious'; allowed: name, n_paths"),
     ({"transport": {"lb": {"name": "oblivious", "n_paths": 4}}}, None),
@@ -78,7 +80,7 @@ def test_input_is_not_modified():
     ({"topology": {"generator": "fat_tree", "file": "x.json"}},
      "topology needs exactly one of 'generator' (a name) or 'file' (GraphML/JSON)"),
     ({"topology": {"file": 5}}, "topology.file = 5: must be a string"),
-    ({"bogus": 1}, "unknown key 'bogus'; allowed in the scenario: fabric, name, run, seed, topology, traffic, transport"),
+    ({"bogus": 1}, "unknown key 'bogus'; allowed in the scenario: fabric, faults, name, plugins, run, seed, topology, traffic, transport"),
 ])
 def test_errors_name_key_value_and_rule(kw, message):
     if message is None:
@@ -166,12 +168,12 @@ def test_units():
 
 def test_registry_values():
     assert lookup(CC_REGISTRY, "congestion control", "fixed") is CongestionControl
-    assert LB_REGISTRY["ecmp"] is FixedEntropy and LB_REGISTRY["oblivious"] is ObliviousSpray
+    assert LB_REGISTRY["ecmp"] is FixedEntropy and LB_REGISTRY["oblivious_fixed"] is ObliviousSpray
     assert TRANSPORT_REGISTRY == {"window": WindowFlow, "paced": PacedFlow} | {
         k: v for k, v in TRANSPORT_REGISTRY.items() if k not in ("window", "paced")}
     with pytest.raises(ValueError, match="^unknown load balancer 'x'; allowed: ecmp, oblivious, random$"):
         lookup({"random": 1, "ecmp": 2, "oblivious": 3}, "load balancer", "x")
-    assert policy_params(CongestionControl) == ("cwnd_bytes", "mtu_bytes")
+    assert policy_params(CongestionControl) == ("cwnd_bytes", "mtu_bytes", "rate_bps")
     assert policy_params(ObliviousSpray) == ("seed", "n_paths")
     from uesim.protocols import RandomSpray
     assert LB_REGISTRY["random"] is RandomSpray and CC_REGISTRY["fixed"] is CongestionControl

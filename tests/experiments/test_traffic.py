@@ -20,7 +20,7 @@ Connections 4
 0->13 start 0 size 2000000
 1->15 id 7 start 12.9 size 4096
 
-2 -> 3 start 100 size 1
+2->3 start 100 size 1
 15->0 start 3.2 size 123456
 """
 
@@ -28,7 +28,8 @@ Connections 4
 def test_read_cm_values(tmp_path):
     path = tmp_path / "m.cm"
     path.write_text(CM)
-    assert read_cm(path) == [
+    keys = ("id", "src", "dst", "size_bytes", "start_ps")
+    assert [{k: f[k] for k in keys} for f in read_cm(path)] == [
         {"id": 0, "src": 0, "dst": 13, "size_bytes": 2_000_000, "start_ps": 0},
         {"id": 1, "src": 1, "dst": 15, "size_bytes": 4096, "start_ps": 12_000_000},  # truncated to us
         {"id": 2, "src": 2, "dst": 3, "size_bytes": 1, "start_ps": 100_000_000},
@@ -38,29 +39,32 @@ def test_read_cm_values(tmp_path):
 
 
 @pytest.mark.parametrize("text, n_hosts, message", [
-    ("0->1 start 0 size big\n", None, "line 1: cannot parse '0->1 start 0 size big'"),
-    ("Nodes 4\n0->1 size 10 start 0\n", None, "line 2: cannot parse '0->1 size 10 start 0'"),
-    ("0->1 start 0 size 10\n0->4 start 0 size 10\n", 4, "line 2: host out of range 0..3"),
-    ("7->1 start 0 size 10\n", 4, "line 1: host out of range 0..3"),
+    ("0->1 start 0 size big\n", None, "1: size 'big' is not an integer"),
+    ("Nodes 4\n0->1 start 0 size 10\n0->4 start 0 size 10\n", None,
+     "3: destination host 4 out of range 0..3"),
+    ("0->1 start 0 size 10\n0->4 start 0 size 10\n", 4, "2: destination host 4 out of range 0..3"),
+    ("7->1 start 0 size 10\n", 4, "1: source host 7 out of range 0..3"),
 ])
 def test_read_cm_errors_name_the_line(tmp_path, text, n_hosts, message):
     path = tmp_path / "bad.cm"
     path.write_text(text)
     with pytest.raises(ScenarioError) as info:
         read_cm(path, n_hosts)
-    assert str(info.value) == f"traffic.file {str(path)!r} {message}"
+    assert str(info.value) == f"{path}:{message}"
 
 
 def test_read_cm_missing_file(tmp_path):
     with pytest.raises(ScenarioError) as info:
         read_cm(tmp_path / "nope.cm")
-    assert str(info.value) == f"traffic.file = {str(tmp_path / 'nope.cm')!r}: No such file or directory"
+    assert str(info.value) == f"connection matrix {str(tmp_path / 'nope.cm')!r}: No such file or directory"
 
 
 def test_reference_htsim_matrix_reads(tmp_path):
     ref = tmp_path / "one.cm"
     ref.write_text("Nodes 16\nConnections 1\n0->13 start 0 size 2000000\n")
-    assert read_cm(ref, 16) == [{"id": 0, "src": 0, "dst": 13, "size_bytes": 2_000_000, "start_ps": 0}]
+    (flow,) = read_cm(ref, 16)
+    assert {k: flow[k] for k in ("id", "src", "dst", "size_bytes", "start_ps")} == \
+        {"id": 0, "src": 0, "dst": 13, "size_bytes": 2_000_000, "start_ps": 0}
 
 
 def test_explicit_values_and_defaults():
@@ -160,7 +164,7 @@ def test_cm_host_out_of_range_is_a_scenario_error(tmp_path):
     (tmp_path / "t.cm").write_text("0->9 start 0 size 100\n")
     sc = check_scenario({"topology": small_topology(),
                          "traffic": {"pattern": "cm", "file": str(tmp_path / "t.cm")}})
-    with pytest.raises(ScenarioError, match="host out of range 0..3"):
+    with pytest.raises(ScenarioError, match="destination host 9 out of range 0..3"):
         run_scenario(sc)
 
 

@@ -101,8 +101,11 @@ def test_a_packet_reaching_the_wrong_host_is_dropped_as_unroutable():
     p1 = net.add_port(2, 0, 100_000_000_000, US, 10**6)
     p2 = net.add_port(1, 2, 100_000_000_000, US, 10**6)
     p3 = net.add_port(2, 1, 100_000_000_000, US, 10**6)
-    # entries (node * n_hosts + dst): gpu0->1: p0; gpu1->0: p2; sw->0: p3 (wrong); sw->1: p3
-    net.set_forwarding([0, 0, 1, 2, 2, 3, 4], [p0, p2, p3, p3])
+    # one group per host; rows: 0 = [p0], 1 = [p2], 2 = [p3], 3 = [] (a host to itself).
+    # gpu0 -> 1 takes p0, gpu1 -> 0 takes p2, the switch sends both groups down p3:
+    # right for host 1, wrong for host 0
+    net.set_forwarding([0, 1], [3, 0, 1, 3, 2, 2], [0, 1, 2, 3, 3], [p0, p2, p3],
+                       [0, 0, 0], [], [])
     sink = RecordingSink()
     ep = net.add_endpoint(sink)
     net.inject(1, 0, 1000, ep)

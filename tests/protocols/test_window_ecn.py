@@ -16,8 +16,8 @@ class Recorder(CongestionControl):
         super().__init__(cwnd_bytes, mtu_bytes)
         self.acks = []
 
-    def on_ack(self, now_ps, acked_bytes, rtt_ps, ecn):
-        self.acks.append((acked_bytes, bool(ecn)))
+    def on_ack(self, ctx):
+        self.acks.append((ctx.acked_payload, bool(ctx.ecn)))
 
 
 def bottleneck(slow_bps=50_000_000_000):

@@ -28,8 +28,8 @@ class Log(CongestionControl):
         super().__init__(cwnd_bytes, mtu_bytes)
         self.timeouts = []
 
-    def on_timeout(self, now_ps, lost_bytes):
-        self.timeouts.append((now_ps, lost_bytes))
+    def on_timeout(self, ctx):
+        self.timeouts.append((ctx.now_ps, ctx.lost_bytes))
 
 
 def one_packet_flow(rto_ps, down_until_ps=None):
