@@ -178,6 +178,8 @@ def check_scenario(raw: dict) -> dict:
                                 f"({ecn['kmax_bytes']})")
         sc["fabric"]["ecn"] = ecn
     tr = check_table("transport", sc["transport"], TRANSPORT)
+    if tr["name"] != "uet":
+        tr.setdefault("rto_ps", 100_000_000)     # uet derives it from the fabric at run time
     for key, default in UET_ONLY.items():
         if tr["name"] == "uet":
             tr.setdefault(key, default)
