@@ -28,8 +28,8 @@ def test_run_json_summary_values(capsys):
     assert main(["run", str(QUICKSTART), "--json"]) == 0
     s = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert (s["scenario"], s["flows"], s["finished"], s["retransmits"], s["drops"], s["ecn_marks"]) == \
-        ("quickstart", 16, 16, 0, 0, 6)
-    assert s["last_fct_us"] == pytest.approx(216.11648, rel=0.01)
+        ("quickstart", 16, 16, 0, 0, 4)
+    assert s["last_fct_us"] == pytest.approx(215.77984, rel=0.01)
 
 
 def test_run_table_out_and_seed_override(tmp_path, capsys):
