@@ -27,8 +27,10 @@ Usage::
     python tools/mutate_core.py --only window          # mutants whose id/file/kind contains it
     python tools/mutate_core.py --only planted --jobs 2
 
-Equivalent mutants (no test can kill them; kept out of the list, documented here and in
-docs/testing.md):
+Equivalent mutants in the list (they survive; see docs/testing.md for why):
+``heap-four-children``, ``win-inflight-ack``, ``win-cum-ack``.
+
+Equivalent mutants kept out of the list (no test can kill them):
 
 * ``pk.hops += 1`` dropped in ``Network.enqueue``: ``Packet.hops`` is written and never read.
 * ``while cur >= 0 and nodes[cur].key < key`` -> ``<=`` in ``push_event`` and
