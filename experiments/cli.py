@@ -15,6 +15,7 @@ status 2, never a traceback.
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import os
 import sys
@@ -23,6 +24,9 @@ import time
 # numpy's OpenBLAS starts a spinning thread per core at import; uesim does no linear
 # algebra, and on a small machine those threads take CPU from the simulation
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+# a command is one short-lived process whose objects live to its end: the cyclic garbage
+# collector's passes over the import of numpy, networkx and pandas only cost time
+gc.disable()
 
 
 def _error(message: str) -> int:

@@ -245,7 +245,14 @@ def run_scenario(sc: dict, progress=None) -> RunResult:
         executor = wire_triggers(objs, flows, triggers, built.net, built.sim, attach=lambda o: o.attach(
             built.net, base_rtt_ps=base_rtt, trimming=trimming))
     t1 = time.perf_counter()
-    built.sim.run(until_ps=sc["run"].get("until_ps"), progress=progress)
+    import gc
+    gc_was_on = gc.isenabled()
+    gc.disable()             # the event loop makes no Python garbage; skip collection passes
+    try:
+        built.sim.run(until_ps=sc["run"].get("until_ps"), progress=progress)
+    finally:
+        if gc_was_on:
+            gc.enable()
     t2 = time.perf_counter()
 
     flow_cols = _flow_columns(objs)
