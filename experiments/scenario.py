@@ -62,7 +62,7 @@ TRANSPORT = {
     "ack_every_bytes": Field(int, minimum=1),
     "sender_cc": Field(bool),
     "receiver_cc": Field(bool),
-    "max_rto_retries": Field(int, minimum=1, help="uet: give up after this many timeouts in a row"),
+    "max_rto_retries": Field(int, minimum=1, maximum=250, help="uet: give up when a packet times out after this many retries"),
     "rate_bps": Field(int, minimum=1, help="pacing rate, required by transport 'paced'"),
     "cc": Field(dict, default={"name": "fixed", "cwnd_bytes": 65536}),
     "lb": Field(dict, default={"name": "oblivious"}),

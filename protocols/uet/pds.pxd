@@ -37,8 +37,7 @@ cdef class UetFlow(Flow):
     cdef readonly bint receiver_cc
     cdef readonly PullPacer pacer
     cdef readonly int32_t max_rto_retries
-    cdef readonly int32_t rto_streak      # timeouts since the last acknowledged progress
-    cdef readonly bint aborted            # gave up after max_rto_retries timeouts in a row
+    cdef readonly bint aborted            # gave up: a packet timed out after max_rto_retries retries
     # sender, per PSN
     cdef int64_t* send_ts
     cdef uint32_t* tx_ev

@@ -87,8 +87,9 @@ cdef inline int64_t credit_request(int64_t backlog, int64_t rtx_backlog, int64_t
     return (want + quantum - 1) // quantum * quantum
 
 
-def sack_bitmap(received, int64_t ref):
-    """The SACK bitmap an ACK carries for ``received`` (a sequence of 0/1 per PSN) from ``ref``.
+def sack_bitmap(received, int64_t ref, n_packets=None):
+    """The SACK bitmap an ACK carries for ``received`` (a sequence of 0/1 per PSN) from
+    ``ref``, for a flow of ``n_packets`` (default: ``len(received)``).
 
     Examples
     --------
@@ -96,7 +97,10 @@ def sack_bitmap(received, int64_t ref):
     '0b100101'
     """
     cdef bytes buf = bytes(bytearray(1 if r else 0 for r in received))
-    return sack_bits(<const uint8_t*> <char*> buf, len(buf), ref)
+    n = len(buf) if n_packets is None else n_packets
+    if not (0 <= n <= len(buf)):
+        raise ValueError(f"n_packets must be in 0..{len(buf)}, got {n}")
+    return sack_bits(<const uint8_t*> <char*> buf, n, ref)
 
 
 def sacked_psns(int64_t ref, uint64_t bits, int64_t n_packets):
@@ -224,9 +228,9 @@ cdef class UetFlow(Flow):
     pacer : PullPacer, optional
         Required with ``receiver_cc``.
     max_rto_retries : int
-        Give up (``aborted``; the flow is reported unfinished) after this many timeouts in
-        a row with no acknowledged progress, so a flow that cannot finish (every path
-        down) never keeps a run going forever.
+        Give up (``aborted``; the flow is reported unfinished) when a packet that has been
+        sent this many times more times out again, so a flow that cannot finish (every
+        path down) never keeps a run going forever.
 
     Examples
     --------
@@ -267,8 +271,8 @@ cdef class UetFlow(Flow):
             raise ValueError("receiver_cc needs the receiving host's PullPacer")
         if pacer is not None and pacer.host != dst:
             raise ValueError(f"the pacer belongs to host {pacer.host}, not to the receiver {dst}")
-        if max_rto_retries < 1:
-            raise ValueError(f"max_rto_retries must be >= 1, got {max_rto_retries}")
+        if not (1 <= max_rto_retries <= 250):
+            raise ValueError(f"max_rto_retries must be in 1..250, got {max_rto_retries}")
         self.max_rto_retries = max_rto_retries
         self.ack_bytes = ack_bytes
         self.rto_ps = rto_ps
@@ -481,7 +485,6 @@ cdef class UetFlow(Flow):
         if self.finished:
             return 0
         if recvd > self.last_recvd_bytes:
-            self.rto_streak = 0
             newly = recvd - self.last_recvd_bytes
             self.last_recvd_bytes = recvd
             self.inflight_bytes -= newly
@@ -582,6 +585,9 @@ cdef class UetFlow(Flow):
             if self.st[psn] != OUTSTANDING:
                 continue
             if self.send_ts[psn] + self.rto_ps <= now:
+                if self.tx_count[psn] > self.max_rto_retries:
+                    self.aborted = True      # reported unfinished; no more timers
+                    return 0
                 lost += self.wire_size(psn)
                 self.queue_rtx(psn)
                 self.lb.now_ps = now
@@ -590,10 +596,6 @@ cdef class UetFlow(Flow):
                 oldest = self.send_ts[psn]
         if lost > 0:
             self.timeouts += 1
-            self.rto_streak += 1
-            if self.rto_streak > self.max_rto_retries:
-                self.aborted = True          # reported unfinished; no more timers
-                return 0
             if self.cc is not None:
                 ctx.clear_event()
                 ctx.now_ps = now

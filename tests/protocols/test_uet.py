@@ -46,6 +46,9 @@ def test_single_flow_is_exact():
     expected = (n - 2) * 332_000 + hops * 1_332_000 + 160_800 + hops * 1_005_120
     assert f.finished and f.fct_ps == expected == 176_199_520
     assert (f.new_packets, f.retx_packets, f.nacks_received) == (490, 0, 0)
+    # every packet ends acknowledged, and nothing is left counted in flight
+    assert {f.psn_state(q)["state"] for q in range(f.n_packets)} == {"acked"}
+    assert f.inflight_bytes == 0
     # ACK every 16 KiB (every 4th full packet), plus the first and the ack-requested last
     assert f.acks_sent == f.acks_received and 120 <= f.acks_sent <= 130
 
@@ -68,6 +71,7 @@ def test_sack_bitmap_and_its_reading():
     assert bits == 0b1100101
     assert sacked_psns(1, bits, len(received)) == [1, 3, 6, 7]
     assert sack_bitmap(received, 6) == 0b11                       # stops at the last PSN
+    assert sack_bitmap([1] * 10, 6, n_packets=8) == 0b11           # never past the flow's end
     assert sacked_psns(100, (1 << 64) - 1, 130) == list(range(100, 130))
 
 
@@ -213,8 +217,9 @@ def test_window_limits_inflight_and_ar_bit_paces_acks():
 
 
 def test_a_flow_that_cannot_finish_gives_up_and_the_run_ends():
-    # the receiver's only link is down for good: the sender times out max_rto_retries
-    # times in a row, gives up, and the run ends with the flow reported unfinished
+    # the receiver's only link is down for good: a packet times out, is sent again,
+    # times out again ... after max_rto_retries retries the sender gives up, and the run
+    # ends with the flow reported unfinished
     built = build_network(fat_tree(4), config=htsim_config())
     f = UetFlow(0, 0, 13, 50_000, 0, CongestionControl(262_926, 4150), ObliviousSpray(1, 8),
                 mtu_bytes=4150, rto_ps=10_000_000, max_rto_retries=5).attach(built.net)
@@ -222,7 +227,9 @@ def test_a_flow_that_cannot_finish_gives_up_and_the_run_ends():
     for p in built.net.next_hops(tor, 13):
         built.net.set_port_up(p, False)
     built.sim.run()
-    assert f.aborted and not f.finished and f.timeouts == 6
+    assert f.aborted and not f.finished
+    # the packet that gave up was sent once and retried five times
+    assert max(f.psn_state(q)["transmissions"] for q in range(f.n_packets)) == 6
     assert built.sim.now < 100_000_000
 
 
@@ -248,3 +255,29 @@ def test_cc_timers_fire_at_their_time_and_rearming_replaces():
     assert f.finished and f.cc.cwnd_bytes == 8300
     with pytest.raises(ValueError, match="timer kind"):
         f.ctx.arm_timer(0, 9)
+
+
+def test_spurious_timeouts_leave_the_in_flight_count_exact():
+    # an RTO far below the RTT: packets time out while their ACKs are on the way; when
+    # the ACK comes, a packet queued for retransmission is taken back into the count
+    built = build_network(fat_tree(4), config=htsim_config())
+    f = UetFlow(0, 0, 13, 200_000, 0, CongestionControl(262_926, 4150), ObliviousSpray(1, 8),
+                mtu_bytes=4150, rto_ps=8_000_000).attach(built.net, base_rtt_ps=14_022_720)
+    built.sim.run()
+    assert f.finished and f.timeouts > 0 and f.retx_packets > 0
+    assert f.inflight_bytes == 0
+
+
+def test_timeouts_of_different_packets_do_not_add_up_to_giving_up():
+    # three outages, each making several packets time out once or twice: a flow allowed
+    # two retries per packet must still finish
+    built = build_network(fat_tree(4), config=htsim_config())
+    f = UetFlow(0, 0, 13, 2_000_000, 0, CongestionControl(262_926, 4150), ObliviousSpray(1, 8),
+                mtu_bytes=4150, rto_ps=30_000_000, max_rto_retries=2).attach(built.net)
+    tor = built.node_index[next(iter(built.graph.adj["gpu13"]))]
+    down = built.net.next_hops(tor, 13)
+    for start in (20_000_000, 150_000_000, 280_000_000):
+        built.sim.schedule_at(start, lambda: [built.net.set_port_up(p, False) for p in down])
+        built.sim.schedule_at(start + 40_000_000, lambda: [built.net.set_port_up(p, True) for p in down])
+    built.sim.run()
+    assert f.timeouts >= 3 and f.finished and not f.aborted
