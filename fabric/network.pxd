@@ -78,8 +78,6 @@ ctypedef struct Port:
     int64_t hdr_bytes     # bytes of class-0 packets held (in service included)
     int64_t ps_per_byte   # exact serialisation time per byte, or 0 if the rate needs a division
     int64_t delay_ps
-    int32_t wire_head     # packets on the wire, in arrival order (linked through Packet.next);
-    int32_t wire_tail     # only the head has an event in the simulator's heap
     int32_t peer          # receiving node
     int32_t mode          # PM_*
     int32_t in_service    # dequeue path: packet being serialised (on the wire already), or -1
@@ -204,7 +202,7 @@ cdef class Network(EventHandler):
     cdef inline void finish_service(self, Port* pt) noexcept
     cdef int trim_packet(self, Port* pt, int32_t p) except -1
     cdef int enqueue_dequeue_path(self, Port* pt, int32_t port, int32_t p) except -1
-    cdef int hdr_admit(self, Port* pt, int32_t port, int32_t p) except -1
+    cdef int admit(self, Port* pt, int32_t port, int32_t p) except -1
     cdef int32_t newest_data(self, Port* pt) noexcept
     cdef inline int64_t ecn_queue(self, Port* pt) noexcept
     cdef inline void class_push(self, Port* pt, int32_t p) noexcept

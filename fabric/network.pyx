@@ -243,8 +243,6 @@ cdef class Network(EventHandler):
         pt.delay_ps = delay_ps
         pt.buffer_bytes = buffer_bytes
         pt.in_service = -1
-        pt.wire_head = -1
-        pt.wire_tail = -1
         pt.up = 1
         for c in range(N_CLASSES):
             pt.q_head[c] = -1
@@ -822,9 +820,9 @@ cdef class Network(EventHandler):
             if self.ecn_decide(pt, self.ecn_queue(pt)):
                 pk.flags |= PF_CE
                 pt.ecn_marks += 1
-        return self.hdr_admit(pt, port, p)
+        return self.admit(pt, port, p)
 
-    cdef int hdr_admit(self, Port* pt, int32_t port, int32_t p) except -1:
+    cdef int admit(self, Port* pt, int32_t port, int32_t p) except -1:
         """Hold ``p`` (already admitted): serve it now if the port is idle, else queue it."""
         cdef Packet* pk = &self.pkts[p]
         cdef int64_t now = self.sim.now
@@ -989,7 +987,7 @@ cdef class Network(EventHandler):
 
     cdef int on_event(self, int32_t kind, int64_t arg) except -1:
         cdef int32_t p = <int32_t> arg
-        cdef int32_t node, host, nxt
+        cdef int32_t node, host
         cdef Packet* pk
         cdef Port* pt
         self.ev_count[kind & 3] += 1
