@@ -9,6 +9,7 @@ import pytest
 from uesim.experiments import check_scenario, run_scenario
 from uesim.fabric import FabricConfig, build_network
 from uesim.protocols import CongestionControl, LoadBalancer, ObliviousSpray
+from uesim.protocols.cc.nscc import Nscc
 from uesim.protocols.uet import UetFlow, rccc_credit_request, sack_bitmap, sacked_psns
 from uesim.topologies import fat_tree
 
@@ -281,3 +282,17 @@ def test_timeouts_of_different_packets_do_not_add_up_to_giving_up():
         built.sim.schedule_at(start + 40_000_000, lambda: [built.net.set_port_up(p, True) for p in down])
     built.sim.run()
     assert f.timeouts >= 3 and f.finished and not f.aborted
+
+
+def test_a_late_ack_of_a_packet_waiting_for_retransmission_restores_the_count():
+    # NSCC shrinks the window on a timeout, so with an RTO below the incast's RTT packets
+    # wait in the retransmission queue; the late ACK of such a packet must take it back
+    # into the in-flight count before the received-bytes echo takes it out
+    built = build_network(fat_tree(4), config=htsim_config())
+    flows = [UetFlow(i, i, 15, 300_000, 0, Nscc(mtu_bytes=4150), ObliviousSpray(i, 8), mtu_bytes=4150,
+                     rto_ps=6_000_000, sender_cc=True).attach(built.net, base_rtt_ps=14_022_720)
+             for i in range(8)]
+    built.sim.run()
+    assert all(f.finished for f in flows)
+    assert sum(f.timeouts for f in flows) > 100
+    assert [f.inflight_bytes for f in flows] == [0] * 8
