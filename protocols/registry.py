@@ -17,6 +17,7 @@ True
 from __future__ import annotations
 
 from uesim.protocols.balancers import Bitmap, HtsimOblivious, Mixed, Reps
+from uesim.protocols.cc.dcqcn import PARAMS as _DCQCN_PARAMS, Dcqcn
 from uesim.protocols.cc.dctcp import PARAMS as _DCTCP_PARAMS, Dctcp
 from uesim.protocols.cc.nscc import PARAMS as _NSCC_PARAMS, Nscc
 from uesim.protocols.hooks import (CongestionControl, FixedEntropy, LoadBalancer,
@@ -30,6 +31,7 @@ CC_REGISTRY: dict[str, type] = {
     "constant": CongestionControl,   # alias of "fixed": a constant window
     "nscc": Nscc,
     "dctcp": Dctcp,
+    "dcqcn": Dcqcn,
 }
 LB_REGISTRY: dict[str, type] = {
     "ecmp": FixedEntropy,
@@ -49,6 +51,7 @@ COMPILED_PARAMS: dict[type, tuple[str, ...]] = {
     CongestionControl: ("cwnd_bytes", "mtu_bytes", "rate_bps"),
     Nscc: _NSCC_PARAMS,
     Dctcp: _DCTCP_PARAMS,
+    Dcqcn: _DCQCN_PARAMS,
     FixedEntropy: ("seed",),
     ObliviousSpray: ("seed", "n_paths"),
     RandomSpray: ("seed",),

@@ -7,7 +7,8 @@ import importlib
 
 import pytest
 
-MODULES = ["uesim.protocols.cc", "uesim.protocols.cc.nscc", "uesim.protocols.cc.dctcp"]
+MODULES = ["uesim.protocols.cc", "uesim.protocols.cc.nscc", "uesim.protocols.cc.dctcp",
+           "uesim.protocols.cc.dcqcn"]
 
 
 @pytest.mark.parametrize("name", MODULES)
