@@ -79,15 +79,13 @@ def _payload(sc: dict, cross: dict) -> int:
 
 def run_uesim(sc: dict, G, flows: list[dict], *, payload_bytes: int, header_bytes: int) -> dict:
     """Run ``flows`` (each with ``rate_bps``) as :class:`PacedFlow` objects in uesim."""
-    from uesim.experiments.run import _buffer_bytes, _fabric_config, derive_seed, network_base_rtt_ps
+    from uesim.experiments.run import _fabric_config, derive_seed, network_sizing
     from uesim.fabric import build_network
     from uesim.protocols import LB_REGISTRY, PacedFlow
 
     t0 = time.perf_counter()
-    tr = sc["transport"]
-    base_rtt = network_base_rtt_ps(G, tr["mtu_bytes"], tr["ack_bytes"])
-    rate = min(d["rate_bps"] for _, _, d in G.edges(data=True))
-    built = build_network(G, config=_fabric_config(sc, _buffer_bytes(sc, base_rtt, rate)))
+    buffer_bytes = network_sizing(sc, G)[2]
+    built = build_network(G, config=_fabric_config(sc, buffer_bytes))
     lb_table = sc["transport"]["lb"]
     lb_cls = LB_REGISTRY[lb_table["name"]]
     lb_params = {k: v for k, v in lb_table.items() if k != "name"}

@@ -118,6 +118,15 @@ def _buffer_bytes(sc: dict, base_rtt_ps: int, rate_bps: int) -> int:
     return max(mtu, int(round(f["buffer_bdp"] * packets)) * mtu)
 
 
+def network_sizing(sc: dict, G) -> tuple[int, int, int]:
+    """``(base_rtt_ps, rate_bps, buffer_bytes)`` of the scenario on graph ``G``: the
+    transport's ``base_rtt_ps`` or the graph's, its slowest link, and the port buffer."""
+    tr = sc["transport"]
+    base_rtt = tr.get("base_rtt_ps") or network_base_rtt_ps(G, tr["mtu_bytes"], tr["ack_bytes"])
+    rate = min(d["rate_bps"] for _, _, d in G.edges(data=True))
+    return base_rtt, rate, _buffer_bytes(sc, base_rtt, rate)
+
+
 def _fabric_config(sc: dict, buffer_bytes: int):
     from uesim.fabric import FabricConfig
     f = sc["fabric"]
@@ -223,9 +232,7 @@ def run_scenario(sc: dict, progress=None) -> RunResult:
     t0 = time.perf_counter()
     G = build_topology(sc["topology"])
     tr = sc["transport"]
-    base_rtt = tr.get("base_rtt_ps") or network_base_rtt_ps(G, tr["mtu_bytes"], tr["ack_bytes"])
-    rate = min(d["rate_bps"] for _, _, d in G.edges(data=True))
-    buffer_bytes = _buffer_bytes(sc, base_rtt, rate)
+    base_rtt, rate, buffer_bytes = network_sizing(sc, G)
     rto = tr.get("rto_ps")
     if rto is None:
         # htsim: 15 us plus six drain times of a full queue
