@@ -12,6 +12,7 @@ _LAZY = {
     "run_scenario": "uesim.experiments.run",
     "derive_seed": "uesim.experiments.run",
     "RunResult": "uesim.experiments.results",
+    "Simulation": "uesim.experiments.simulation",
 }
 
 __all__ = list(_LAZY)
