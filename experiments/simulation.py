@@ -138,7 +138,6 @@ class Simulation:
         self.graph = G
         self.base_rtt_ps, self.rto_ps, self.buffer_bytes = base_rtt, rto, buffer_bytes
         self.built = build_network(G, config=fabric_config or _fabric_config(sc, buffer_bytes))
-        self.flows: list[dict] = []
         self.flow_objs: list = []
         self._pacers: dict = {}
         self._executors: list = []
@@ -206,7 +205,6 @@ class Simulation:
         if on_done is not None:
             for o in objs:
                 o.on_finish = on_done
-        self.flows.extend(fl)
         self.flow_objs.extend(objs)
         if triggers:
             from uesim.experiments.workloads.triggers import wire_triggers
@@ -226,8 +224,6 @@ class Simulation:
             attach_kwargs = {"base_rtt_ps": self.base_rtt_ps, "trimming": self.sc["fabric"]["trimming"]}
         obj.attach(self.built.net, **attach_kwargs)
         self.flow_objs.append(obj)
-        self.flows.append({"id": obj.flow_id, "src": obj.src, "dst": obj.dst,
-                           "size_bytes": obj.size_bytes, "start_ps": obj.start_ps})
         return obj
 
     def add_workload(self, dag):
