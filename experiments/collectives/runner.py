@@ -122,8 +122,13 @@ def run_collective(op: str, size_bytes: int, *, sim=None, topology=None, n_ranks
     end = int(run.end_ps.max()) if run.done else sim.now_ps
     time_ps = end - t0
     phases = _phases(compiled, run, ideal["finish_ps"], t0)
-    sources = {k: int(after[k] - before[k]) for k in after if not isinstance(after[k], dict)}
+    sources = {k: int(after[k] - before[k]) for k in after if not isinstance(after[k], np.ndarray)}
     sources["max_queue_bytes"] = after["max_queue_bytes"]       # a maximum, not a delta
+    for fab in ("scale_out", "scale_up"):
+        sent = after[f"_{fab}_nic_tx"] - before[f"_{fab}_nic_tx"]
+        if len(sent):
+            sources[f"{fab}_nics_used"] = int((sent > 0).sum())
+            sources[f"{fab}_busiest_nic_bytes"] = int(sent.max())
     fids = run.flow_id[run.flow_id >= 0]
     objs = sim.flow_objs
     sources["retransmits"] = int(sum(objs[i].retx_packets for i in fids))
@@ -140,8 +145,16 @@ def _counters(sim) -> dict:
            "ecn_marks": int(c["ecn_marks"].sum()), "max_queue_bytes": int(c["max_queue_bytes"].max()),
            "scale_out_tx_bytes": int(c["tx_bytes"][fab == "scale_out"].sum()),
            "scale_up_tx_bytes": int(c["tx_bytes"][fab == "scale_up"].sum())}
+    # bytes sent per GPU on each fabric (all its ports on that fabric): how evenly NICs work
+    host_of = {name: i for i, name in enumerate(sim.built.host_names)}
+    owner = np.asarray([host_of.get(u, -1) for u, _, _ in sim.built.port_link])
+    for name in ("scale_out", "scale_up"):
+        sel = (owner >= 0) & (fab == name)
+        out[f"_{name}_nic_tx"] = np.bincount(owner[sel], weights=c["tx_bytes"][sel],
+                                             minlength=sim.n_hosts)[:sim.n_hosts] if sel.any() \
+            else np.zeros(0)
     for key in c:                                # PFC pause time, when the fabric counts it
-        if "pause" in key and np.issubdtype(np.asarray(c[key]).dtype, np.number):
+        if "pause" in key and key not in out and np.issubdtype(np.asarray(c[key]).dtype, np.number):
             out[key] = int(np.asarray(c[key]).sum())
     return out
 
