@@ -31,22 +31,40 @@ def _overrides(args, path) -> dict | None:
     return {"plugins": list(read_toml(path).get("plugins", [])) + args.plugin}
 
 
-def check_sweep(args) -> int:
-    """``uesim check`` of a file with ``[sweep]``: expand and check every point, build each
-    distinct topology once."""
+def validate_points(points) -> int:
+    """Build each distinct topology of ``points`` once and make every point's flows, so
+    errors the schema cannot see (a generator's parameter values, a receiver beyond the
+    hosts) stop the sweep before it starts.  Returns the number of distinct topologies.
+
+    Raises
+    ------
+    ScenarioError
+        Naming the point's axis values.
+    """
     from uesim.experiments.run import build_topology, derive_seed, make_flows
-    from uesim.experiments.sweeps import load_sweep
-    points = load_sweep(args.file, _overrides(args, args.file))
+    from uesim.experiments.schema import ScenarioError
     built = {}
     for p in points:
         sc = p.config
         tkey = json.dumps([sc["topology"], sc.get("faults"), sc["seed"] if sc.get("faults") else 0],
                           sort_keys=True, default=str)
-        if tkey not in built:
-            G = build_topology(sc["topology"], sc.get("faults"), derive_seed(sc["seed"], 4))
-            built[tkey] = sum(1 for _, k in G.nodes(data="kind") if k == "gpu")
-        make_flows(sc, built[tkey])
-    print(f"{args.file}: ok (sweep of {len(points)} points, {len(built)} topologies)")
+        try:
+            if tkey not in built:
+                G = build_topology(sc["topology"], sc.get("faults"), derive_seed(sc["seed"], 4))
+                built[tkey] = sum(1 for _, k in G.nodes(data="kind") if k == "gpu")
+            make_flows(sc, built[tkey])
+        except (ScenarioError, ValueError, TypeError) as exc:
+            where = ", ".join(f"{k} = {v!r}" for k, v in p.axes.items())
+            raise ScenarioError(f"{exc}" + (f" (at the point {where})" if where else "")) from None
+    return len(built)
+
+
+def check_sweep(args) -> int:
+    """``uesim check`` of a file with ``[sweep]``: expand and check every point."""
+    from uesim.experiments.sweeps import load_sweep
+    points = load_sweep(args.file, _overrides(args, args.file))
+    n_topologies = validate_points(points)
+    print(f"{args.file}: ok (sweep of {len(points)} points, {n_topologies} topologies)")
     return 0
 
 
@@ -59,6 +77,7 @@ def cmd_sweep(args) -> int:
     if args.retries < 0:
         raise ScenarioError(f"--retries {args.retries}: must be >= 0")
     points = load_sweep(args.file, _overrides(args, args.file))
+    validate_points(points)
     report = run_sweep(points, args.out, jobs=args.jobs, cluster=args.cluster,
                        retries=args.retries, progress=not args.json)
     summary = {"points": report.total, "skipped": len(report.skipped), "ran": len(report.done),
