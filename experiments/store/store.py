@@ -246,9 +246,9 @@ class StoreView:
             self.config_columns = cfg_cols
             df = pd.DataFrame(rows) if rows else pd.DataFrame(columns=["point", *HEADLINE])
             for c in cfg_cols:        # integer keys absent at some points: keep them integers
-                vals = df[c].dropna()
-                if len(vals) < len(df) and len(vals) and all(
-                        isinstance(v, int) and not isinstance(v, bool) for v in vals):
+                vals = [r[c] for r in rows if c in r]
+                if len(vals) < len(rows) and all(isinstance(v, int) and not isinstance(v, bool)
+                                                 for v in vals):
                     df[c] = df[c].astype("Int64")
             self._cache["points"] = df
         return self._cache["points"]

@@ -98,8 +98,15 @@ RESULT_METRICS = ("flows", "finished", "fct_p50_us", "fct_p99_us", "fct_max_us",
 def results_table(view):
     """The ``uesim results`` table: point key, config columns that vary, headline metrics."""
     df = view.points
-    cols = ["point", *view.varying(), *RESULT_METRICS]
-    return df[[c for c in cols if c in df.columns]]
+    varying = view.varying()
+    cols = ["point", *varying, *RESULT_METRICS]
+    table = df[[c for c in cols if c in df.columns]]
+    if varying and len(table):
+        try:
+            table = table.sort_values(varying, kind="stable", na_position="first")
+        except TypeError:            # mixed value types in a column: keep store order
+            pass
+    return table
 
 
 def cmd_results(args) -> int:
