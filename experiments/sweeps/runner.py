@@ -179,6 +179,20 @@ def _run_local(jobs, on_done, retries, n_workers):
     breaks = 0
     ctx = mp.get_context("spawn")     # fresh interpreters: no inherited threads or state
     while pending:
+        if breaks > retries:
+            # the pool keeps dying: run each remaining point alone, so only the point
+            # that kills its process fails
+            for key in list(pending):
+                with ProcessPoolExecutor(max_workers=1, mp_context=ctx) as pool:
+                    try:
+                        result = pool.submit(run_point, *pending.pop(key)).result()
+                    except BrokenProcessPool:
+                        on_done(key, None, "its worker process died (killed or crashed) on every try")
+                    except Exception as exc:
+                        on_done(key, None, f"{type(exc).__name__}: {exc}")
+                    else:
+                        on_done(key, result, None)
+            return
         with ProcessPoolExecutor(max_workers=n_workers, mp_context=ctx) as pool:
             futures = {pool.submit(run_point, *args): key for key, args in pending.items()}
             broken = False
@@ -199,13 +213,9 @@ def _run_local(jobs, on_done, retries, n_workers):
                     on_done(key, result, None)
             if broken:
                 breaks += 1
-                if breaks > retries:
-                    for key in list(pending):
-                        pending.pop(key)
-                        on_done(key, None, f"worker process died {breaks} times")
 
 
-def _dask_client(cluster: str):
+def _dask_client(cluster: str, timeout_s: float = 10):
     try:
         from distributed import Client, LocalCluster
     except ImportError:
@@ -220,14 +230,13 @@ def _dask_client(cluster: str):
     if "://" not in cluster:
         raise ScenarioError(f"--cluster {cluster!r}: give a scheduler address (tcp://host:port) or local:N")
     try:
-        return Client(cluster, timeout="20s"), None
+        return Client(cluster, timeout=f"{timeout_s}s"), None
     except (OSError, TimeoutError) as exc:
         raise ScenarioError(f"--cluster {cluster!r}: cannot reach the Dask scheduler: {exc}") from None
 
 
-def _run_dask(jobs, on_done, retries, cluster):
+def _run_dask(jobs, on_done, retries, client, local):
     from distributed import as_completed
-    client, local = _dask_client(cluster)
     try:
         futures = [client.submit(run_point, *args, key=f"uesim-point-{key}", retries=retries,
                                  pure=False) for key, args in jobs]
@@ -254,7 +263,8 @@ def _slots(cluster, jobs_n):
 
 
 def run_sweep(points, out, *, jobs: int | None = None, cluster: str | None = None,
-              retries: int = 2, progress: bool = True, stream=None) -> SweepReport:
+              retries: int = 2, progress: bool = True, stream=None,
+              connect_timeout_s: float = 10) -> SweepReport:
     """Run the points not yet in store ``out`` and write each result there once.
 
     Parameters
@@ -272,6 +282,8 @@ def run_sweep(points, out, *, jobs: int | None = None, cluster: str | None = Non
         Extra tries of a point whose worker failed or was lost.
     progress : bool
         Show progress on ``stream`` (default stderr): a bar on a terminal, lines otherwise.
+    connect_timeout_s : float
+        How long to try reaching a ``tcp://`` scheduler.
 
     Returns
     -------
@@ -311,6 +323,9 @@ def run_sweep(points, out, *, jobs: int | None = None, cluster: str | None = Non
     jobs_list = [(p.key, (p.config, {m: sources[m] for m in p.plugins if m in sources}, sys_paths))
                  for p in todo]
     configs = {p.key: p.config for p in todo}
+    client = local_cluster = None
+    if cluster and todo:              # connect first: a bad address is one error, no progress
+        client, local_cluster = _dask_client(cluster, connect_timeout_s)
     bar = _Progress(len(todo), len(report.skipped), _slots(cluster, min(n_workers, len(todo) or 1)),
                     stream=stream, enabled=progress)
 
@@ -330,13 +345,17 @@ def run_sweep(points, out, *, jobs: int | None = None, cluster: str | None = Non
         if not todo:
             pass
         elif cluster:
-            _run_dask(jobs_list, on_done, retries, cluster)
+            _run_dask(jobs_list, on_done, retries, client, local_cluster)
         elif n_workers == 1 or len(todo) == 1:
             _run_inprocess(jobs_list, on_done, retries)
         else:
             _run_local(jobs_list, on_done, retries, min(n_workers, len(todo)))
     finally:
         bar.close()
+        if client is not None and not client.status == "closed":
+            client.close()
+            if local_cluster is not None:
+                local_cluster.close()
     report.wall_s = round(time.monotonic() - t0, 3)
     return report
 

@@ -93,3 +93,30 @@ def test_sweep_on_dask_survives_a_lost_worker(tmp_path, plugin_scenario):
         b = pd.read_parquet(local / "points" / p.key / "flows.parquet")
         pd.testing.assert_frame_equal(a, b, check_exact=True)
         assert a["finished"].all()
+
+
+def test_cluster_local_n_starts_a_local_cluster(small_sweep, tmp_path, capsys):
+    from uesim.experiments.cli import main
+    from uesim.experiments.store import load
+    out = tmp_path / "o"
+    assert main(["sweep", str(small_sweep()), "--out", str(out), "--cluster", "local:2", "--json"]) == 0
+    assert '"ran": 4' in capsys.readouterr().out
+    assert len(load(out)) == 4
+
+
+@pytest.mark.parametrize("address,message", [("local:0", "local:N needs a worker count"),
+                                             ("nohost", "give a scheduler address")])
+def test_bad_cluster_address_is_one_error(small_sweep, tmp_path, capsys, address, message):
+    from uesim.experiments.cli import main
+    assert main(["sweep", str(small_sweep()), "--out", str(tmp_path / "o"), "--cluster", address]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("uesim: error: ") and message in err and "Traceback" not in err
+
+
+def test_unreachable_scheduler_is_a_scenario_error(small_sweep, tmp_path):
+    from uesim.experiments.schema import ScenarioError
+    from uesim.experiments.sweeps import load_sweep
+    from uesim.experiments.sweeps.runner import run_sweep
+    with pytest.raises(ScenarioError, match="cannot reach the Dask scheduler"):
+        run_sweep(load_sweep(small_sweep()), tmp_path / "o", cluster="tcp://127.0.0.1:9",
+                  progress=False, connect_timeout_s=1)

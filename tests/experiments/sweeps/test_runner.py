@@ -107,7 +107,6 @@ def test_load_contract(small_sweep, tmp_path):
     assert fct[65536] <= fct[8192]
 
 
-@pytest.mark.slow
 def test_full_topology_example_runs_and_reruns_free(tmp_path):
     from pathlib import Path
     example = Path(__file__).resolve().parents[3] / "experiments" / "scenarios" / "sweep_topologies.toml"
@@ -118,3 +117,30 @@ def test_full_topology_example_runs_and_reruns_free(tmp_path):
     again = run_sweep(points, tmp_path / "o", progress=False)
     assert again.done == [] and len(again.skipped) == len(points)
     assert load(tmp_path / "o").points["finished"].tolist() == load(tmp_path / "o").points["flows"].tolist()
+
+
+KILLER = '''
+import multiprocessing, os
+from uesim.protocols import CongestionControl, register_cc
+
+if multiprocessing.parent_process() is not None:     # in a worker process: die
+    os._exit(3)
+
+@register_cc("killer_cc")
+class KillerCC(CongestionControl):
+    pass
+'''
+
+
+def test_a_point_that_kills_its_worker_fails_alone(small_sweep, tmp_path, monkeypatch):
+    (tmp_path / "killer_mod.py").write_text(KILLER)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    points = load_sweep(small_sweep())
+    killer = expand_sweep({**{k: v for k, v in points[0].config.items() if k != "name"},
+                           "plugins": ["killer_mod"],
+                           "transport": {**points[0].config["transport"],
+                                         "cc": {"name": "killer_cc", "cwnd_bytes": 8192}}})[0]
+    report = run_sweep(points + [killer], tmp_path / "o", jobs=2, retries=1, progress=False)
+    assert list(report.failed) == [killer.key]
+    assert "died" in report.failed[killer.key]
+    assert sorted(report.done) == sorted(p.key for p in points)
