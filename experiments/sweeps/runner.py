@@ -256,12 +256,6 @@ def _run_dask(jobs, on_done, retries, client, local):
             local.close()
 
 
-def _slots(cluster, jobs_n):
-    if cluster and cluster.startswith("local:") and cluster[6:].isdigit():
-        return int(cluster[6:])
-    return jobs_n
-
-
 def run_sweep(points, out, *, jobs: int | None = None, cluster: str | None = None,
               retries: int = 2, progress: bool = True, stream=None,
               connect_timeout_s: float = 10) -> SweepReport:
@@ -326,8 +320,13 @@ def run_sweep(points, out, *, jobs: int | None = None, cluster: str | None = Non
     client = local_cluster = None
     if cluster and todo:              # connect first: a bad address is one error, no progress
         client, local_cluster = _dask_client(cluster, connect_timeout_s)
-    bar = _Progress(len(todo), len(report.skipped), _slots(cluster, min(n_workers, len(todo) or 1)),
-                    stream=stream, enabled=progress)
+    slots = min(n_workers, len(todo) or 1)
+    if client is not None:            # the cluster's worker threads run points at once
+        try:
+            slots = sum(client.nthreads().values()) or slots
+        except Exception:             # progress is cosmetic: never fail the sweep on it
+            pass
+    bar = _Progress(len(todo), len(report.skipped), slots, stream=stream, enabled=progress)
 
     def on_done(key, result, error):
         if error is None:

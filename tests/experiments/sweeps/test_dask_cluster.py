@@ -15,11 +15,13 @@ import pytest
 
 distributed = pytest.importorskip("distributed")
 
-DASK = str(Path(sys.executable).parent / "dask")
+# the dask CLIs' modules (python -m works wherever pip put the ``dask`` script)
+CLI = {"scheduler": "distributed.cli.dask_scheduler", "worker": "distributed.cli.dask_worker"}
 
 
 def _start(args, cwd, env):
-    return subprocess.Popen([DASK, *args], cwd=cwd, env=env, stdout=subprocess.DEVNULL,
+    cmd = [sys.executable, "-m", CLI[args[0]], *args[1:]]
+    return subprocess.Popen(cmd, cwd=cwd, env=env, stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL, start_new_session=True)
 
 

@@ -144,3 +144,28 @@ def test_a_point_that_kills_its_worker_fails_alone(small_sweep, tmp_path, monkey
     assert list(report.failed) == [killer.key]
     assert "died" in report.failed[killer.key]
     assert sorted(report.done) == sorted(p.key for p in points)
+
+
+def test_progress_bar_on_a_terminal(small_sweep, tmp_path):
+    import io
+
+    class Tty(io.StringIO):
+        def isatty(self):
+            return True
+
+    stream = Tty()
+    report = run_sweep(load_sweep(small_sweep()), tmp_path / "o", jobs=1, progress=True, stream=stream)
+    text = stream.getvalue()
+    assert report.ok and "4/4" in text and "failed 0" in text and "ETA" in text
+    assert "[1/4]" not in text                     # the bar, not the plain lines
+
+
+def test_sweep_plugin_option_reaches_the_points(tmp_path, plugin_scenario, capsys):
+    path = plugin_scenario(tmp_path / "sc", "optplug_dctcp", seeds=1, size_bytes=20_000)
+    text = path.read_text().replace('plugins = ["optplug_dctcp"]\n', "")
+    path.write_text(text)
+    out = tmp_path / "o"
+    assert main(["sweep", str(path), "--out", str(out), "--jobs", "1", "--plugin", "optplug_dctcp"]) == 0
+    view = load(out)
+    assert view.points["plugins"].tolist() == ['["optplug_dctcp"]']
+    assert view.points["transport.cc.name"].tolist() == ["optplug_dctcp"]
