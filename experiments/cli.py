@@ -8,6 +8,10 @@
     run an htsim_uec command line unchanged (see docs/htsim.md).
 ``uesim collective OP [--gpus N] [--topology SPEC] [--algo A] [-b MIN -e MAX -f F] [--json]``
     run a GPU collective over message sizes, nccl-tests style (see docs/collectives.md).
+``uesim sweep FILE --out DIR [--jobs N] [--cluster tcp://HOST:PORT|local:N]``
+    run every point of a scenario's ``[sweep]`` table into a result store (docs/sweeps.md).
+``uesim results DIR [--json]``
+    one row per stored point: the config keys that vary and the headline metrics.
 ``uesim topo describe SPEC [--json]`` / ``uesim topo draw SPEC -o FILE``
     inspect a topology (``fat_tree:k=8``, ``leaf_spine:n_leaves=4,...`` or a file).
 
@@ -89,8 +93,11 @@ def cmd_run(args) -> int:
 
 
 def cmd_check(args) -> int:
-    from uesim.experiments.scenario import load_scenario
+    from uesim.experiments.scenario import load_scenario, read_toml
     from uesim.experiments.run import build_topology, derive_seed, make_flows
+    if "sweep" in read_toml(args.file):
+        from uesim.experiments.sweeps.cli import check_sweep
+        return check_sweep(args)
     sc = load_scenario(args.file, {"plugins": args.plugin} if args.plugin else None)
     G = build_topology(sc["topology"], sc.get("faults"), derive_seed(sc["seed"], 4))
     n_hosts = sum(1 for _, k in G.nodes(data="kind") if k == "gpu")
@@ -127,6 +134,8 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("file")
     check.add_argument("--plugin", action="append", default=[], metavar="MODULE")
     check.set_defaults(fn=cmd_check)
+    from uesim.experiments.sweeps.cli import add_parsers as add_sweep_parsers
+    add_sweep_parsers(sub)
     topo = sub.add_parser("topo", help="inspect topologies")
     tsub = topo.add_subparsers(dest="topo_cmd", required=True)
     desc = tsub.add_parser("describe", help="counts, bisection, oversubscription, path diversity")
