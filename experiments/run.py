@@ -203,6 +203,21 @@ def _flow_columns(objs) -> dict:
     return cols
 
 
+def _tick(now_ps, events):
+    """The do-nothing progress callback: calling Python lets a pending Ctrl-C raise."""
+
+
+def _checked(sc) -> dict:
+    """``sc`` if it is a resolved scenario, else a ScenarioError naming what is wrong."""
+    if not isinstance(sc, dict):
+        raise ScenarioError(f"run_scenario needs a scenario dict (from check_scenario), got {type(sc).__name__}")
+    missing = [k for k in ("topology", "fabric", "transport", "traffic", "run", "seed") if k not in sc]
+    if missing:
+        from uesim.experiments.scenario import check_scenario
+        return check_scenario(sc)      # a raw mapping: check it (names the first bad key)
+    return sc
+
+
 def run_scenario(sc: dict, progress=None) -> RunResult:
     """Run a checked scenario (see :func:`~uesim.experiments.scenario.load_scenario`).
 
@@ -216,6 +231,15 @@ def run_scenario(sc: dict, progress=None) -> RunResult:
     Returns
     -------
     RunResult
+        ``stats["partial"]`` is True if the run was interrupted (Ctrl-C); the
+        ``stuck`` flow column flags flows that cannot finish (see ``docs/faults.md``).
+
+    Raises
+    ------
+    ScenarioError
+        Bad input, or a run too large for this machine's memory.
+    InvariantError
+        A simulation invariant failed (see :mod:`uesim.experiments.invariants`).
 
     Examples
     --------
@@ -228,8 +252,11 @@ def run_scenario(sc: dict, progress=None) -> RunResult:
     (4, True)
     """
     from uesim.fabric import build_network
+    from uesim.experiments.limits import check_memory
 
+    sc = _checked(sc)
     t0 = time.perf_counter()
+    check_memory(sc)              # refuse a hopeless size before building anything
     G = build_topology(sc["topology"])
     tr = sc["transport"]
     base_rtt, rate, buffer_bytes = network_sizing(sc, G)
@@ -251,18 +278,38 @@ def run_scenario(sc: dict, progress=None) -> RunResult:
         trimming = sc["fabric"]["trimming"]
         executor = wire_triggers(objs, flows, triggers, built.net, built.sim, attach=lambda o: o.attach(
             built.net, base_rtt_ps=base_rtt, trimming=trimming))
+    from uesim.experiments.faults import start_faults
+    from uesim.experiments.invariants import InvariantChecker
+    injector, watchdog = start_faults(sc, built, objs, rto)
+    checker = InvariantChecker(built, objs, trimming=sc["fabric"]["trimming"], inner=progress)
+    check_mode = sc["run"].get("check", False)
     t1 = time.perf_counter()
     import gc
     gc_was_on = gc.isenabled()
     gc.disable()             # the event loop makes no Python garbage; skip collection passes
+    partial = False
     try:
-        built.sim.run(until_ps=sc["run"].get("until_ps"), progress=progress)
+        # a Python callback at least every 2**20 events also lets Ctrl-C through
+        built.sim.run(until_ps=sc["run"].get("until_ps"),
+                      progress=checker if check_mode else (progress or _tick),
+                      progress_every=sc["run"].get("check_every", 10_000) if check_mode else 1 << 20)
+    except KeyboardInterrupt:
+        partial = True       # stop cleanly: report what ran, marked partial
     finally:
         if gc_was_on:
             gc.enable()
     t2 = time.perf_counter()
+    checker.final()
 
     flow_cols = _flow_columns(objs)
+    stalled = watchdog is not None and watchdog.fired
+    unfinished = ~flow_cols["finished"]
+    # a flow that cannot finish: given up (aborted), stopped by the stall watchdog, or
+    # still unfinished when the run drained; an interrupted or time-limited run's flows
+    # are merely unfinished
+    drained = built.sim.pending_events == 0
+    stuck = unfinished & (flow_cols.get("aborted", False) | stalled | drained)
+    flow_cols["stuck"] = stuck
     counters = built.net.port_counters()
     port_cols = {
         "port": list(range(built.net.n_ports)),
@@ -282,6 +329,15 @@ def run_scenario(sc: dict, progress=None) -> RunResult:
         "sim_time_us": built.sim.now / 1e6, "base_rtt_ps": base_rtt, "buffer_bytes": buffer_bytes,
         "rto_ps": rto, "network_events": built.net.event_counts(), "build_s": round(t1 - t0, 4), "wall_s": round(t2 - t1, 4),
     }
+    stats["partial"] = partial
+    stats["unfinished_flows"] = int(unfinished.sum())
+    stats["stuck_flows"] = [int(i) for i in flow_cols["flow_id"][stuck]]
+    stats["stalled"] = stalled
+    stats["packets_lost"] = built.net.lost
+    stats["invariant_checks"] = checker.checks
+    if injector is not None:
+        stats["fault_log"] = [list(e) for e in injector.log]
+        stats["reconvergences"] = injector.reconvergences
     if executor is not None:
         stats["trigger_problems"] = list(executor.problems)
         stats["unstarted_flows"] = [flows[i]["id"] for i in executor.unstarted()]

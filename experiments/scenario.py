@@ -32,6 +32,9 @@ FAULTS = {
     "degrade_links": Field(int, minimum=0, help="random switch-to-switch links to slow down"),
     "degrade_edges": Field(list, help="named links [[u, v], ...] to slow down"),
     "degrade_factor": Field(float, default=0.25, minimum=0.0001, maximum=1.0),
+    "events": Field(list, help="mid-run faults: [{at_ps, action, link | switch, ...}, ...]"),
+    "reconverge_ps": Field(int, minimum=0, help="routing excludes failed links this long after a change"),
+    "stall_ps": Field(int, minimum=1, help="stop when no packet was delivered for this long"),
 }
 FABRIC = {
     "buffer_bytes": Field(int, default=1 << 30, minimum=1),
@@ -79,6 +82,9 @@ TRAFFIC = {
 }
 RUN = {
     "until_ps": Field(int, minimum=0),
+    "check": Field(bool, help="check invariants every check_every events (default false)"),
+    "check_every": Field(int, minimum=1, help="events between checks in check mode (default 10000)"),
+    "allow_large": Field(bool, help="run even if the memory estimate exceeds the machine (default false)"),
 }
 
 
@@ -168,6 +174,9 @@ def check_scenario(raw: dict) -> dict:
     sc["topology"] = _check_generator(sc["topology"])
     if "faults" in sc:
         sc["faults"] = check_table("faults", sc["faults"], FAULTS)
+        if "events" in sc["faults"]:
+            from uesim.experiments.faults import check_events
+            sc["faults"]["events"] = check_events(sc["faults"]["events"])
     sc["fabric"] = check_table("fabric", sc["fabric"], FABRIC)
     if "buffer_bdp" in sc["fabric"] and "buffer_bytes" in (raw.get("fabric") or {}):
         raise ScenarioError("fabric: give buffer_bytes or buffer_bdp, not both")
