@@ -48,19 +48,60 @@ def machine_memory_bytes() -> int:
 
 
 def _shape_from_params(topo: dict):
-    """(nodes, hosts, edges, groups) of uesim generators from their parameters, or None."""
+    """(nodes, hosts, edges, groups) of uesim generators from their parameters (exact
+    for fat_tree and leaf_spine, close for the others), or None if unknown or the
+    parameters are not plain numbers (the generator's own checks then report them)."""
+    try:
+        return _shape(topo)
+    except (KeyError, TypeError, ValueError, OverflowError):
+        return None
+
+
+def _shape(topo: dict):
     gen = topo.get("generator")
+    num = lambda key, default=None: _num(topo.get(key, default))  # noqa: E731
+    if gen == "rail_optimized":
+        n, g, sp = num("n_servers"), num("gpus_per_server", 8), num("n_spines", 1)
+        per_leaf = num("servers_per_leaf") if topo.get("servers_per_leaf") else n
+        leaves = g * -(-n // max(1, per_leaf))
+        return n * g + leaves + sp, n * g, n * g + leaves * sp * num("links_per_spine", 1), leaves
+    if gen == "dragonfly":
+        g, r, h, gl = (num(k) for k in ("groups", "routers_per_group", "hosts_per_router",
+                                         "global_links_per_router"))
+        return g * r * (h + 1), g * r * h, g * r * (h + r + gl), g * r
+    if gen == "torus":
+        dims = topo["dims"]
+        dims = [int(x) for x in (dims.lower().split("x") if isinstance(dims, str) else dims)]
+        sw = 1
+        for d in dims:
+            sw *= _num(d)
+        h = sw * num("hosts_per_switch", 1)
+        return sw + h, h, h + sw * len(dims), sw
+    if gen in ("hgx", "nvl72", "scaleup_switch_domain"):
+        if gen == "hgx":
+            units, per, sw = num("n_servers", 1), num("gpus_per_server", 8), num("n_nvswitches", 4)
+        elif gen == "nvl72":
+            units, per, sw = num("n_racks", 1), num("gpus_per_rack", 72), num("n_switches", 18)
+        else:
+            units, per, sw = num("n_domains", 1), num("n_accelerators"), num("n_switches")
+        return units * (per + sw), units * per, units * per * sw, units
     if gen == "fat_tree":
-        k = int(topo["k"])
-        os_ = float(topo.get("tor_oversubscription", 1))
+        k = num("k")
+        os_ = max(1.0, float(_num(topo.get("tor_oversubscription", 1)) or 1))
         hosts = int(k * k * k / 4 * os_)
         switches = 5 * k * k // 4
         return hosts + switches, hosts, hosts + k * k * k // 2, k * k // 2
     if gen == "leaf_spine":
-        nl, ns, hpl = int(topo["n_leaves"]), int(topo["n_spines"]), int(topo["hosts_per_leaf"])
+        nl, ns, hpl = num("n_leaves"), num("n_spines"), num("hosts_per_leaf")
         hosts = nl * hpl
-        return hosts + nl + ns, hosts, hosts + nl * ns * int(topo.get("links_per_spine", 1)), nl
+        return hosts + nl + ns, hosts, hosts + nl * ns * num("links_per_spine", 1), nl
     return None
+
+
+def _num(value) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError(value)
+    return max(0, int(value))
 
 
 def _shape_from_graph(G):
@@ -103,6 +144,7 @@ def estimate_memory(sc: dict, G=None) -> dict:
             from uesim.experiments.run import build_topology
             G = build_topology(sc["topology"])
         shape = _shape_from_graph(G)
+    shape = [max(1, int(x)) for x in shape]
     nodes, hosts, edges, groups = shape
     tr = sc.get("transport", {})
     mtu = tr.get("mtu_bytes", 4096)

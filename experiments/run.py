@@ -50,10 +50,15 @@ def build_topology(topo: dict, faults: dict | None = None, seed: int = 0) -> nx.
         if faults:
             from uesim.experiments.faults import apply_faults
             G = apply_faults(G, faults, seed)
-    except (TopologyError, ValueError, TypeError) as exc:
+    except (TopologyError, ValueError, TypeError, KeyError, IndexError, AttributeError,
+            OSError, nx.NetworkXError, SyntaxError) as exc:
+        # SyntaxError covers xml.etree's ParseError (a broken GraphML file)
         if isinstance(exc, ScenarioError):
             raise
-        raise ScenarioError(f"topology: {exc}") from None
+        where = f"topology.file = {str(topo['file'])!r}" if "file" in topo else "topology"
+        raise ScenarioError(f"{where}: {type(exc).__name__}: {exc}"
+                            if isinstance(exc, (KeyError, IndexError, AttributeError, SyntaxError))
+                            else f"{where}: {exc}") from None
     return G
 
 
@@ -255,6 +260,8 @@ def run_scenario(sc: dict, progress=None) -> RunResult:
     from uesim.experiments.limits import check_memory
 
     sc = _checked(sc)
+    if progress is not None and not callable(progress):
+        raise ScenarioError(f"run_scenario: progress = {progress!r}: must be callable(now_ps, events) or None")
     t0 = time.perf_counter()
     check_memory(sc)              # refuse a hopeless size before building anything
     G = build_topology(sc["topology"])
@@ -269,7 +276,11 @@ def run_scenario(sc: dict, progress=None) -> RunResult:
         # sizes above come from the nominal fabric (as htsim sizes them); faults act after
         from uesim.experiments.faults import apply_faults
         G = apply_faults(G, sc["faults"], derive_seed(sc["seed"], 4))
-    built = build_network(G, config=_fabric_config(sc, buffer_bytes))
+    try:
+        built = build_network(G, config=_fabric_config(sc, buffer_bytes))
+    except (ValueError, OverflowError) as exc:
+        # e.g. a rate or delay beyond 64-bit picoseconds / bit/s
+        raise ScenarioError(f"topology: cannot build the network: {exc}") from None
     flows, triggers = make_workload(sc, built.n_hosts)
     objs = make_transport_flows(sc, flows, built.net, base_rtt_ps=base_rtt, rto_ps=rto)
     executor = None

@@ -174,6 +174,10 @@ def check_scenario(raw: dict) -> dict:
     sc["topology"] = _check_generator(sc["topology"])
     if "faults" in sc:
         sc["faults"] = check_table("faults", sc["faults"], FAULTS)
+        for i, e in enumerate(sc["faults"].get("degrade_edges") or []):
+            if (not isinstance(e, list) or len(e) != 2
+                    or not all(isinstance(x, (str, int)) and not isinstance(x, bool) for x in e)):
+                raise ScenarioError(f"faults.degrade_edges[{i}] = {e!r}: must be [u, v], two node names")
         if "events" in sc["faults"]:
             from uesim.experiments.faults import check_events
             sc["faults"]["events"] = check_events(sc["faults"]["events"])
@@ -224,6 +228,10 @@ def read_toml(path: str | Path) -> dict:
         raise ScenarioError(f"scenario file {str(path)!r} not found") from None
     except tomllib.TOMLDecodeError as exc:
         raise ScenarioError(f"{path}: not valid TOML: {exc}") from None
+    except UnicodeDecodeError:
+        raise ScenarioError(f"{path}: not a text file (TOML must be UTF-8)") from None
+    except OSError as exc:
+        raise ScenarioError(f"scenario file {str(path)!r}: {exc.strerror or exc}") from None
 
 
 def resolve_paths(sc: dict, path: str | Path) -> dict:
