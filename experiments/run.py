@@ -1,6 +1,7 @@
 """Run a checked scenario: topology -> network -> flows -> events -> results."""
 from __future__ import annotations
 
+import os
 import time
 from pathlib import Path
 
@@ -294,6 +295,11 @@ def run_scenario(sc: dict, progress=None) -> RunResult:
     injector, watchdog = start_faults(sc, built, objs, rto)
     checker = InvariantChecker(built, objs, trimming=sc["fabric"]["trimming"], inner=progress)
     check_mode = sc["run"].get("check", False)
+    check_every = sc["run"].get("check_every", 10_000)
+    env = os.environ.get("UESIM_CHECK_EVERY", "")
+    if env.isdigit() and int(env) > 0 and sc["run"].get("check") is not False:
+        # the test suite turns check mode on for every run (tests/conftest.py)
+        check_mode, check_every = True, sc["run"].get("check_every", int(env))
     t1 = time.perf_counter()
     import gc
     gc_was_on = gc.isenabled()
@@ -303,7 +309,7 @@ def run_scenario(sc: dict, progress=None) -> RunResult:
         # a Python callback at least every 2**20 events also lets Ctrl-C through
         built.sim.run(until_ps=sc["run"].get("until_ps"),
                       progress=checker if check_mode else (progress or _tick),
-                      progress_every=sc["run"].get("check_every", 10_000) if check_mode else 1 << 20)
+                      progress_every=check_every if check_mode else 1 << 20)
     except KeyboardInterrupt:
         partial = True       # stop cleanly: report what ran, marked partial
     finally:
