@@ -305,3 +305,15 @@ def test_same_seed_same_flows_in_two_processes(tmp_path):
     outs = [subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                            env={**os.environ, "PYTHONHASHSEED": str(seed)}).stdout for seed in (1, 2)]
     assert outs[0] == outs[1] and len(outs[0]) > 1000
+
+
+@pytest.mark.slow
+def test_htsim_failed_links_with_reps_finish_every_flow(capsys):
+    from uesim.experiments.cli import main
+    cm = Path(__file__).resolve().parents[2] / "benchmarks" / "reference" / "htsim" / "perm_1024n_1024c_0u_2000000b.cm"
+    code = main(["htsim", "-tm", str(cm), "-sender_cc_only", "-load_balancing_algo", "reps",
+                 "-paths", "128", "-failed", "8", "--json"])
+    import json
+    summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert code == 0 and summary["flows_finished"] == summary["flows_total"] == 1024
+    assert summary["unfinished"] == []
