@@ -169,3 +169,8 @@ def test_sweep_plugin_option_reaches_the_points(tmp_path, plugin_scenario, capsy
     view = load(out)
     assert view.points["plugins"].tolist() == ['["optplug_dctcp"]']
     assert view.points["transport.cc.name"].tolist() == ["optplug_dctcp"]
+
+
+def test_results_of_a_folder_that_is_no_store(tmp_path, capsys):
+    assert main(["results", str(tmp_path / "nothing")]) == 2
+    assert "not a result store" in capsys.readouterr().err
