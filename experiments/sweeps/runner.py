@@ -20,10 +20,6 @@ from pathlib import Path
 from uesim.experiments.schema import ScenarioError
 from uesim.experiments.store import ResultStore
 
-# point key -> exception text, for points that failed every try
-Failures = dict
-
-
 @dataclass
 class SweepReport:
     """What :func:`run_sweep` did."""
