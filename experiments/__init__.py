@@ -12,6 +12,7 @@ _LAZY = {
     "run_scenario": "uesim.experiments.run",
     "derive_seed": "uesim.experiments.run",
     "RunResult": "uesim.experiments.results",
+    "Simulation": "uesim.experiments.simulation",
     "load": "uesim.experiments.store",
     "ResultStore": "uesim.experiments.store",
     "expand_sweep": "uesim.experiments.sweeps",

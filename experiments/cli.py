@@ -6,6 +6,8 @@
     check a scenario file without running it.
 ``uesim htsim -tm FILE [htsim_uec flags] [--json]``
     run an htsim_uec command line unchanged (see docs/htsim.md).
+``uesim collective OP [--gpus N] [--topology SPEC] [--algo A] [-b MIN -e MAX -f F] [--json]``
+    run a GPU collective over message sizes, nccl-tests style (see docs/collectives.md).
 ``uesim sweep FILE --out DIR [--jobs N] [--cluster tcp://HOST:PORT|local:N]``
     run every point of a scenario's ``[sweep]`` table into a result store (docs/sweeps.md).
 ``uesim results DIR [--json]``
@@ -151,6 +153,8 @@ def build_parser() -> argparse.ArgumentParser:
     # ``uesim htsim ...`` is dispatched in main() before argparse sees htsim's -flags;
     # this entry only lists it in ``uesim --help``.
     sub.add_parser("htsim", help="run an htsim_uec command line (-tm FILE -nodes N ...)", add_help=False)
+    sub.add_parser("collective", help="run a GPU collective over message sizes (nccl-tests style)",
+                   add_help=False)
     return parser
 
 
@@ -159,6 +163,9 @@ def main(argv=None) -> int:
     if argv and argv[0] == "htsim":
         from uesim.experiments.frontends import htsim
         return htsim.main(argv[1:])
+    if argv and argv[0] == "collective":
+        from uesim.experiments.frontends import collective
+        return collective.main(argv[1:])
     from uesim.experiments.schema import ScenarioError
     args = build_parser().parse_args(argv)
     try:
