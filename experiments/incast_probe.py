@@ -125,3 +125,33 @@ def run_incast(sc: dict, sample_ps: int = 1_000_000, until_ps: int | None = None
     stats = {"max_queue_bytes": int(built.net.port_counters()["max_queue_bytes"][port]),
              "end_ps": t}
     return IncastTrace(np.array(ts), np.array(acked), np.array(queue), objs, stats)
+
+
+def incast_scenario(n_senders: int, size_bytes: int, cc: dict | None = None, *,
+                    transport: str = "roce", ecn=(100_000, 400_000, 0.2), rate_bps: int = 100_000_000_000,
+                    delay_ps: int = 1_000_000, mtu_bytes: int = 4160, seed: int = 1,
+                    **transport_keys) -> dict:
+    """A checked ``n_senders``:1 incast on one switch (all links ``rate_bps``, ``delay_ps``),
+    large buffers, ECN RED marking ``ecn = (kmin_bytes, kmax_bytes, pmax)`` (None: off).
+
+    Examples
+    --------
+    >>> sc = incast_scenario(2, 1_000_000, {"name": "dcqcn", "params": "paper"})
+    >>> sc["transport"]["name"], sc["transport"]["cc"]["name"], sc["fabric"]["ecn"]["kmax_bytes"]
+    ('roce', 'dcqcn', 400000)
+    """
+    from uesim.experiments.scenario import check_scenario
+    tr = {"name": transport, "mtu_bytes": mtu_bytes, **transport_keys}
+    if cc is not None:
+        tr["cc"] = cc
+    raw = {"topology": {"generator": "leaf_spine", "n_leaves": 1, "n_spines": 1,
+                        "hosts_per_leaf": n_senders + 1, "host_rate_bps": rate_bps,
+                        "fabric_rate_bps": rate_bps, "delay_ps": delay_ps},
+           "fabric": {"buffer_bytes": 1 << 30},
+           "transport": tr,
+           "traffic": {"pattern": "incast", "size_bytes": size_bytes, "receiver": 0,
+                       "n_senders": n_senders},
+           "seed": seed}
+    if ecn is not None:
+        raw["fabric"]["ecn"] = {"kmin_bytes": ecn[0], "kmax_bytes": ecn[1], "pmax": ecn[2]}
+    return check_scenario(raw)

@@ -215,6 +215,14 @@ def check_scenario(raw: dict) -> dict:
         raise ScenarioError("missing key 'transport.rate_bps' (the pacing rate, required by transport 'paced')")
     tr["cc"] = _check_policy("transport.cc", check_table("transport.cc", tr["cc"], {}, extra_ok=True),
                              CC_REGISTRY, "congestion control", fixed={"mtu_bytes"})
+    if tr["cc"]["name"] in ("dcqcn", "none"):
+        # compiled CCs check their values when built: build one now, so a bad value is
+        # reported before anything runs
+        try:
+            CC_REGISTRY[tr["cc"]["name"]](mtu_bytes=tr["mtu_bytes"],
+                                          **{k: v for k, v in tr["cc"].items() if k != "name"})
+        except (TypeError, ValueError) as exc:
+            raise ScenarioError(f"transport.cc ({tr['cc']['name']!r}): {exc}") from None
     tr["lb"] = _check_policy("transport.lb", check_table("transport.lb", tr["lb"], {}, extra_ok=True),
                              LB_REGISTRY, "load balancer", fixed={"seed"})
     sc["transport"] = tr
