@@ -148,3 +148,11 @@ def test_jain_index_and_probe_inputs():
         run_incast(check_scenario({"topology": {"generator": "leaf_spine", "n_leaves": 1,
                                                 "n_spines": 1, "hosts_per_leaf": 2},
                                    "traffic": {"pattern": "permutation", "size_bytes": 1000}}))
+
+
+def test_docs_roce_md_examples_run():
+    import doctest
+    import pathlib
+    path = pathlib.Path(__file__).resolve().parents[3] / "docs" / "roce.md"
+    res = doctest.testfile(str(path), module_relative=False, optionflags=doctest.ELLIPSIS)
+    assert res.failed == 0 and res.attempted >= 6
