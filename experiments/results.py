@@ -103,6 +103,7 @@ class RunResult:
             "trims": int(np.sum(self.port_cols["trims"])) if "trims" in self.port_cols else 0,
             **{k: self.stats[k] for k in ("events", "packet_hops", "wall_s")
                if k in self.stats},
+            **({"cnps": self.stats["cnps_sent"]} if "cnps_sent" in self.stats else {}),
         }
 
     def write(self, folder: str | Path) -> Path:

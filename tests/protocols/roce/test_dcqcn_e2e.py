@@ -114,7 +114,7 @@ def test_run_scenario_reports_cnps_and_the_rate_trace():
     flows = res.flows
     assert {"cnps_sent", "cnps_received", "nacks", "acks"} <= set(flows.columns)
     assert (flows["cnps_sent"] == flows["cnps_received"]).all() and flows["cnps_sent"].sum() > 0
-    assert res.stats["cnps_sent"] == flows["cnps_sent"].sum()
+    assert res.stats["cnps_sent"] == flows["cnps_sent"].sum() == res.summary()["cnps"]
     rt = res.rate_trace
     assert list(rt.columns[:3]) == ["flow_id", "t_ps", "rate_bps"]
     assert set(rt["flow_id"]) == set(flows["flow_id"])
@@ -156,3 +156,13 @@ def test_docs_roce_md_examples_run():
     path = pathlib.Path(__file__).resolve().parents[3] / "docs" / "roce.md"
     res = doctest.testfile(str(path), module_relative=False, optionflags=doctest.ELLIPSIS)
     assert res.failed == 0 and res.attempted >= 6
+
+
+def test_the_incast8_dcqcn_scenario_runs():
+    import pathlib
+    from uesim.experiments.scenario import load_scenario
+    path = pathlib.Path(__file__).resolve().parents[3] / "experiments" / "scenarios" / "incast8_dcqcn.toml"
+    res = run_scenario(load_scenario(path))
+    assert res.flows["finished"].all() and len(res.flows) == 8
+    assert res.summary()["cnps"] > 0 and res.summary()["drops"] == 0
+    assert res.rate_trace is not None and res.rate_trace["rate_bps"].min() < 20_000_000_000
