@@ -215,6 +215,11 @@ def check_scenario(raw: dict) -> dict:
         raise ScenarioError("missing key 'transport.rate_bps' (the pacing rate, required by transport 'paced')")
     tr["cc"] = _check_policy("transport.cc", check_table("transport.cc", tr["cc"], {}, extra_ok=True),
                              CC_REGISTRY, "congestion control", fixed={"mtu_bytes"})
+    if tr["cc"]["name"] in ("dcqcn", "none") and tr["name"] in ("uet", "window"):
+        # rate-only CCs set no window (cwnd 0), which these window transports read as
+        # one packet in flight at a time
+        raise ScenarioError(f"transport.cc.name = {tr['cc']['name']!r}: a rate-based CC without a window; "
+                            f"it needs transport 'roce' (transport.name is {tr['name']!r})")
     if tr["cc"]["name"] in ("dcqcn", "none"):
         # compiled CCs check their values when built: build one now, so a bad value is
         # reported before anything runs

@@ -102,6 +102,8 @@ def test_scenario_keys_are_checked_and_defaulted():
         incast_scenario(2, 1_000_000, rto_ps=5)
     with pytest.raises(ScenarioError, match="belongs to transport 'roce'"):
         incast_scenario(2, 1_000_000, transport="uet", cnp_interval_ps=5)
+    with pytest.raises(ScenarioError, match="it needs transport 'roce'"):
+        incast_scenario(2, 1_000_000, PAPER, transport="uet")
     with pytest.raises(ScenarioError, match="transport.cc.*params must be one of"):
         incast_scenario(2, 1_000_000, {"name": "dcqcn", "params": "bogus"})
     with pytest.raises(ScenarioError, match="unknown key 'transport.cc.rate_ai'"):

@@ -50,6 +50,7 @@ def test_single_flow_matches_the_closed_form(dst, hops, fct_ns):
     assert round(f.fct_ps / 1000, -1) == fct_ns
     assert (f.sent_packets, f.retx_packets, f.nacks_received, f.timeouts) == (500, 0, 0, 0)
     assert f.acks_sent == 500 and f.rx_packets == 500
+    assert built.net.live_packets == 0 and built.net.sent == built.net.delivered == 1000
 
 
 def test_htsim_extra_packet_is_an_option():
@@ -124,6 +125,10 @@ def test_many_drops_all_flows_finish():
         assert f.sent_packets == f.new_packets + f.retx_packets
         assert f.nacks_received <= f.nacks_sent
     assert any(f.retx_packets > 0 and f.timeouts > 0 for f in fs)
+    # every packet (data, ACK, NACK) was delivered or dropped, and given back to the pool
+    net = built.net
+    assert net.live_packets == 0 and net.sent == net.delivered + net.dropped
+    assert net.check_invariants() == []
 
 
 def test_a_lost_last_packet_is_resent_after_the_timeout():
@@ -240,3 +245,29 @@ def test_bad_arguments_name_the_parameter():
                       ({"ack_bytes": 0}, "ack_bytes"), ({"cnp_bytes": 0}, "cnp_bytes")]:
         with pytest.raises(ValueError, match=match):
             RoceFlow(0, 0, 1, 1000, 0, None, None, **kw)
+
+
+from hypothesis import given, settings, strategies as st  # noqa: E402
+
+
+@settings(max_examples=25, deadline=None)
+@given(size=st.integers(1, 600_000), every=st.integers(1, 8),
+       windows=st.lists(st.tuples(st.integers(0, 200), st.integers(1, 6)), max_size=3),
+       ack_side=st.booleans())
+def test_property_any_losses_are_recovered_in_order(size, every, windows, ack_side):
+    """Whatever data packets (or ACKs) are lost, the QP delivers every packet exactly once
+    in order and every packet is accounted for."""
+    built = star()
+    f = flow(built, 0, 1, size, ack_every_packets=every, min_rto_ps=20 * US, retry_limit=0)
+    port = downlink(built, 0 if ack_side else 1)
+    for start, n in sorted(windows):
+        t = max(built.sim.now, start * TX_DATA + US)
+        built.sim.run(until_ps=t)
+        built.net.set_port_up(port, False)
+        built.sim.run(until_ps=t + n * TX_DATA)
+        built.net.set_port_up(port, True)
+    built.sim.run()
+    assert f.finished and f.rx_packets == f.n_packets and f.expected == f.n_packets
+    assert f.sent_packets == f.new_packets + f.retx_packets and f.new_packets == f.n_packets
+    net = built.net
+    assert net.live_packets == 0 and net.sent == net.delivered + net.dropped
