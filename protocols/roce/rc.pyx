@@ -62,6 +62,12 @@ from uesim.fabric.engine cimport push_event
 from uesim.fabric.network cimport (Network, Packet, PKT_DATA, PKT_ACK, PKT_NACK, PKT_CNP,
                                    PF_ECT, PF_CE, PF_ECN_ECHO, PF_RETX)
 from uesim.protocols.hooks cimport CCContext, CongestionControl, LoadBalancer, EV_CC_TIMER
+from uesim.protocols.flow import check_python_overrides
+
+# compiled-only methods of RoceFlow beyond Flow's (a Python override would be ignored)
+ROCE_COMPILED_ONLY = ("wire_of", "wire_between", "has_window", "send_time", "record_rate",
+                      "arm_rto", "on_rto", "reply", "send_cnp", "on_ack_packet",
+                      "on_cnp_packet", "cc_event")
 
 cdef enum:
     EV_START = 0
@@ -164,6 +170,8 @@ cdef class RoceFlow(Flow):
             self.n_send += 1
         self.last_cnp_ps = -(1 << 62)
         self.tr_last = -1
+        if not type(self).__module__.startswith("uesim."):
+            check_python_overrides(self, ROCE_COMPILED_ONLY)
 
     def __dealloc__(self):
         free(self.tr_t)

@@ -271,3 +271,15 @@ def test_property_any_losses_are_recovered_in_order(size, every, windows, ack_si
     assert f.sent_packets == f.new_packets + f.retx_packets and f.new_packets == f.n_packets
     net = built.net
     assert net.live_packets == 0 and net.sent == net.delivered + net.dropped
+
+
+def test_a_python_subclass_cannot_silently_override_compiled_methods():
+    class Mine(RoceFlow):
+        def send_cnp(self, p):
+            pass
+    with pytest.raises(TypeError, match="send_cnp overrides a method that only compiled code"):
+        Mine(0, 0, 1, 1000, 0, None, None)
+
+    class Fine(RoceFlow):
+        pass
+    assert Fine(0, 0, 1, 1000, 0, None, None).n_packets == 1
