@@ -168,3 +168,11 @@ def test_the_incast8_dcqcn_scenario_runs():
     assert res.flows["finished"].all() and len(res.flows) == 8
     assert res.summary()["cnps"] > 0 and res.summary()["drops"] == 0
     assert res.rate_trace is not None and res.rate_trace["rate_bps"].min() < 20_000_000_000
+
+
+def test_same_seed_same_results_other_seed_other_marks():
+    a = run_scenario(incast_scenario(4, 3_000_000, PAPER, trace_rate=True, seed=5))
+    b = run_scenario(incast_scenario(4, 3_000_000, PAPER, trace_rate=True, seed=5))
+    c = run_scenario(incast_scenario(4, 3_000_000, PAPER, trace_rate=True, seed=6))
+    assert a.flows.equals(b.flows) and a.rate_trace.equals(b.rate_trace)
+    assert not a.rate_trace.equals(c.rate_trace)       # ECN coin flips come from the seed
