@@ -252,7 +252,7 @@ def run_scenario(sc: dict, progress=None) -> RunResult:
     G = build_topology(sc["topology"])
     tr = sc["transport"]
     base_rtt, rate, buffer_bytes = network_sizing(sc, G)
-    rto = tr.get("rto_ps")
+    rto = tr.get("rto_ps", tr.get("min_rto_ps"))     # roce: the floor of its adaptive timer
     if rto is None:
         # htsim: 15 us plus six drain times of a full queue
         rto = 15_000_000 + 6 * (buffer_bytes * 8_000_000_000_000 // rate) if tr["name"] == "uet" \
