@@ -25,7 +25,12 @@ cdef class RoceFlow(Flow):
     cdef readonly int64_t highest_sent  # one past the highest PSN ever sent
     cdef readonly int64_t cum_ack       # PSNs acknowledged (all below it)
     cdef int64_t next_send_ps           # pacing: earliest time of the next data packet
+    cdef int64_t last_send_ps           # when the last data packet left, and its size
+    cdef int64_t last_size
     cdef bint pace_pending
+    cdef int64_t pace_gen               # only the newest pacing event counts
+    cdef readonly int64_t pace_events    # pacing events handled (engine cost)
+    cdef readonly int64_t rto_events     # timer events handled, stale ones included
     cdef int64_t rto_gen
     cdef bint rto_armed
     cdef int64_t srtt_ps
@@ -61,7 +66,10 @@ cdef class RoceFlow(Flow):
     cdef bint has_window(self) noexcept
     cdef int64_t send_time(self) noexcept
     cdef int try_send(self) except -1
+    cdef int schedule_pace(self, int64_t t) except -1
     cdef int record_rate(self) except -1
+    cdef int rate_changed(self) except -1
+    cdef int64_t pace_after(self, int64_t t, int64_t size) noexcept
     cdef int arm_rto(self) except -1
     cdef int on_rto(self) except -1
     cdef int on_data(self, int32_t p) except -1

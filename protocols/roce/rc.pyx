@@ -12,7 +12,8 @@ Sender (requester)
     to its host NIC's scheduler when it has one to send, the congestion control's window
     (``cc.cwnd_bytes``; 0 = none) allows it and its pacing time has come: after a packet
     of ``W`` wire bytes the next may leave ``8 W / cc.rate_bps`` later (no pacing when the
-    rate is 0 or the line rate: the NIC serialises).  A NACK carrying PSN ``e`` acknowledges
+    rate is 0 or the line rate: the NIC serialises); a rate change reschedules the waiting
+    packet at once.  A NACK carrying PSN ``e`` acknowledges
     everything below ``e`` and sends the sender back to ``e`` (go-back-N).  A per-QP timer
     (``max(min_rto_ps, srtt + 4 rttvar)``, restarted on progress) sends it back to the
     oldest unacknowledged PSN; ``retry_limit`` timeouts in a row without progress abort
@@ -67,7 +68,7 @@ from uesim.protocols.flow import check_python_overrides
 # compiled-only methods of RoceFlow beyond Flow's (a Python override would be ignored)
 ROCE_COMPILED_ONLY = ("wire_of", "wire_between", "has_window", "send_time", "record_rate",
                       "arm_rto", "on_rto", "reply", "send_cnp", "on_ack_packet",
-                      "on_cnp_packet", "cc_event")
+                      "on_cnp_packet", "cc_event", "rate_changed", "pace_after", "schedule_pace")
 
 cdef enum:
     EV_START = 0
@@ -215,9 +216,14 @@ cdef class RoceFlow(Flow):
         if t <= self.sim.now:
             return self.net.nic_ready(self, self.src, self.dst)
         if not self.pace_pending:
-            self.pace_pending = True
-            push_event(self.sim, t, self.handler_id, EV_PACE, 0)
+            self.schedule_pace(t)
         return 0
+
+    cdef int schedule_pace(self, int64_t t) except -1:
+        # a new pacing event replaces any pending one (lazily: older ones are ignored)
+        self.pace_gen += 1
+        self.pace_pending = True
+        return push_event(self.sim, t, self.handler_id, EV_PACE, self.pace_gen)
 
     cdef bint can_send(self) noexcept:
         cdef int64_t t = self.send_time()
@@ -251,6 +257,29 @@ cdef class RoceFlow(Flow):
         self.tr_last = r
         return 0
 
+    cdef int64_t pace_after(self, int64_t t, int64_t size) noexcept:
+        """When the packet after one of ``size`` wire bytes sent at ``t`` may leave."""
+        cdef int64_t rate = self.cc.rate_bps if self.cc is not None else 0
+        if 0 < rate < self.ctx.link_rate_bps:
+            return t + (size * PS_BITS + rate - 1) // rate
+        return t
+
+    cdef int rate_changed(self) except -1:
+        """After a CC hook: trace the rate, and apply a new rate to the packet waiting
+        for its pacing time at once (as a NIC rate limiter does), not after the gap the
+        old rate set."""
+        cdef int64_t t
+        self.record_rate()
+        if self.last_size == 0:
+            return 0
+        t = self.pace_after(self.last_send_ps, self.last_size)
+        if t == self.next_send_ps:
+            return 0
+        self.next_send_ps = t
+        if t > self.sim.now and self.next_psn < self.n_send:
+            self.schedule_pace(t)
+        return 0
+
     def rate_trace(self):
         """The recorded pacing rate: ``(t_ps, rate_bps)``, two int64 numpy arrays, one
         entry per change (line rate where the CC sets no rate); empty without
@@ -276,19 +305,23 @@ cdef class RoceFlow(Flow):
                 self.ctx.clear_event()
                 self.cc_event()
                 self.cc.on_start(self.ctx)
-            self.record_rate()
+            self.rate_changed()
             return self.try_send()
         if kind == EV_PACE:
+            self.pace_events += 1
+            if arg != self.pace_gen:
+                return 0
             self.pace_pending = False
             return self.try_send()
         if kind == EV_RTO:
+            self.rto_events += 1
             if arg == self.rto_gen and self.rto_armed:
                 self.rto_armed = False
                 return self.on_rto()
             return 0
         if kind >= EV_CC_TIMER:
             self.cc_timer(kind, arg)
-            self.record_rate()
+            self.rate_changed()
             return self.try_send()
         return 0
 
@@ -318,17 +351,21 @@ cdef class RoceFlow(Flow):
             self.cc_event()
             self.ctx.lost_bytes = lost
             self.cc.on_timeout(self.ctx)
-            self.record_rate()
+            self.rate_changed()
         self.arm_rto()
         return self.try_send()
 
     # ------------------------------------------------------------------ sender
     cdef int32_t pull(self) except -2:
         cdef int64_t now = self.sim.now
-        cdef int64_t psn, rate
+        cdef int64_t psn, t_next
         cdef int32_t p
         cdef Packet* pk
         if not self.can_send():
+            # a rate cut may have moved the pacing time after the NIC queued this flow
+            t_next = self.send_time()
+            if t_next > now and not self.pace_pending:
+                self.schedule_pace(t_next)
             return -1
         psn = self.next_psn
         p = self.new_data_packet(psn)
@@ -346,14 +383,11 @@ cdef class RoceFlow(Flow):
             pk.entropy = self.lb.next_entropy()
         else:
             pk.entropy = 0
-        rate = self.cc.rate_bps if self.cc is not None else 0
-        if 0 < rate < self.ctx.link_rate_bps:
-            self.next_send_ps = now + (pk.size * PS_BITS + rate - 1) // rate
-            if self.next_psn < self.n_send and not self.pace_pending:
-                self.pace_pending = True
-                push_event(self.sim, self.next_send_ps, self.handler_id, EV_PACE, 0)
-        else:
-            self.next_send_ps = now
+        self.last_send_ps = now
+        self.last_size = pk.size
+        self.next_send_ps = self.pace_after(now, pk.size)
+        if self.next_send_ps > now and self.next_psn < self.n_send:
+            self.schedule_pace(self.next_send_ps)
         if not self.rto_armed:
             self.arm_rto()
         return p
@@ -415,7 +449,7 @@ cdef class RoceFlow(Flow):
                 self.cc.on_nack(ctx)
             self.next_psn = cum
             self.go_back_n += 1
-        self.record_rate()
+        self.rate_changed()
         if self.cum_ack >= self.n_packets:
             self.rto_gen += 1
             self.rto_armed = False
@@ -436,7 +470,7 @@ cdef class RoceFlow(Flow):
         self.ctx.clear_event()
         self.cc_event()
         self.cc.on_cnp(self.ctx)
-        self.record_rate()
+        self.rate_changed()
         return 0
 
     # ---------------------------------------------------------------- receiver

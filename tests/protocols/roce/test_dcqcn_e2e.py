@@ -22,7 +22,7 @@ def test_dcqcn_converges_to_fair_shares_with_a_queue_near_kmax(n, size, cc, keys
     tr = run_incast(incast_scenario(n, size, cc, **keys), sample_ps=2_000_000)
     st = tr.steady()       # the second half of the time all flows are running
     assert st["jain"] >= 0.95, st
-    assert st["total_gbps"] > 85, st                 # the bottleneck is used
+    assert st["total_gbps"] > 80, st                 # the bottleneck is used
     assert st["queue_p99_bytes"] <= KMAX, st         # bounded near the marking range
     assert all(f.finished and f.cnps_received > 0 and f.retx_packets == 0 for f in tr.flows)
     # without congestion control the same incast keeps the excess in the queue

@@ -283,3 +283,28 @@ def test_a_python_subclass_cannot_silently_override_compiled_methods():
     class Fine(RoceFlow):
         pass
     assert Fine(0, 0, 1, 1000, 0, None, None).n_packets == 1
+
+
+def test_a_new_rate_applies_to_the_waiting_packet_at_once():
+    class SpeedUpOnAck(CongestionControl):
+        def on_ack(self, ctx):
+            self.rate_bps = 0                  # line rate from the first ACK on
+    built = star()
+    cc = SpeedUpOnAck(1 << 30, 4064, 1_000_000_000)      # start at 1 Gb/s: 32.5 us per packet
+    f = flow(built, 0, 1, 8000, cc=cc, trace_rate=True)
+    built.sim.run()
+    rtt = 2 * (TX_DATA + US) + 2 * (TX_ACK + US)
+    # the second packet leaves when the first ACK raises the rate, not 32.5 us after the first
+    assert f.finished and f.fct_ps == rtt + rtt
+    t, r = f.rate_trace()
+    assert r.tolist() == [1_000_000_000, G100] and t[1] == rtt
+
+
+def test_pacing_costs_about_one_event_per_packet_under_dcqcn():
+    from uesim.protocols.cc import Dcqcn
+    built = marking_star()
+    cc = Dcqcn(params="nic", mtu_bytes=4064)
+    f = flow(built, 0, 1, 2_000_000, cc=cc, cnp_interval_ps=4 * US)
+    built.sim.run()
+    assert cc.n_cuts > 3 and f.finished
+    assert f.pace_events <= f.sent_packets + cc.n_cuts + 10
