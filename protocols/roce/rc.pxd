@@ -32,7 +32,9 @@ cdef class RoceFlow(Flow):
     cdef readonly int64_t pace_events    # pacing events handled (engine cost)
     cdef readonly int64_t rto_events     # timer events handled, stale ones included
     cdef int64_t rto_gen
-    cdef bint rto_armed
+    cdef bint rto_armed                 # a timer event is pending (at rto_event_at)
+    cdef int64_t rto_event_at
+    cdef int64_t rto_deadline           # when the timer expires; 0 = stopped
     cdef int64_t srtt_ps
     cdef int64_t rttvar_ps
     cdef readonly int64_t rto_ps
@@ -71,6 +73,7 @@ cdef class RoceFlow(Flow):
     cdef int rate_changed(self) except -1
     cdef int64_t pace_after(self, int64_t t, int64_t size) noexcept
     cdef int arm_rto(self) except -1
+    cdef int push_rto(self) except -1
     cdef int on_rto(self) except -1
     cdef int on_data(self, int32_t p) except -1
     cdef int reply(self, int32_t p, uint8_t kind) except -1

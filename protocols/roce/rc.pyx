@@ -67,7 +67,7 @@ from uesim.protocols.flow import check_python_overrides
 
 # compiled-only methods of RoceFlow beyond Flow's (a Python override would be ignored)
 ROCE_COMPILED_ONLY = ("wire_of", "wire_between", "has_window", "send_time", "record_rate",
-                      "arm_rto", "on_rto", "reply", "send_cnp", "on_ack_packet",
+                      "arm_rto", "push_rto", "on_rto", "reply", "send_cnp", "on_ack_packet",
                       "on_cnp_packet", "cc_event", "rate_changed", "pace_after", "schedule_pace")
 
 cdef enum:
@@ -315,10 +315,15 @@ cdef class RoceFlow(Flow):
             return self.try_send()
         if kind == EV_RTO:
             self.rto_events += 1
-            if arg == self.rto_gen and self.rto_armed:
-                self.rto_armed = False
-                return self.on_rto()
-            return 0
+            if arg != self.rto_gen or not self.rto_armed:
+                return 0
+            self.rto_armed = False
+            if self.rto_deadline == 0:
+                return 0                       # stopped since
+            if self.rto_deadline > self.sim.now:
+                return self.push_rto()         # restarted since: sleep until the new deadline
+            self.rto_deadline = 0
+            return self.on_rto()
         if kind >= EV_CC_TIMER:
             self.cc_timer(kind, arg)
             self.rate_changed()
@@ -326,13 +331,22 @@ cdef class RoceFlow(Flow):
         return 0
 
     cdef int arm_rto(self) except -1:
-        self.rto_gen += 1
+        """(Re)start the timer.  A restart only moves the deadline: the pending event, if
+        it is not later, wakes up and sleeps on to it (one event per timeout period, not
+        one per ACK)."""
         if self.min_rto_ps <= 0:
-            self.rto_armed = False
+            self.rto_deadline = 0
             return 0
+        self.rto_deadline = self.sim.now + self.rto_ps
+        if self.rto_armed and self.rto_event_at <= self.rto_deadline:
+            return 0
+        return self.push_rto()
+
+    cdef int push_rto(self) except -1:
+        self.rto_gen += 1
         self.rto_armed = True
-        push_event(self.sim, self.sim.now + self.rto_ps, self.handler_id, EV_RTO, self.rto_gen)
-        return 0
+        self.rto_event_at = self.rto_deadline
+        return push_event(self.sim, self.rto_deadline, self.handler_id, EV_RTO, self.rto_gen)
 
     cdef int on_rto(self) except -1:
         cdef int64_t lost
@@ -388,7 +402,7 @@ cdef class RoceFlow(Flow):
         self.next_send_ps = self.pace_after(now, pk.size)
         if self.next_send_ps > now and self.next_psn < self.n_send:
             self.schedule_pace(self.next_send_ps)
-        if not self.rto_armed:
+        if self.rto_deadline == 0:
             self.arm_rto()
         return p
 
@@ -451,15 +465,13 @@ cdef class RoceFlow(Flow):
             self.go_back_n += 1
         self.rate_changed()
         if self.cum_ack >= self.n_packets:
-            self.rto_gen += 1
-            self.rto_armed = False
+            self.rto_deadline = 0
             return self.finish()
         if count > 0 or nack:
             if self.cum_ack < self.highest_sent:
                 self.arm_rto()
             else:
-                self.rto_gen += 1
-                self.rto_armed = False
+                self.rto_deadline = 0
         return self.try_send()
 
     cdef int on_cnp_packet(self, int32_t p) except -1:
