@@ -131,7 +131,15 @@ def _fabric_config(sc: dict, buffer_bytes: int):
     from uesim.fabric import FabricConfig
     f = sc["fabric"]
     ecn = f.get("ecn") or {}
-    return FabricConfig(
+    pfc = None
+    if (f.get("pfc") or {}).get("enabled"):
+        from uesim.fabric import PfcConfig
+        p = f["pfc"]
+        pfc = PfcConfig(mode=p["mode"], classes=p.get("classes"), xoff_bytes=p.get("xoff_bytes"),
+                        xon_bytes=p.get("xon_bytes"), headroom_bytes=p.get("headroom_bytes"),
+                        quanta=p["quanta"], alpha=p["alpha"], shared_buffer_bytes=p["shared_buffer_bytes"],
+                        watchdog_ps=p["watchdog_ps"], mtu_bytes=sc["transport"]["mtu_bytes"])
+    return FabricConfig(pfc=pfc,
         buffer_bytes=buffer_bytes, nic_buffer_bytes=f["nic_buffer_bytes"],
         ecn_kmin_bytes=ecn.get("kmin_bytes"), ecn_kmax_bytes=ecn.get("kmax_bytes"),
         ecn_pmax=ecn.get("pmax"), ecn_at_dequeue=ecn.get("at_dequeue", False),
@@ -272,7 +280,8 @@ def run_scenario(sc: dict, progress=None) -> RunResult:
         "fabric": [G.edges[u, v].get("fabric", "scale_out") for u, v, _ in built.port_link],
         "rate_gbps": counters["rate_bps"] / 1e9,
         **{k: counters[k] for k in ("tx_packets", "tx_bytes", "drops", "drop_bytes", "ecn_marks",
-                                    "trims", "max_queue_bytes")},
+                                    "trims", "max_queue_bytes", "pfc_pauses_sent",
+                                    "pfc_pauses_received", "pfc_paused_ps")},
     }
     stats = {
         "events": built.sim.events, "packet_hops": built.net.packet_hops,
@@ -280,7 +289,8 @@ def run_scenario(sc: dict, progress=None) -> RunResult:
         "packets_delivered": built.net.delivered, "packets_in_flight": built.net.live_packets,
         "unroutable": built.net.unroutable, "packets_trimmed": built.net.trimmed,
         "sim_time_us": built.sim.now / 1e6, "base_rtt_ps": base_rtt, "buffer_bytes": buffer_bytes,
-        "rto_ps": rto, "network_events": built.net.event_counts(), "build_s": round(t1 - t0, 4), "wall_s": round(t2 - t1, 4),
+        "rto_ps": rto, "pfc_pauses": built.net.pfc_pauses,
+        "lossless_overflow": built.net.lossless_overflow, "network_events": built.net.event_counts(), "build_s": round(t1 - t0, 4), "wall_s": round(t2 - t1, 4),
     }
     if executor is not None:
         stats["trigger_problems"] = list(executor.problems)

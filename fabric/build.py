@@ -20,6 +20,7 @@ import numpy as np
 from uesim.fabric.engine import Simulator
 from uesim.fabric.network import Network
 from uesim.fabric.routing import forwarding_tables
+from uesim.fabric.pfc import PfcConfig, pfc_thresholds
 
 @dataclass(frozen=True)
 class FabricConfig:
@@ -54,6 +55,9 @@ class FabricConfig:
         receiver credit).
     seed : int
         Seeds hash salts and ECN coin flips.
+    pfc : PfcConfig, optional
+        Priority flow control on every link (every port then uses the dequeue path);
+        see ``docs/lossless.md``.
     """
 
     buffer_bytes: int = 1 << 30
@@ -69,6 +73,7 @@ class FabricConfig:
     trim_tail_prob: float = 0.0
     ecn_host_downlinks: bool = True
     seed: int = 0
+    pfc: PfcConfig | None = None
 
     def __post_init__(self):
         for key in ("buffer_bytes", "nic_buffer_bytes"):
@@ -145,6 +150,21 @@ def _nic_ports(G, index, hosts, port_link, two_tables: bool):
     return offsets, ports
 
 
+def _configure_pfc(net, config: FabricConfig, is_host, index, port_link):
+    # thresholds per ingress link: a link's bytes are held at its receiving switch,
+    # whose port buffer is the per-port budget
+    cfg = config.pfc
+    net.configure_pfc(mode=cfg.mode, classes=cfg.classes, quanta=cfg.quanta, alpha=cfg.alpha,
+                      shared_buffer_bytes=cfg.shared_buffer_bytes, watchdog_ps=cfg.watchdog_ps)
+    counters = net.port_counters()
+    for p, (_, b, _) in enumerate(port_link):
+        if is_host[index[b]]:
+            continue                 # hosts never send PAUSE
+        xoff, xon, hr = pfc_thresholds(cfg, int(counters["rate_bps"][p]), int(counters["delay_ps"][p]),
+                                       config.buffer_bytes)
+        net.set_pfc_port(p, xoff, xon, hr)
+
+
 def build_network(G: nx.Graph, sim: Simulator | None = None, config: FabricConfig | None = None,
                   ) -> BuiltNetwork:
     """Create ports, hosts and ECMP forwarding tables for the graph ``G``.
@@ -215,6 +235,8 @@ def build_network(G: nx.Graph, sim: Simulator | None = None, config: FabricConfi
             net.set_reverse(ends[0], ends[1])
             net.set_reverse(ends[1], ends[0])
 
+    if config.pfc is not None:
+        _configure_pfc(net, config, is_host, index, port_link)
     tables = forwarding_tables(G, names, index, is_host, hosts, port_link)
     net.set_forwarding(*tables)
     net.set_nic_ports(*_nic_ports(G, index, hosts, port_link, two_tables=tables.host_domains is not None))

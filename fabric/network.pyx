@@ -205,6 +205,10 @@ cdef class Network(EventHandler):
         free(self.nic_port)
         free(self.ring_ports_off)
         free(self.ring_ports)
+        free(self.pfc)
+        free(self.sw_used)
+        free(self.sw_shared)
+        free(self.sw_max_used)
 
     # ------------------------------------------------------------------ setup
     def set_host(self, int32_t host, int32_t node):
@@ -227,6 +231,8 @@ cdef class Network(EventHandler):
             raise ValueError(f"delay_ps must be >= 0, got {delay_ps}")
         if buffer_bytes <= 0:
             raise ValueError(f"buffer_bytes must be > 0, got {buffer_bytes}")
+        if self.pfc != NULL:
+            raise RuntimeError("add ports before configure_pfc")
         if self.n_ports == self.port_cap:
             pt = <Port*> realloc(self.ports, 2 * self.port_cap * sizeof(Port))
             if pt == NULL:
@@ -552,6 +558,8 @@ cdef class Network(EventHandler):
             free_at = self.nic_free_at(ring)
             if free_at <= self.sim.now:
                 return self.nic_pull(ring)
+            if free_at == INT64_MAX:
+                return 0                   # paused by PFC: the resume pulls
             self.nic_pending[ring] = 1
             push_event(self.sim, free_at, self.handler_id, EV_NIC_PULL, ring)
         return 0
@@ -559,6 +567,8 @@ cdef class Network(EventHandler):
     cdef inline int64_t port_free_at(self, int32_t port) noexcept:
         # when the port will have serialised everything it holds
         if self.ports[port].mode & PM_DEQUEUE:
+            if (self.ports[port].mode & PM_PFC) and self.pfc[port].open_mask:
+                return INT64_MAX           # paused: the NIC waits for the resume
             return self.ports[port].drain_at
         return self.ports[port].busy_until
 
@@ -584,6 +594,8 @@ cdef class Network(EventHandler):
         cdef int32_t e, p
         cdef int64_t free_at
         cdef Endpoint ep
+        if self.pfc != NULL and self.nic_free_at(ring) == INT64_MAX:
+            return 0                       # paused by PFC: the resume pulls
         while self.ready_head[ring] >= 0:
             e = self.ready_head[ring]
             self.ready_head[ring] = self.ready_next[e]
@@ -609,6 +621,8 @@ cdef class Network(EventHandler):
             break
         if self.ready_head[ring] >= 0:
             free_at = self.nic_free_at(ring)
+            if free_at == INT64_MAX:
+                return 0                   # paused by PFC: the resume pulls
             self.nic_pending[ring] = 1
             push_event(self.sim, free_at if free_at > self.sim.now else self.sim.now,
                        self.handler_id, EV_NIC_PULL, ring)
@@ -636,6 +650,7 @@ cdef class Network(EventHandler):
     cdef int forward(self, int32_t node, int32_t p) except -1:
         cdef Packet* pk = &self.pkts[p]
         cdef int32_t r = self.route(pk.table, node, pk.dst)
+        pk.in_port = pk.port          # the link it came in by (PFC ingress accounting)
         cdef int64_t lo = self.fwd_off[r]
         cdef int64_t cnt = self.fwd_off[r + 1] - lo
         cdef int32_t port
@@ -718,6 +733,8 @@ cdef class Network(EventHandler):
             self.release(p)
             return 0
         if pt.mode & PM_DEQUEUE:
+            if pt.mode & PM_PFC:
+                return self.pfc_enqueue(pt, port, p)
             return self.enqueue_dequeue_path(pt, port, p)
         # fast path: let go of packets whose last bit has left by now
         while pt.ring_len > 0 and pt.ring_t[pt.ring_head] <= now:
@@ -775,6 +792,10 @@ cdef class Network(EventHandler):
                     victim = self.newest_data(pt)
                 if victim >= 0:
                     # the victim moves, still held, to the tail of the header class
+                    if pt.mode & PM_PFC:
+                        self.pfc_uncharge(pt.node, self.pkts[victim].in_port,
+                                          0 if self.pfc_mode == PFC_HTSIM else self.pkts[victim].prio,
+                                          self.pkts[victim].size, self.pkts[victim].pfc_hr)
                     self.class_unlink(pt, self.pkts[victim].prio, victim)
                     pt.queued_bytes -= self.pkts[victim].size
                     pt.drain_at -= port_tx_time(pt, self.pkts[victim].size)
@@ -791,6 +812,8 @@ cdef class Network(EventHandler):
                         pt.hdr_bytes += pt.trim_bytes
                         pt.drain_at += port_tx_time(pt, pt.trim_bytes)
                         self.class_push(pt, victim)
+                        if pt.mode & PM_PFC:
+                            self.pfc_charge(pt, victim)
                 else:
                     self.trim_packet(pt, p)
         size = pk.size
@@ -837,6 +860,8 @@ cdef class Network(EventHandler):
         pt.drain_at = (pt.drain_at if pt.drain_at > now else now) + port_tx_time(pt, size)
         pk.port = port
         pk.hops += 1
+        if pt.mode & PM_PFC:
+            return self.pfc_admit(pt, port, p)
         if pt.tx_pending or pt.busy_until > now:
             self.class_push(pt, p)
             pt.n_waiting += 1
@@ -974,8 +999,17 @@ cdef class Network(EventHandler):
         # the packet in service finished serialising while others wait behind it
         cdef Port* pt = &self.ports[port]
         cdef int32_t p = pt.in_service
+        cdef int32_t in_port = -1
+        cdef PfcPort* pf
         pt.tx_pending = 0
         if p >= 0:
+            if pt.mode & PM_PFC:
+                # the bytes leave the switch: its ingress counter and buffer let go of them
+                pf = &self.pfc[port]
+                in_port = pf.svc_in
+                if in_port >= 0:
+                    self.pfc_uncharge(pt.node, in_port, pf.svc_cls, pt.svc_size, pf.svc_hr)
+                    pf.svc_in = -1
             self.finish_service(pt)
             # htsim marks at dequeue on the data bytes left behind; the packet is still on
             # the wire (delay > 0), so its mark is set before it arrives
@@ -983,6 +1017,10 @@ cdef class Network(EventHandler):
                 if self.ecn_decide(pt, self.ecn_queue(pt)):
                     self.pkts[p].flags |= PF_CE
                     pt.ecn_marks += 1
+        if pt.mode & PM_PFC:
+            if in_port >= 0:
+                self.pfc_after_release(in_port)
+            return self.pfc_start_service(pt, port)
         return self.start_service(pt, port)
 
     cdef int on_event(self, int32_t kind, int64_t arg) except -1:
@@ -990,7 +1028,7 @@ cdef class Network(EventHandler):
         cdef int32_t node, host
         cdef Packet* pk
         cdef Port* pt
-        self.ev_count[kind & 3] += 1
+        self.ev_count[kind & 7] += 1
         if kind == EV_ARRIVE:
             pk = &self.pkts[p]
             node = pk.at_node
@@ -1013,7 +1051,316 @@ cdef class Network(EventHandler):
         if kind == EV_NIC_PULL:
             self.nic_pending[p] = 0
             return self.nic_pull(p)
+        if kind == EV_PFC_FRAME:
+            pk = &self.pkts[p]
+            node = self.ports[pk.port].reverse     # the port the frame controls
+            host = <int32_t> pk.aux                # classes it names
+            kind = <int32_t> pk.aux2               # of which paused
+            arg = pk.seq * port_tx_time(&self.ports[node], 64)   # quanta of 512 bit times
+            self.release(p)
+            for p in range(N_CLASSES):
+                if (host >> p) & 1:
+                    self.pfc_apply(node, p, (kind >> p) & 1, self.sim.now + arg)
+            return 0
+        if kind == EV_PFC_OOB:
+            return self.pfc_apply(<int32_t> (arg >> 1), 0, arg & 1, INT64_MAX)
+        if kind == EV_PFC_TIMER:
+            return self.pfc_timer(arg)
+        if kind == EV_PFC_REFRESH:
+            if self.pfc[p].refresh_at == self.sim.now and self.pfc[p].xoff:
+                self.pfc[p].refresh_at = 0
+                return self.pfc_signal(p, self.pfc[p].xoff)
+            return 0
         raise ValueError(f"unknown network event kind {kind}")
+
+    # ------------------------------------------------------------------- PFC
+    # Priority flow control.  The ingress side of link ``l`` (port ``l``) lives at its
+    # peer switch: ``pfc[l].in_bytes[c]`` counts the bytes that entered by ``l`` in
+    # class ``c`` and are still held in that switch's egress queues (the packet in
+    # service included).  The pause side lives at port ``l`` itself: it may not start
+    # a packet of a paused class.  The switch tells the upstream with control frames
+    # on the reverse port (frames mode) or out of band one link delay later (htsim).
+
+    cdef inline int64_t pfc_xoff_at(self, int32_t in_port) noexcept:
+        # static threshold, or the dynamic one: alpha x the free shared buffer
+        cdef int32_t node
+        cdef int64_t free_b
+        if self.pfc_alpha_q16 == 0:
+            return self.pfc[in_port].xoff_bytes
+        node = self.ports[in_port].peer
+        free_b = self.sw_shared[node] - self.sw_used[node]
+        if free_b < 0:
+            free_b = 0
+        return (free_b * self.pfc_alpha_q16) >> 16
+
+    cdef inline bint pfc_paused(self, int32_t port, int32_t cls) noexcept:
+        return (self.pfc[port].open_mask >> cls) & 1
+
+    cdef void pfc_charge(self, Port* pt, int32_t p) noexcept:
+        """Account ``p`` (just held by switch port ``pt``) to its ingress and the buffer."""
+        cdef Packet* pk = &self.pkts[p]
+        cdef int32_t in_port = pk.in_port, node = pt.node
+        cdef int32_t cls
+        cdef int64_t size = pk.size
+        cdef PfcPort* pf
+        pk.pfc_hr = 0
+        if in_port < 0 or self.node_host[node] >= 0:
+            return
+        pf = &self.pfc[in_port]
+        if self.pfc_mode == PFC_HTSIM:
+            cls = 0
+        else:
+            cls = pk.prio
+            if (self.pfc_classes >> cls) & 1 and (
+                    pf.in_bytes[cls] + size > self.pfc_xoff_at(in_port) or
+                    (self.sw_shared[node] and self.sw_used[node] + size > self.sw_shared[node])):
+                # beyond its threshold (or the pool is full): the ingress's headroom holds it
+                pk.pfc_hr = 1
+                pf.hr_used += size
+                if pf.hr_used > pf.headroom_bytes:
+                    self.lossless_overflow += 1
+        if not pk.pfc_hr:
+            self.sw_used[node] += size
+            if self.sw_used[node] > self.sw_max_used[node]:
+                self.sw_max_used[node] = self.sw_used[node]
+        pf.in_bytes[cls] += size
+        if pf.in_bytes[cls] > pf.max_in_bytes:
+            pf.max_in_bytes = pf.in_bytes[cls]
+
+    cdef void pfc_uncharge(self, int32_t node, int32_t in_port, int32_t cls, int64_t size, bint hr) noexcept:
+        # departures free the ingress's headroom first (as switch MMUs do), so a busy
+        # ingress that dips below XOFF gets its whole headroom back for the next round
+        cdef int64_t from_hr
+        if in_port < 0 or self.node_host[node] >= 0:
+            return
+        self.pfc[in_port].in_bytes[cls] -= size
+        from_hr = self.pfc[in_port].hr_used if self.pfc[in_port].hr_used < size else size
+        self.pfc[in_port].hr_used -= from_hr
+        self.sw_used[node] -= size - from_hr
+
+    cdef int pfc_enqueue(self, Port* pt, int32_t port, int32_t p) except -1:
+        """Enqueue on a PFC port: lossless classes are never dropped for want of buffer."""
+        cdef Packet* pk = &self.pkts[p]
+        cdef int32_t node = pt.node
+        if self.pfc_mode == PFC_HTSIM or (self.pfc_classes >> pk.prio) & 1:
+            if ((pt.mode & PM_ECN) and not (pt.mode & PM_ECN_AT_DEQUEUE) and
+                    (pk.flags & (PF_ECT | PF_TRIMMED)) == PF_ECT):
+                if self.ecn_decide(pt, self.ecn_queue(pt)):
+                    pk.flags |= PF_CE
+                    pt.ecn_marks += 1
+            return self.admit(pt, port, p)
+        # a lossy class: the shared pool (without the headroom) bounds it as well
+        if self.sw_shared[node] and self.sw_used[node] + pk.size > self.sw_shared[node]:
+            pt.drops += 1
+            pt.drop_bytes += pk.size
+            self.dropped += 1
+            self.release(p)
+            return 0
+        return self.enqueue_dequeue_path(pt, port, p)
+
+    cdef int pfc_admit(self, Port* pt, int32_t port, int32_t p) except -1:
+        """Hold ``p`` on a PFC port: account it, serve it if allowed, send XOFF if needed."""
+        cdef Packet* pk = &self.pkts[p]
+        cdef PfcPort* pf = &self.pfc[port]
+        cdef PfcPort* ip
+        cdef int32_t cls = 0 if self.pfc_mode == PFC_HTSIM else pk.prio
+        cdef int32_t in_port = -1
+        cdef bint lossless = self.pfc_mode == PFC_HTSIM or (self.pfc_classes >> pk.prio) & 1
+        if self.node_host[pt.node] < 0 and pk.in_port >= 0:
+            in_port = pk.in_port
+            self.pfc_charge(pt, p)
+        if pt.tx_pending or pt.busy_until > self.sim.now or (pf.open_mask >> cls) & 1:
+            # a PFC port keeps its end-of-service event while busy; a paused one is
+            # started again by the resume
+            self.class_push(pt, p)
+            pt.n_waiting += 1
+        else:
+            pf.svc_in = in_port
+            pf.svc_cls = cls
+            pf.svc_hr = pk.pfc_hr
+            self.begin_tx(pt, port, p)
+            pt.tx_pending = 1
+            push_event(self.sim, pt.busy_until, self.handler_id, EV_TX_DONE, port)
+        if in_port >= 0 and lossless:
+            ip = &self.pfc[in_port]
+            if not ((ip.xoff >> cls) & 1) and ip.in_bytes[cls] > self.pfc_xoff_at(in_port):
+                ip.xoff |= 1 << cls
+                return self.pfc_signal(in_port, 1 << cls)
+        return 0
+
+    cdef int pfc_start_service(self, Port* pt, int32_t port) except -1:
+        """Send a pending control frame, else the head of the highest unpaused class."""
+        cdef PfcPort* pf = &self.pfc[port]
+        cdef int32_t c, p
+        cdef bint htsim = self.pfc_mode == PFC_HTSIM
+        cdef Packet* pk
+        if pf.ctrl_pending:
+            return self.pfc_send_ctrl(pt, port)
+        if pt.n_waiting == 0 or (htsim and pf.open_mask):
+            return 0
+        for c in range(N_CLASSES):
+            p = pt.q_head[c]
+            if p >= 0 and (htsim or not (pf.open_mask >> c) & 1):
+                self.class_unlink(pt, c, p)
+                pt.n_waiting -= 1
+                pk = &self.pkts[p]
+                pf.svc_in = pk.in_port if self.node_host[pt.node] < 0 else -1
+                pf.svc_cls = 0 if htsim else c
+                pf.svc_hr = pk.pfc_hr
+                self.begin_tx(pt, port, p)
+                pt.tx_pending = 1
+                return push_event(self.sim, pt.busy_until, self.handler_id, EV_TX_DONE, port)
+        return 0
+
+    cdef int pfc_after_release(self, int32_t in_port) except -1:
+        # XON once the ingress falls below its XON threshold (strictly), or empties
+        cdef PfcPort* ip = &self.pfc[in_port]
+        cdef int64_t xon
+        cdef int32_t c, mask = 0
+        if not ip.xoff:
+            return 0
+        xon = self.pfc_xoff_at(in_port) - (ip.xoff_bytes - ip.xon_bytes)
+        for c in range(N_CLASSES):
+            if (ip.xoff >> c) & 1 and (ip.in_bytes[c] < xon or ip.in_bytes[c] == 0):
+                mask |= 1 << c
+        if mask:
+            ip.xoff &= ~mask
+            return self.pfc_signal(in_port, mask)
+        return 0
+
+    cdef int pfc_signal(self, int32_t in_port, int32_t mask) except -1:
+        """The switch at the far end of ``in_port`` announces the state of ``mask`` classes."""
+        cdef int32_t q = self.ports[in_port].reverse
+        cdef int32_t on
+        cdef PfcPort* pq
+        if self.pfc_mode == PFC_HTSIM:
+            # htsim: on/off, not serialised, exactly one link delay later
+            on = self.pfc[in_port].xoff & 1
+            if on and q >= 0:
+                self.pfc[q].sent[0] += 1
+                self.pfc_pauses += 1
+            return push_event(self.sim, self.sim.now + self.ports[in_port].delay_ps, self.handler_id,
+                              EV_PFC_OOB, 2 * <int64_t> in_port + on)
+        if q < 0:
+            return 0
+        pq = &self.pfc[q]
+        pq.ctrl_mask |= mask
+        if not pq.ctrl_pending:
+            pq.ctrl_pending = 1
+            if not self.ports[q].tx_pending:
+                return self.pfc_send_ctrl(&self.ports[q], q)
+        return 0
+
+    cdef int pfc_send_ctrl(self, Port* pt, int32_t port) except -1:
+        """Serialise a PFC frame on idle ``port``: ahead of data, never itself paused."""
+        cdef PfcPort* pf = &self.pfc[port]
+        cdef int32_t in_link = pt.reverse
+        cdef PfcPort* ip = &self.pfc[in_link]
+        cdef int32_t mask = pf.ctrl_mask, on, c, p
+        cdef int64_t now = self.sim.now, dur
+        cdef Packet* pk
+        on = ip.xoff & mask
+        pf.ctrl_pending = 0
+        pf.ctrl_mask = 0
+        p = self.alloc()
+        pk = &self.pkts[p]
+        pk.kind = PKT_CTRL
+        pk.size = 64
+        pk.aux = mask
+        pk.aux2 = on
+        pk.seq = self.pfc_quanta if on else 0
+        pk.port = port
+        pk.src = -1
+        pk.dst = -1
+        for c in range(N_CLASSES):
+            if (on >> c) & 1:
+                pf.sent[c] += 1
+                self.pfc_pauses += 1
+        pt.busy_until = now + port_tx_time(pt, 64)
+        pt.in_service = -1
+        pf.svc_in = -1
+        pt.tx_pending = 1
+        pk.at_node = pt.peer
+        push_event(self.sim, pt.busy_until, self.handler_id, EV_TX_DONE, port)
+        push_event(self.sim, pt.busy_until + pt.delay_ps, self.handler_id, EV_PFC_FRAME, p)
+        if on:
+            # refresh at half the pause time while the ingress stays congested
+            dur = self.pfc_quanta * port_tx_time(&self.ports[in_link], 64)
+            ip.refresh_at = now + (dur // 2 if dur > 1 else 1)
+            push_event(self.sim, ip.refresh_at, self.handler_id, EV_PFC_REFRESH, in_link)
+        return 0
+
+    cdef int pfc_apply(self, int32_t port, int32_t cls, bint on, int64_t until) except -1:
+        """A PAUSE (``on``, until ``until``) or RESUME of ``cls`` reaches ``port``."""
+        cdef PfcPort* pf = &self.pfc[port]
+        cdef int32_t bit = 1 << cls
+        cdef int64_t now = self.sim.now
+        if on:
+            pf.received[cls] += 1
+            if pf.wd_off & bit:
+                return 0
+            if not (pf.open_mask & bit):
+                pf.open_mask |= bit
+                pf.pause_start[cls] = now
+                if self.pfc_watchdog_ps > 0:
+                    push_event(self.sim, now + self.pfc_watchdog_ps, self.handler_id, EV_PFC_TIMER,
+                               2 * (<int64_t> port * N_CLASSES + cls) + 1)
+            pf.paused_until[cls] = until
+            if until != INT64_MAX:
+                push_event(self.sim, until, self.handler_id, EV_PFC_TIMER,
+                           2 * (<int64_t> port * N_CLASSES + cls))
+            return 0
+        if pf.open_mask & bit:
+            pf.paused_ps[cls] += now - pf.pause_start[cls]
+            pf.paused_until[cls] = now
+            pf.open_mask &= ~bit
+            return self.pfc_kick(port)
+        return 0
+
+    cdef int pfc_timer(self, int64_t arg) except -1:
+        # a pause's quanta ran out, or the watchdog looks at a long pause
+        cdef bint wd = arg & 1
+        cdef int64_t idx = arg >> 1
+        cdef int32_t port = <int32_t> (idx // N_CLASSES), cls = <int32_t> (idx % N_CLASSES)
+        cdef PfcPort* pf = &self.pfc[port]
+        cdef int32_t bit = 1 << cls
+        cdef int64_t now = self.sim.now
+        if not (pf.open_mask & bit):
+            return 0
+        if wd:
+            if now - pf.pause_start[cls] < self.pfc_watchdog_ps:
+                return 0
+            pf.wd_off |= bit
+            pf.watchdog_trips += 1
+            pf.paused_ps[cls] += now - pf.pause_start[cls]
+        else:
+            if pf.paused_until[cls] > now:
+                return 0                 # refreshed since
+            pf.paused_ps[cls] += pf.paused_until[cls] - pf.pause_start[cls]
+        pf.open_mask &= ~bit
+        return self.pfc_kick(port)
+
+    cdef int pfc_kick(self, int32_t port) except -1:
+        """A class of ``port`` may send again: restart service, and its NIC's pulls."""
+        cdef Port* pt = &self.ports[port]
+        cdef PfcPort* pf = &self.pfc[port]
+        cdef int64_t now = self.sim.now, start, waiting, free_at
+        cdef int32_t host, ring
+        waiting = pt.queued_bytes - (pt.svc_size if pt.in_service >= 0 else 0)
+        start = pt.busy_until if pt.busy_until > now else now
+        pt.drain_at = start + port_tx_time(pt, waiting)
+        if not pt.tx_pending and (pt.n_waiting > 0 or pf.ctrl_pending):
+            self.pfc_start_service(pt, port)
+        host = self.node_host[pt.node]
+        if host >= 0 and not pf.open_mask:
+            for ring in range(2 * host, 2 * host + 2):
+                if self.ready_head[ring] >= 0 and not self.nic_pending[ring]:
+                    free_at = self.nic_free_at(ring)
+                    if free_at != INT64_MAX:
+                        self.nic_pending[ring] = 1
+                        push_event(self.sim, free_at if free_at > now else now, self.handler_id,
+                                   EV_NIC_PULL, ring)
+        return 0
 
     # --------------------------------------------------------------- python API
     def inject(self, int32_t src, int32_t dst, int32_t size, int32_t endpoint, *, int32_t flow=0,
@@ -1045,6 +1392,138 @@ cdef class Network(EventHandler):
             pk.flags = PF_ECT
         self.send(p)
 
+    def configure_pfc(self, mode="frames", classes=None, int64_t xoff_bytes=60_000,
+                      int64_t xon_bytes=48_000, int64_t headroom_bytes=1 << 40, int64_t quanta=65535,
+                      double alpha=0.0, int64_t shared_buffer_bytes=0, int64_t watchdog_ps=0):
+        """Turn on priority flow control on every port (call before any traffic).
+
+        Every switch counts, per ingress link and class, the bytes that entered by that
+        link and are still held in its egress queues; above ``xoff_bytes`` it pauses the
+        upstream port for that class, below ``xon_bytes`` it resumes it.  All ports use
+        the dequeue path; lossless classes are never dropped for want of buffer.
+
+        Parameters
+        ----------
+        mode : {"frames", "htsim"}
+            ``"frames"``: 64 B PFC frames with quanta (512 bit times each) sent ahead of
+            data on the reverse port, refreshed at half their time while congested, one
+            pause state per class.  ``"htsim"``: htsim's lossless input queues: one class,
+            on/off, delivered out of band one link delay later, the whole port stops.
+        classes : sequence of int, optional
+            Lossless classes (default: all).  Ignored in htsim mode (everything is).
+        xoff_bytes, xon_bytes : int
+            Default per-ingress thresholds (change one link's with :meth:`set_pfc_port`).
+            With ``alpha`` the XOFF threshold is dynamic and ``xoff_bytes - xon_bytes``
+            is the hysteresis.
+        headroom_bytes : int
+            Per ingress: the bytes it may hold beyond its XOFF threshold; a lossless
+            packet beyond that counts in :attr:`lossless_overflow` (it is still queued).
+        quanta : int
+            Pause time of a PAUSE frame, in 512-bit times of the paused link (1..65535).
+        alpha : float
+            Dynamic threshold: XOFF when an ingress holds more than ``alpha`` x the free
+            shared buffer of its switch (0: static ``xoff_bytes``).
+        shared_buffer_bytes : int
+            Shared buffer per switch (0: none).  Lossy classes drop when it is full; the
+            lossless overflow into per-ingress headroom.
+        watchdog_ps : int
+            A port paused in one class for longer than this ignores that class's pauses
+            from then on (0: no watchdog).
+        """
+        cdef int32_t i, c, n
+        if mode not in ("frames", "htsim"):
+            raise ValueError(f"mode = {mode!r}: allowed: frames, htsim")
+        if self.pfc != NULL:
+            raise RuntimeError("PFC is already configured")
+        for i in range(self.n_ports):
+            if self.ports[i].queued_bytes:
+                raise RuntimeError("cannot configure PFC on a busy network")
+        mask = 0
+        for c in (range(N_CLASSES) if classes is None else classes):
+            if not (0 <= c < N_CLASSES):
+                raise ValueError(f"classes: {c} is not a class 0..{N_CLASSES - 1}")
+            mask |= 1 << c
+        if not (0 <= xon_bytes <= xoff_bytes):
+            raise ValueError(f"need 0 <= xon_bytes <= xoff_bytes, got {xon_bytes}, {xoff_bytes}")
+        if headroom_bytes < 0:
+            raise ValueError(f"headroom_bytes must be >= 0, got {headroom_bytes}")
+        if not (1 <= quanta <= 65535):
+            raise ValueError(f"quanta must be in 1..65535, got {quanta}")
+        if alpha < 0 or (alpha > 0 and shared_buffer_bytes <= 0):
+            raise ValueError(f"alpha = {alpha}: must be >= 0, and > 0 needs shared_buffer_bytes > 0")
+        if shared_buffer_bytes < 0 or watchdog_ps < 0:
+            raise ValueError("shared_buffer_bytes and watchdog_ps must be >= 0")
+        n = max(self.n_ports, 1)
+        self.pfc = <PfcPort*> calloc(n, sizeof(PfcPort))
+        self.sw_used = <int64_t*> calloc(self.n_nodes, sizeof(int64_t))
+        self.sw_shared = <int64_t*> calloc(self.n_nodes, sizeof(int64_t))
+        self.sw_max_used = <int64_t*> calloc(self.n_nodes, sizeof(int64_t))
+        if self.pfc == NULL or self.sw_used == NULL or self.sw_shared == NULL or self.sw_max_used == NULL:
+            raise MemoryError()
+        self.pfc_mode = PFC_FRAMES if mode == "frames" else PFC_HTSIM
+        self.pfc_classes = mask
+        self.pfc_quanta = quanta
+        self.pfc_watchdog_ps = watchdog_ps
+        self.pfc_alpha_q16 = <int64_t> (alpha * 65536.0 + 0.5)
+        for i in range(self.n_nodes):
+            if self.node_host[i] < 0:
+                self.sw_shared[i] = shared_buffer_bytes
+        for i in range(self.n_ports):
+            self.pfc[i].svc_in = -1
+            self.pfc[i].xoff_bytes = xoff_bytes
+            self.pfc[i].xon_bytes = xon_bytes
+            self.pfc[i].headroom_bytes = headroom_bytes
+            self.ports[i].mode |= PM_PFC | PM_DEQUEUE
+
+    def set_pfc_port(self, int32_t port, int64_t xoff_bytes, int64_t xon_bytes, int64_t headroom_bytes):
+        """Thresholds of the ingress at the far end of ``port`` (the link ``port`` feeds)."""
+        self._check_port(port)
+        if self.pfc == NULL:
+            raise RuntimeError("PFC is not configured: call configure_pfc first")
+        if not (0 <= xon_bytes <= xoff_bytes) or headroom_bytes < 0:
+            raise ValueError(f"need 0 <= xon_bytes <= xoff_bytes and headroom_bytes >= 0, got "
+                             f"{xon_bytes}, {xoff_bytes}, {headroom_bytes}")
+        self.pfc[port].xoff_bytes = xoff_bytes
+        self.pfc[port].xon_bytes = xon_bytes
+        self.pfc[port].headroom_bytes = headroom_bytes
+
+    def pfc_counters(self):
+        """PFC counters as numpy arrays: per (port, class) ``pauses_sent`` (PAUSE frames
+        this port transmitted), ``pauses_received``, ``paused_ps`` (open pauses counted up
+        to now) and ``ingress_bytes`` (now); per port ``watchdog_trips``,
+        ``max_ingress_bytes`` (peak of one class of the ingress this port feeds) and
+        ``headroom_bytes`` (in use now); ``None`` if PFC is off."""
+        cdef int32_t i, c, n = self.n_ports
+        cdef PfcPort* pf
+        if self.pfc == NULL:
+            return None
+        out = {k: np.zeros((n, N_CLASSES), dtype=np.int64) for k in (
+            "pauses_sent", "pauses_received", "paused_ps", "ingress_bytes")}
+        for k in ("watchdog_trips", "max_ingress_bytes", "headroom_bytes"):
+            out[k] = np.zeros(n, dtype=np.int64)
+        cdef int64_t[:, ::1] snt = out["pauses_sent"], rcv = out["pauses_received"]
+        cdef int64_t[:, ::1] pps = out["paused_ps"], ing = out["ingress_bytes"]
+        cdef int64_t now = self.sim.now
+        for i in range(n):
+            pf = &self.pfc[i]
+            for c in range(N_CLASSES):
+                snt[i, c] = pf.sent[c]
+                rcv[i, c] = pf.received[c]
+                pps[i, c] = pf.paused_ps[c]
+                if (pf.open_mask >> c) & 1:
+                    pps[i, c] += min(now, pf.paused_until[c]) - pf.pause_start[c]
+                ing[i, c] = pf.in_bytes[c]
+            out["watchdog_trips"][i] = pf.watchdog_trips
+            out["max_ingress_bytes"][i] = pf.max_in_bytes
+            out["headroom_bytes"][i] = pf.hr_used
+        return out
+
+    def switch_buffer_bytes(self, int32_t node):
+        """``(held, peak)`` bytes of the shared buffer of switch ``node`` (PFC on)."""
+        if not (0 <= node < self.n_nodes) or self.pfc == NULL:
+            raise ValueError("PFC is off or node out of range")
+        return self.sw_used[node], self.sw_max_used[node]
+
     def port_counters(self):
         """Per-port counters as a dict of numpy arrays (one entry per port)."""
         cdef int32_t i, n = self.n_ports
@@ -1072,6 +1551,11 @@ cdef class Network(EventHandler):
             qb[i] = self.queue_bytes(i)
             up[i] = self.ports[i].up
             tr[i] = self.ports[i].trims
+        pfc = self.pfc_counters()
+        for key, col in (("pfc_pauses_sent", "pauses_sent"), ("pfc_pauses_received", "pauses_received"),
+                         ("pfc_paused_ps", "paused_ps")):
+            cols[key] = pfc[col].sum(axis=1) if pfc is not None else np.zeros(n, dtype=np.int64)
+        cols["pfc_watchdog_trips"] = pfc["watchdog_trips"] if pfc is not None else np.zeros(n, dtype=np.int64)
         return cols
 
     def queue_bytes(self, int32_t port):
@@ -1121,7 +1605,7 @@ cdef class Network(EventHandler):
                     p = self.pkts[p].next
             if n != pt.n_waiting:
                 out.append(f"port {i}: {n} packets queued but n_waiting = {pt.n_waiting}")
-            if n > 0 and not pt.tx_pending:
+            if n > 0 and not pt.tx_pending and not (pt.mode & PM_PFC and self._pfc_blocked(i)):
                 out.append(f"port {i}: {n} packets wait and no end-of-service event is pending")
             if pt.in_service >= 0:
                 held += pt.svc_size
@@ -1130,14 +1614,75 @@ cdef class Network(EventHandler):
             if held != pt.queued_bytes or hdr != pt.hdr_bytes:
                 out.append(f"port {i}: holds {held} B ({hdr} B headers) by its queues, "
                            f"{pt.queued_bytes} B ({pt.hdr_bytes} B) by its counters")
+        if self.pfc != NULL:
+            out.extend(self._pfc_invariants())
+        return out
+
+    def _pfc_blocked(self, int32_t port):
+        # every class with waiting packets is paused
+        cdef int32_t c
+        cdef Port* pt = &self.ports[port]
+        if self.pfc_mode == PFC_HTSIM:
+            return bool(self.pfc[port].open_mask & 1)
+        for c in range(N_CLASSES):
+            if pt.q_head[c] >= 0 and not (self.pfc[port].open_mask >> c) & 1:
+                return False
+        return True
+
+    def _pfc_invariants(self):
+        # ingress counters = bytes held in the switch's egress queues that entered by
+        # that link; headroom and shared-pool use agree; nothing negative
+        cdef int32_t i, c, p, cls
+        cdef Port* pt
+        cdef Packet* pk
+        n = self.n_ports
+        ing = np.zeros((n, N_CLASSES), dtype=np.int64)
+        hr = np.zeros(n, dtype=np.int64)
+        used = np.zeros(self.n_nodes, dtype=np.int64)
+        out = []
+        for i in range(n):
+            pt = &self.ports[i]
+            if self.node_host[pt.node] >= 0:
+                continue
+            for c in range(N_CLASSES):
+                p = pt.q_head[c]
+                while p >= 0:
+                    pk = &self.pkts[p]
+                    if pk.in_port >= 0:
+                        cls = 0 if self.pfc_mode == PFC_HTSIM else pk.prio
+                        if self.ports[pk.in_port].peer != pt.node:
+                            out.append(f"port {i}: packet {p} entered by port {pk.in_port}, "
+                                       f"which does not lead here")
+                        ing[pk.in_port, cls] += pk.size
+                    p = pk.next
+            if pt.in_service >= 0 and self.pfc[i].svc_in >= 0:
+                ing[self.pfc[i].svc_in, self.pfc[i].svc_cls] += pt.svc_size
+        for i in range(n):
+            for c in range(N_CLASSES):
+                if self.pfc[i].in_bytes[c] != ing[i, c] or ing[i, c] < 0:
+                    out.append(f"ingress {i} class {c}: counter {self.pfc[i].in_bytes[c]} B, "
+                               f"queues hold {ing[i, c]} B")
+            if not (0 <= self.pfc[i].hr_used <= ing[i].sum()):
+                out.append(f"ingress {i}: headroom use {self.pfc[i].hr_used} B outside 0..{ing[i].sum()} B")
+            elif self.node_host[self.ports[i].peer] < 0:
+                used[self.ports[i].peer] += ing[i].sum() - self.pfc[i].hr_used
+        for i in range(self.n_nodes):
+            if self.sw_used[i] != used[i] or self.sw_used[i] < 0:
+                out.append(f"node {i}: shared buffer counter {self.sw_used[i]} B, queues {used[i]} B")
+        if self.lossless_overflow:
+            out.append(f"{self.lossless_overflow} lossless packets went beyond XOFF + headroom")
         return out
 
     def event_counts(self):
         """Network events handled so far, by kind: arrivals at the far end of a wire,
         end-of-service events of ports with waiting packets, delayed forwards (switch
         latency), host NIC pulls."""
-        return {"arrive": self.ev_count[EV_ARRIVE], "tx_done": self.ev_count[EV_TX_DONE],
-                "forward": self.ev_count[EV_FORWARD], "nic_pull": self.ev_count[EV_NIC_PULL]}
+        out = {"arrive": self.ev_count[EV_ARRIVE], "tx_done": self.ev_count[EV_TX_DONE],
+               "forward": self.ev_count[EV_FORWARD], "nic_pull": self.ev_count[EV_NIC_PULL]}
+        if self.pfc != NULL:
+            out["pfc"] = (self.ev_count[EV_PFC_FRAME] + self.ev_count[EV_PFC_OOB] +
+                          self.ev_count[EV_PFC_TIMER] + self.ev_count[EV_PFC_REFRESH])
+        return out
 
     def in_flight(self):
         """Packets allocated and not yet released (queued, on a wire, or held by an endpoint)."""
