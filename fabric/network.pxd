@@ -276,6 +276,7 @@ cdef class Network(EventHandler):
     cdef int pfc_send_ctrl(self, Port* pt, int32_t port) except -1
     cdef int pfc_apply(self, int32_t port, int32_t cls, bint on, int64_t until) except -1
     cdef int pfc_timer(self, int64_t arg) except -1
+    cdef int pfc_event(self, int32_t kind, int64_t arg) except -1
     cdef int pfc_admit(self, Port* pt, int32_t port, int32_t p) except -1
     cdef int pfc_kick(self, int32_t port) except -1
     cdef inline bint pfc_paused(self, int32_t port, int32_t cls) noexcept

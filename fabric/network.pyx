@@ -1051,26 +1051,8 @@ cdef class Network(EventHandler):
         if kind == EV_NIC_PULL:
             self.nic_pending[p] = 0
             return self.nic_pull(p)
-        if kind == EV_PFC_FRAME:
-            pk = &self.pkts[p]
-            node = self.ports[pk.port].reverse     # the port the frame controls
-            host = <int32_t> pk.aux                # classes it names
-            kind = <int32_t> pk.aux2               # of which paused
-            arg = pk.seq * port_tx_time(&self.ports[node], 64)   # quanta of 512 bit times
-            self.release(p)
-            for p in range(N_CLASSES):
-                if (host >> p) & 1:
-                    self.pfc_apply(node, p, (kind >> p) & 1, self.sim.now + arg)
-            return 0
-        if kind == EV_PFC_OOB:
-            return self.pfc_apply(<int32_t> (arg >> 1), 0, arg & 1, INT64_MAX)
-        if kind == EV_PFC_TIMER:
-            return self.pfc_timer(arg)
-        if kind == EV_PFC_REFRESH:
-            if self.pfc[p].refresh_at == self.sim.now and self.pfc[p].xoff:
-                self.pfc[p].refresh_at = 0
-                return self.pfc_signal(p, self.pfc[p].xoff)
-            return 0
+        if kind >= EV_PFC_FRAME:
+            return self.pfc_event(kind, arg)
         raise ValueError(f"unknown network event kind {kind}")
 
     # ------------------------------------------------------------------- PFC
@@ -1316,6 +1298,33 @@ cdef class Network(EventHandler):
             pf.open_mask &= ~bit
             return self.pfc_kick(port)
         return 0
+
+    cdef int pfc_event(self, int32_t kind, int64_t arg) except -1:
+        # kept out of on_event so the packet events' path stays as lean as without PFC
+        cdef int32_t p = <int32_t> arg, port, mask, on, c
+        cdef int64_t dur
+        cdef Packet* pk
+        if kind == EV_PFC_FRAME:
+            pk = &self.pkts[p]
+            port = self.ports[pk.port].reverse     # the port the frame controls
+            mask = <int32_t> pk.aux                # classes it names
+            on = <int32_t> pk.aux2                 # of which paused
+            dur = pk.seq * port_tx_time(&self.ports[port], 64)   # quanta of 512 bit times
+            self.release(p)
+            for c in range(N_CLASSES):
+                if (mask >> c) & 1:
+                    self.pfc_apply(port, c, (on >> c) & 1, self.sim.now + dur)
+            return 0
+        if kind == EV_PFC_OOB:
+            return self.pfc_apply(<int32_t> (arg >> 1), 0, arg & 1, INT64_MAX)
+        if kind == EV_PFC_TIMER:
+            return self.pfc_timer(arg)
+        if kind == EV_PFC_REFRESH:
+            if self.pfc[p].refresh_at == self.sim.now and self.pfc[p].xoff:
+                self.pfc[p].refresh_at = 0
+                return self.pfc_signal(p, self.pfc[p].xoff)
+            return 0
+        raise ValueError(f"unknown network event kind {kind}")
 
     cdef int pfc_timer(self, int64_t arg) except -1:
         # a pause's quanta ran out, or the watchdog looks at a long pause
