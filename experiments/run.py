@@ -139,7 +139,11 @@ def _fabric_config(sc: dict, buffer_bytes: int):
                         xon_bytes=p.get("xon_bytes"), headroom_bytes=p.get("headroom_bytes"),
                         quanta=p["quanta"], alpha=p["alpha"], shared_buffer_bytes=p["shared_buffer_bytes"],
                         watchdog_ps=p["watchdog_ps"], mtu_bytes=sc["transport"]["mtu_bytes"])
-    return FabricConfig(pfc=pfc,
+    cbfc = None
+    if (f.get("cbfc") or {}).get("enabled"):
+        from uesim.fabric import CbfcConfig
+        cbfc = CbfcConfig(credit_bytes=f["cbfc"].get("credit_bytes"))
+    return FabricConfig(pfc=pfc, cbfc=cbfc,
         buffer_bytes=buffer_bytes, nic_buffer_bytes=f["nic_buffer_bytes"],
         ecn_kmin_bytes=ecn.get("kmin_bytes"), ecn_kmax_bytes=ecn.get("kmax_bytes"),
         ecn_pmax=ecn.get("pmax"), ecn_at_dequeue=ecn.get("at_dequeue", False),
@@ -281,7 +285,7 @@ def run_scenario(sc: dict, progress=None) -> RunResult:
         "rate_gbps": counters["rate_bps"] / 1e9,
         **{k: counters[k] for k in ("tx_packets", "tx_bytes", "drops", "drop_bytes", "ecn_marks",
                                     "trims", "max_queue_bytes", "pfc_pauses_sent",
-                                    "pfc_pauses_received", "pfc_paused_ps")},
+                                    "pfc_pauses_received", "pfc_paused_ps", "cbfc_stall_ps")},
     }
     stats = {
         "events": built.sim.events, "packet_hops": built.net.packet_hops,

@@ -44,6 +44,11 @@ FABRIC = {
     "trim_tail_prob": Field(float, default=0.0, minimum=0.0, maximum=1.0),
     "ecn": Field(dict),
     "pfc": Field(dict, help="priority flow control (docs/lossless.md)"),
+    "cbfc": Field(dict, help="credit-based flow control (docs/lossless.md)"),
+}
+CBFC = {
+    "enabled": Field(bool, default=True),
+    "credit_bytes": Field(int, minimum=1, maximum=(1 << 24) - 1, help="default: the port buffer"),
 }
 PFC = {
     "enabled": Field(bool, default=True),
@@ -205,6 +210,10 @@ def check_scenario(raw: dict) -> dict:
         sc["fabric"]["ecn"] = ecn
     if "pfc" in sc["fabric"]:
         sc["fabric"]["pfc"] = _check_pfc(sc["fabric"]["pfc"])
+    if "cbfc" in sc["fabric"]:
+        sc["fabric"]["cbfc"] = check_table("fabric.cbfc", sc["fabric"]["cbfc"], CBFC)
+        if sc["fabric"]["cbfc"]["enabled"] and sc["fabric"].get("pfc", {}).get("enabled"):
+            raise ScenarioError("fabric: enable pfc or cbfc, not both")
     tr = check_table("transport", sc["transport"], TRANSPORT)
     if tr["name"] != "uet":
         tr.setdefault("rto_ps", 100_000_000)     # uet derives it from the fabric at run time

@@ -20,7 +20,7 @@ import numpy as np
 from uesim.fabric.engine import Simulator
 from uesim.fabric.network import Network
 from uesim.fabric.routing import forwarding_tables
-from uesim.fabric.pfc import PfcConfig, pfc_thresholds
+from uesim.fabric.pfc import CbfcConfig, PfcConfig, pfc_thresholds
 
 @dataclass(frozen=True)
 class FabricConfig:
@@ -58,6 +58,8 @@ class FabricConfig:
     pfc : PfcConfig, optional
         Priority flow control on every link (every port then uses the dequeue path);
         see ``docs/lossless.md``.
+    cbfc : CbfcConfig, optional
+        Credit-based flow control on every link instead (not both).
     """
 
     buffer_bytes: int = 1 << 30
@@ -74,6 +76,7 @@ class FabricConfig:
     ecn_host_downlinks: bool = True
     seed: int = 0
     pfc: PfcConfig | None = None
+    cbfc: CbfcConfig | None = None
 
     def __post_init__(self):
         for key in ("buffer_bytes", "nic_buffer_bytes"):
@@ -86,6 +89,8 @@ class FabricConfig:
         if self.switch_latency_ps < 0:
             raise ValueError(f"switch_latency_ps must be >= 0, got {self.switch_latency_ps}")
         ecn = (self.ecn_kmin_bytes, self.ecn_kmax_bytes, self.ecn_pmax)
+        if self.pfc is not None and self.cbfc is not None:
+            raise ValueError("give pfc or cbfc, not both")
         if any(v is not None for v in ecn) and any(v is None for v in ecn):
             raise ValueError("ECN needs all of ecn_kmin_bytes, ecn_kmax_bytes, ecn_pmax (or none)")
 
@@ -237,6 +242,9 @@ def build_network(G: nx.Graph, sim: Simulator | None = None, config: FabricConfi
 
     if config.pfc is not None:
         _configure_pfc(net, config, is_host, index, port_link)
+    elif config.cbfc is not None:
+        credit = config.cbfc.credit_bytes or min(config.buffer_bytes, (1 << 24) - 1)
+        net.configure_pfc(mode="cbfc", credit_bytes=credit)
     tables = forwarding_tables(G, names, index, is_host, hosts, port_link)
     net.set_forwarding(*tables)
     net.set_nic_ports(*_nic_ports(G, index, hosts, port_link, two_tables=tables.host_domains is not None))

@@ -51,6 +51,7 @@ cdef enum:
     PFC_OFF = 0
     PFC_FRAMES = 1      # 802.1Qbb frames: per class, quanta, sent on the reverse link
     PFC_HTSIM = 2       # htsim's lossless input queues: on/off, whole port, out of band
+    PFC_CBFC = 3        # credit-based flow control: a class is sent only against receiver credit
 
 
 ctypedef struct Packet:
@@ -160,8 +161,12 @@ ctypedef struct PfcPort:
     uint8_t wd_off                  # bit per class: the watchdog made this port ignore pauses
     uint8_t ctrl_pending            # a control frame waits for this port's transmitter
     uint8_t ctrl_mask               # classes to announce in it (their state at send time)
-    uint8_t pad
+    uint8_t cb_block                # CBFC: packets wait and none of their classes has credit
     int64_t hr_used                 # ingress bytes charged to this ingress's headroom
+    int64_t credits[N_CLASSES]      # CBFC: bytes this port may still send per class
+    int64_t credit_limit            # CBFC: the receiver's buffer per class (initial credit)
+    int64_t stall_start             # CBFC: when the open credit stall began
+    int64_t stall_ps                # CBFC: time with packets waiting and no credit, closed stalls
 
 
 cdef class Endpoint(EventHandler):
@@ -277,6 +282,7 @@ cdef class Network(EventHandler):
     cdef int pfc_apply(self, int32_t port, int32_t cls, bint on, int64_t until) except -1
     cdef int pfc_timer(self, int64_t arg) except -1
     cdef int pfc_event(self, int32_t kind, int64_t arg) except -1
+    cdef int cbfc_return(self, int32_t port, int32_t in_port, int32_t cls, int64_t size) except -1
     cdef int pfc_admit(self, Port* pt, int32_t port, int32_t p) except -1
     cdef int pfc_kick(self, int32_t port) except -1
     cdef inline bint pfc_paused(self, int32_t port, int32_t cls) noexcept

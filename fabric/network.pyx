@@ -567,8 +567,8 @@ cdef class Network(EventHandler):
     cdef inline int64_t port_free_at(self, int32_t port) noexcept:
         # when the port will have serialised everything it holds
         if self.ports[port].mode & PM_DEQUEUE:
-            if (self.ports[port].mode & PM_PFC) and self.pfc[port].open_mask:
-                return INT64_MAX           # paused: the NIC waits for the resume
+            if (self.ports[port].mode & PM_PFC) and (self.pfc[port].open_mask or self.pfc[port].cb_block):
+                return INT64_MAX           # paused (or out of credit): the NIC waits for the resume
             return self.ports[port].drain_at
         return self.ports[port].busy_until
 
@@ -1010,6 +1010,8 @@ cdef class Network(EventHandler):
                 if in_port >= 0:
                     self.pfc_uncharge(pt.node, in_port, pf.svc_cls, pt.svc_size, pf.svc_hr)
                     pf.svc_in = -1
+                if self.pfc_mode == PFC_CBFC:
+                    self.cbfc_return(port, in_port, pf.svc_cls, pt.svc_size)
             self.finish_service(pt)
             # htsim marks at dequeue on the data bytes left behind; the packet is still on
             # the wire (delay > 0), so its mark is set before it arrives
@@ -1093,7 +1095,7 @@ cdef class Network(EventHandler):
             cls = 0
         else:
             cls = pk.prio
-            if (self.pfc_classes >> cls) & 1 and (
+            if self.pfc_mode == PFC_FRAMES and (self.pfc_classes >> cls) & 1 and (
                     pf.in_bytes[cls] + size > self.pfc_xoff_at(in_port) or
                     (self.sw_shared[node] and self.sw_used[node] + size > self.sw_shared[node])):
                 # beyond its threshold (or the pool is full): the ingress's headroom holds it
@@ -1148,15 +1150,28 @@ cdef class Network(EventHandler):
         cdef int32_t cls = 0 if self.pfc_mode == PFC_HTSIM else pk.prio
         cdef int32_t in_port = -1
         cdef bint lossless = self.pfc_mode == PFC_HTSIM or (self.pfc_classes >> pk.prio) & 1
+        cdef bint blocked
+        cdef int64_t size = pk.size
         if self.node_host[pt.node] < 0 and pk.in_port >= 0:
             in_port = pk.in_port
             self.pfc_charge(pt, p)
-        if pt.tx_pending or pt.busy_until > self.sim.now or (pf.open_mask >> cls) & 1:
+        if self.pfc_mode == PFC_CBFC:
+            blocked = pf.credits[cls] < size
+            lossless = False             # no XOFF: credits bound the ingress
+        else:
+            blocked = (pf.open_mask >> cls) & 1
+        if pt.tx_pending or pt.busy_until > self.sim.now or blocked:
             # a PFC port keeps its end-of-service event while busy; a paused one is
-            # started again by the resume
+            # started again by the resume (a credit-starved one by the credit)
             self.class_push(pt, p)
             pt.n_waiting += 1
+            if blocked and not pt.tx_pending and pt.busy_until <= self.sim.now and self.pfc_mode == PFC_CBFC:
+                if not pf.cb_block:
+                    pf.cb_block = 1
+                    pf.stall_start = self.sim.now
         else:
+            if self.pfc_mode == PFC_CBFC:
+                pf.credits[cls] -= size
             pf.svc_in = in_port
             pf.svc_cls = cls
             pf.svc_hr = pk.pfc_hr
@@ -1182,7 +1197,16 @@ cdef class Network(EventHandler):
             return 0
         for c in range(N_CLASSES):
             p = pt.q_head[c]
-            if p >= 0 and (htsim or not (pf.open_mask >> c) & 1):
+            if p < 0:
+                continue
+            if self.pfc_mode == PFC_CBFC:
+                if pf.credits[c] < self.pkts[p].size:
+                    continue             # no credit for this virtual channel
+                pf.credits[c] -= self.pkts[p].size
+                if pf.cb_block:
+                    pf.cb_block = 0
+                    pf.stall_ps += self.sim.now - pf.stall_start
+            if htsim or not (pf.open_mask >> c) & 1:
                 self.class_unlink(pt, c, p)
                 pt.n_waiting -= 1
                 pk = &self.pkts[p]
@@ -1192,6 +1216,9 @@ cdef class Network(EventHandler):
                 self.begin_tx(pt, port, p)
                 pt.tx_pending = 1
                 return push_event(self.sim, pt.busy_until, self.handler_id, EV_TX_DONE, port)
+        if self.pfc_mode == PFC_CBFC and not pf.cb_block:
+            pf.cb_block = 1              # packets wait, none has credit: a credit stall
+            pf.stall_start = self.sim.now
         return 0
 
     cdef int pfc_after_release(self, int32_t in_port) except -1:
@@ -1316,6 +1343,11 @@ cdef class Network(EventHandler):
                     self.pfc_apply(port, c, (on >> c) & 1, self.sim.now + dur)
             return 0
         if kind == EV_PFC_OOB:
+            if self.pfc_mode == PFC_CBFC:
+                # credit returned: arg = (port * N_CLASSES + class) << 24 | bytes
+                port = <int32_t> ((arg >> 24) // N_CLASSES)
+                self.pfc[port].credits[(arg >> 24) % N_CLASSES] += arg & 0xFFFFFF
+                return self.pfc_kick(port)
             return self.pfc_apply(<int32_t> (arg >> 1), 0, arg & 1, INT64_MAX)
         if kind == EV_PFC_TIMER:
             return self.pfc_timer(arg)
@@ -1325,6 +1357,19 @@ cdef class Network(EventHandler):
                 return self.pfc_signal(p, self.pfc[p].xoff)
             return 0
         raise ValueError(f"unknown network event kind {kind}")
+
+    cdef int cbfc_return(self, int32_t port, int32_t in_port, int32_t cls, int64_t size) except -1:
+        # the packet in service at ``port`` left its switch: the credit goes back over
+        # the link it came in by; a host consumes on arrival, so the credit of a host
+        # downlink comes back one delay after the packet lands
+        cdef int64_t now = self.sim.now
+        if in_port >= 0:
+            push_event(self.sim, now + self.ports[in_port].delay_ps, self.handler_id, EV_PFC_OOB,
+                       ((<int64_t> in_port * N_CLASSES + cls) << 24) | size)
+        if self.node_host[self.ports[port].peer] >= 0:
+            push_event(self.sim, now + 2 * self.ports[port].delay_ps, self.handler_id, EV_PFC_OOB,
+                       ((<int64_t> port * N_CLASSES + cls) << 24) | size)
+        return 0
 
     cdef int pfc_timer(self, int64_t arg) except -1:
         # a pause's quanta ran out, or the watchdog looks at a long pause
@@ -1361,7 +1406,7 @@ cdef class Network(EventHandler):
         if not pt.tx_pending and (pt.n_waiting > 0 or pf.ctrl_pending):
             self.pfc_start_service(pt, port)
         host = self.node_host[pt.node]
-        if host >= 0 and not pf.open_mask:
+        if host >= 0 and not pf.open_mask and not pf.cb_block:
             for ring in range(2 * host, 2 * host + 2):
                 if self.ready_head[ring] >= 0 and not self.nic_pending[ring]:
                     free_at = self.nic_free_at(ring)
@@ -1403,7 +1448,8 @@ cdef class Network(EventHandler):
 
     def configure_pfc(self, mode="frames", classes=None, int64_t xoff_bytes=60_000,
                       int64_t xon_bytes=48_000, int64_t headroom_bytes=1 << 40, int64_t quanta=65535,
-                      double alpha=0.0, int64_t shared_buffer_bytes=0, int64_t watchdog_ps=0):
+                      double alpha=0.0, int64_t shared_buffer_bytes=0, int64_t watchdog_ps=0,
+                      int64_t credit_bytes=0):
         """Turn on priority flow control on every port (call before any traffic).
 
         Every switch counts, per ingress link and class, the bytes that entered by that
@@ -1438,10 +1484,18 @@ cdef class Network(EventHandler):
         watchdog_ps : int
             A port paused in one class for longer than this ignores that class's pauses
             from then on (0: no watchdog).
+        credit_bytes : int
+            ``mode="cbfc"``: credit-based flow control (UE link layer) instead of PAUSE.
+            The receiving end of every link grants this many bytes of buffer per class;
+            a port sends a packet only against credit, and the credit comes back over
+            the link (one link delay) when the packet leaves the receiving switch (a
+            host: when it arrives).
         """
         cdef int32_t i, c, n
-        if mode not in ("frames", "htsim"):
-            raise ValueError(f"mode = {mode!r}: allowed: frames, htsim")
+        if mode not in ("frames", "htsim", "cbfc"):
+            raise ValueError(f"mode = {mode!r}: allowed: frames, htsim, cbfc")
+        if mode == "cbfc" and credit_bytes <= 0:
+            raise ValueError(f"credit_bytes must be > 0, got {credit_bytes}")
         if self.pfc != NULL:
             raise RuntimeError("PFC is already configured")
         for i in range(self.n_ports):
@@ -1469,7 +1523,7 @@ cdef class Network(EventHandler):
         self.sw_max_used = <int64_t*> calloc(self.n_nodes, sizeof(int64_t))
         if self.pfc == NULL or self.sw_used == NULL or self.sw_shared == NULL or self.sw_max_used == NULL:
             raise MemoryError()
-        self.pfc_mode = PFC_FRAMES if mode == "frames" else PFC_HTSIM
+        self.pfc_mode = {"frames": PFC_FRAMES, "htsim": PFC_HTSIM, "cbfc": PFC_CBFC}[mode]
         self.pfc_classes = mask
         self.pfc_quanta = quanta
         self.pfc_watchdog_ps = watchdog_ps
@@ -1482,6 +1536,9 @@ cdef class Network(EventHandler):
             self.pfc[i].xoff_bytes = xoff_bytes
             self.pfc[i].xon_bytes = xon_bytes
             self.pfc[i].headroom_bytes = headroom_bytes
+            self.pfc[i].credit_limit = credit_bytes
+            for c in range(N_CLASSES):
+                self.pfc[i].credits[c] = credit_bytes
             self.ports[i].mode |= PM_PFC | PM_DEQUEUE
 
     def set_pfc_port(self, int32_t port, int64_t xoff_bytes, int64_t xon_bytes, int64_t headroom_bytes):
@@ -1499,7 +1556,8 @@ cdef class Network(EventHandler):
     def pfc_counters(self):
         """PFC counters as numpy arrays: per (port, class) ``pauses_sent`` (PAUSE frames
         this port transmitted), ``pauses_received``, ``paused_ps`` (open pauses counted up
-        to now) and ``ingress_bytes`` (now); per port ``watchdog_trips``,
+        to now), ``ingress_bytes`` (now) and ``credits`` (CBFC: bytes it may still send);
+        per port ``watchdog_trips``, ``credit_stall_ps`` (CBFC),
         ``max_ingress_bytes`` (peak of one class of the ingress this port feeds) and
         ``headroom_bytes`` (in use now); ``None`` if PFC is off."""
         cdef int32_t i, c, n = self.n_ports
@@ -1507,8 +1565,8 @@ cdef class Network(EventHandler):
         if self.pfc == NULL:
             return None
         out = {k: np.zeros((n, N_CLASSES), dtype=np.int64) for k in (
-            "pauses_sent", "pauses_received", "paused_ps", "ingress_bytes")}
-        for k in ("watchdog_trips", "max_ingress_bytes", "headroom_bytes"):
+            "pauses_sent", "pauses_received", "paused_ps", "ingress_bytes", "credits")}
+        for k in ("watchdog_trips", "max_ingress_bytes", "headroom_bytes", "credit_stall_ps"):
             out[k] = np.zeros(n, dtype=np.int64)
         cdef int64_t[:, ::1] snt = out["pauses_sent"], rcv = out["pauses_received"]
         cdef int64_t[:, ::1] pps = out["paused_ps"], ing = out["ingress_bytes"]
@@ -1522,9 +1580,11 @@ cdef class Network(EventHandler):
                 if (pf.open_mask >> c) & 1:
                     pps[i, c] += min(now, pf.paused_until[c]) - pf.pause_start[c]
                 ing[i, c] = pf.in_bytes[c]
+                out["credits"][i, c] = pf.credits[c]
             out["watchdog_trips"][i] = pf.watchdog_trips
             out["max_ingress_bytes"][i] = pf.max_in_bytes
             out["headroom_bytes"][i] = pf.hr_used
+            out["credit_stall_ps"][i] = pf.stall_ps + (now - pf.stall_start if pf.cb_block else 0)
         return out
 
     def switch_buffer_bytes(self, int32_t node):
@@ -1565,6 +1625,7 @@ cdef class Network(EventHandler):
                          ("pfc_paused_ps", "paused_ps")):
             cols[key] = pfc[col].sum(axis=1) if pfc is not None else np.zeros(n, dtype=np.int64)
         cols["pfc_watchdog_trips"] = pfc["watchdog_trips"] if pfc is not None else np.zeros(n, dtype=np.int64)
+        cols["cbfc_stall_ps"] = pfc["credit_stall_ps"] if pfc is not None else np.zeros(n, dtype=np.int64)
         return cols
 
     def queue_bytes(self, int32_t port):
@@ -1634,7 +1695,10 @@ cdef class Network(EventHandler):
         if self.pfc_mode == PFC_HTSIM:
             return bool(self.pfc[port].open_mask & 1)
         for c in range(N_CLASSES):
-            if pt.q_head[c] >= 0 and not (self.pfc[port].open_mask >> c) & 1:
+            if self.pfc_mode == PFC_CBFC:
+                if pt.q_head[c] >= 0 and self.pfc[port].credits[c] >= self.pkts[pt.q_head[c]].size:
+                    return False
+            elif pt.q_head[c] >= 0 and not (self.pfc[port].open_mask >> c) & 1:
                 return False
         return True
 
@@ -1675,6 +1739,17 @@ cdef class Network(EventHandler):
                 out.append(f"ingress {i}: headroom use {self.pfc[i].hr_used} B outside 0..{ing[i].sum()} B")
             elif self.node_host[self.ports[i].peer] < 0:
                 used[self.ports[i].peer] += ing[i].sum() - self.pfc[i].hr_used
+        if self.pfc_mode == PFC_CBFC:
+            for i in range(n):
+                for c in range(N_CLASSES):
+                    # credit never goes negative nor above the grant; what the receiver
+                    # holds from this link was paid for
+                    if not (0 <= self.pfc[i].credits[c] <= self.pfc[i].credit_limit):
+                        out.append(f"port {i} class {c}: credit {self.pfc[i].credits[c]} outside "
+                                   f"0..{self.pfc[i].credit_limit}")
+                    if ing[i, c] > self.pfc[i].credit_limit - self.pfc[i].credits[c]:
+                        out.append(f"ingress {i} class {c}: holds {ing[i, c]} B, more than the "
+                                   f"{self.pfc[i].credit_limit - self.pfc[i].credits[c]} B of credit used")
         for i in range(self.n_nodes):
             if self.sw_used[i] != used[i] or self.sw_used[i] < 0:
                 out.append(f"node {i}: shared buffer counter {self.sw_used[i]} B, queues {used[i]} B")

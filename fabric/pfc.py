@@ -122,3 +122,22 @@ def pfc_thresholds(cfg: PfcConfig, rate_bps: int, delay_ps: int, budget_bytes: i
     xoff = cfg.xoff_bytes if cfg.xoff_bytes is not None else max(budget_bytes - hr, mtu)
     xon = cfg.xon_bytes if cfg.xon_bytes is not None else max(xoff - 2 * mtu, 0)
     return xoff, min(xon, xoff), hr
+
+
+@dataclass(frozen=True)
+class CbfcConfig:
+    """Credit-based flow control (the UE link layer's CBFC) on every link.
+
+    Parameters
+    ----------
+    credit_bytes : int, optional
+        Buffer the receiving end of each link grants per class (virtual channel), in
+        bytes; default: the switch port buffer.  To keep a link busy it must cover the
+        credit loop: ``2 x cable delay x rate + MTU`` (25 kB + MTU at 100 Gb/s on 1 us).
+    """
+
+    credit_bytes: int | None = None
+
+    def __post_init__(self):
+        if self.credit_bytes is not None and not 0 < self.credit_bytes < (1 << 24):
+            raise ValueError(f"cbfc credit_bytes must be in 1..{(1 << 24) - 1}, got {self.credit_bytes}")
