@@ -143,7 +143,11 @@ def _fabric_config(sc: dict, buffer_bytes: int):
     if (f.get("cbfc") or {}).get("enabled"):
         from uesim.fabric import CbfcConfig
         cbfc = CbfcConfig(credit_bytes=f["cbfc"].get("credit_bytes"))
-    return FabricConfig(pfc=pfc, cbfc=cbfc,
+    llr = None
+    if (f.get("llr") or {}).get("enabled"):
+        from uesim.fabric import LlrConfig
+        llr = LlrConfig(frame_error_rate=f["llr"]["frame_error_rate"], replay=f["llr"]["replay"])
+    return FabricConfig(pfc=pfc, cbfc=cbfc, llr=llr,
         buffer_bytes=buffer_bytes, nic_buffer_bytes=f["nic_buffer_bytes"],
         ecn_kmin_bytes=ecn.get("kmin_bytes"), ecn_kmax_bytes=ecn.get("kmax_bytes"),
         ecn_pmax=ecn.get("pmax"), ecn_at_dequeue=ecn.get("at_dequeue", False),
@@ -285,7 +289,8 @@ def run_scenario(sc: dict, progress=None) -> RunResult:
         "rate_gbps": counters["rate_bps"] / 1e9,
         **{k: counters[k] for k in ("tx_packets", "tx_bytes", "drops", "drop_bytes", "ecn_marks",
                                     "trims", "max_queue_bytes", "pfc_pauses_sent",
-                                    "pfc_pauses_received", "pfc_paused_ps", "cbfc_stall_ps")},
+                                    "pfc_pauses_received", "pfc_paused_ps", "cbfc_stall_ps",
+                                    "llr_frame_errors", "llr_replay_ps")},
     }
     stats = {
         "events": built.sim.events, "packet_hops": built.net.packet_hops,
@@ -294,7 +299,8 @@ def run_scenario(sc: dict, progress=None) -> RunResult:
         "unroutable": built.net.unroutable, "packets_trimmed": built.net.trimmed,
         "sim_time_us": built.sim.now / 1e6, "base_rtt_ps": base_rtt, "buffer_bytes": buffer_bytes,
         "rto_ps": rto, "pfc_pauses": built.net.pfc_pauses,
-        "lossless_overflow": built.net.lossless_overflow, "network_events": built.net.event_counts(), "build_s": round(t1 - t0, 4), "wall_s": round(t2 - t1, 4),
+        "lossless_overflow": built.net.lossless_overflow, "frames_lost": built.net.frames_lost,
+        "llr_frame_errors": int(counters["llr_frame_errors"].sum()), "network_events": built.net.event_counts(), "build_s": round(t1 - t0, 4), "wall_s": round(t2 - t1, 4),
     }
     if executor is not None:
         stats["trigger_problems"] = list(executor.problems)

@@ -45,6 +45,12 @@ FABRIC = {
     "ecn": Field(dict),
     "pfc": Field(dict, help="priority flow control (docs/lossless.md)"),
     "cbfc": Field(dict, help="credit-based flow control (docs/lossless.md)"),
+    "llr": Field(dict, help="frame errors and link-level retry (docs/lossless.md)"),
+}
+LLR = {
+    "enabled": Field(bool, default=True),
+    "frame_error_rate": Field(float, default=0.0, minimum=0.0, maximum=0.5),
+    "replay": Field(bool, default=True, help="false: corrupted frames are lost"),
 }
 CBFC = {
     "enabled": Field(bool, default=True),
@@ -210,6 +216,8 @@ def check_scenario(raw: dict) -> dict:
         sc["fabric"]["ecn"] = ecn
     if "pfc" in sc["fabric"]:
         sc["fabric"]["pfc"] = _check_pfc(sc["fabric"]["pfc"])
+    if "llr" in sc["fabric"]:
+        sc["fabric"]["llr"] = check_table("fabric.llr", sc["fabric"]["llr"], LLR)
     if "cbfc" in sc["fabric"]:
         sc["fabric"]["cbfc"] = check_table("fabric.cbfc", sc["fabric"]["cbfc"], CBFC)
         if sc["fabric"]["cbfc"]["enabled"] and sc["fabric"].get("pfc", {}).get("enabled"):

@@ -20,7 +20,7 @@ import numpy as np
 from uesim.fabric.engine import Simulator
 from uesim.fabric.network import Network
 from uesim.fabric.routing import forwarding_tables
-from uesim.fabric.pfc import CbfcConfig, PfcConfig, pfc_thresholds
+from uesim.fabric.pfc import CbfcConfig, LlrConfig, PfcConfig, pfc_thresholds
 
 @dataclass(frozen=True)
 class FabricConfig:
@@ -60,6 +60,8 @@ class FabricConfig:
         see ``docs/lossless.md``.
     cbfc : CbfcConfig, optional
         Credit-based flow control on every link instead (not both).
+    llr : LlrConfig, optional
+        Frame errors on every link, replayed by link-level retry or lost.
     """
 
     buffer_bytes: int = 1 << 30
@@ -77,6 +79,7 @@ class FabricConfig:
     seed: int = 0
     pfc: PfcConfig | None = None
     cbfc: CbfcConfig | None = None
+    llr: LlrConfig | None = None
 
     def __post_init__(self):
         for key in ("buffer_bytes", "nic_buffer_bytes"):
@@ -245,6 +248,10 @@ def build_network(G: nx.Graph, sim: Simulator | None = None, config: FabricConfi
     elif config.cbfc is not None:
         credit = config.cbfc.credit_bytes or min(config.buffer_bytes, (1 << 24) - 1)
         net.configure_pfc(mode="cbfc", credit_bytes=credit)
+    if config.llr is not None:
+        rates = [G.edges[u, v].get("frame_error_rate", config.llr.frame_error_rate) for u, v, _ in port_link]
+        net.configure_llr(config.llr.frame_error_rate, replay=config.llr.replay,
+                          seed=config.seed ^ 0x1F83D9AB, port_rates=rates)
     tables = forwarding_tables(G, names, index, is_host, hosts, port_link)
     net.set_forwarding(*tables)
     net.set_nic_ports(*_nic_ports(G, index, hosts, port_link, two_tables=tables.host_domains is not None))

@@ -34,6 +34,7 @@ cdef enum:
     PM_ECN_AT_DEQUEUE = 4
     PM_TRIM = 8         # UET trimming: an overflowing data packet is cut to a header
     PM_PFC = 16         # priority flow control: pausable egress, ingress accounting at its peer
+    PM_LLR = 32         # frame errors on this link (replayed by link-level retry, or lost)
 
 # event kinds of the network handler
 cdef enum:
@@ -45,6 +46,7 @@ cdef enum:
     EV_PFC_OOB = 5      # arg = 2 * port + on: an out-of-band PAUSE/RESUME lands (htsim mode)
     EV_PFC_TIMER = 6    # arg = 2 * (port * N_CLASSES + class) + watchdog: a pause may have ended
     EV_PFC_REFRESH = 7  # arg = ingress port: re-send its PAUSE before the quanta run out
+    EV_LOST = 8         # arg = packet: a corrupted frame reaches the far end (no LLR): discarded
 
 # PFC modes
 cdef enum:
@@ -229,7 +231,7 @@ cdef class Network(EventHandler):
     cdef readonly int64_t dropped
     cdef readonly int64_t unroutable
     cdef readonly int64_t trimmed
-    cdef int64_t ev_count[8]          # network events handled, per kind (EV_*)
+    cdef int64_t ev_count[16]         # network events handled, per kind (EV_*)
     # priority flow control (NULL / 0 when off)
     cdef PfcPort* pfc
     cdef readonly int32_t pfc_mode      # PFC_*
@@ -242,6 +244,14 @@ cdef class Network(EventHandler):
     cdef int64_t* sw_max_used
     cdef readonly int64_t lossless_overflow   # lossless packets held beyond XOFF + headroom
     cdef readonly int64_t pfc_pauses          # PAUSE frames sent (all ports and classes)
+    # link-level retry / frame errors (NULL when no link has errors)
+    cdef uint32_t* llr_fer            # per port: frame error probability x 2^32
+    cdef int64_t* llr_errors          # per port: frames found corrupted at the far end
+    cdef int64_t* llr_replay_ps       # per port: transmitter time spent on replays
+    cdef readonly bint llr_replay     # corrupted frames are replayed (LLR) rather than lost
+    cdef bint llr_lost                # the frame just scheduled is corrupted and not replayed
+    cdef uint64_t llr_rng
+    cdef readonly int64_t frames_lost
     cdef object _host_rates
 
     cdef int32_t alloc(self) except -1
@@ -262,6 +272,7 @@ cdef class Network(EventHandler):
     cdef inline void finish_service(self, Port* pt) noexcept
     cdef int trim_packet(self, Port* pt, int32_t p) except -1
     cdef int enqueue_dequeue_path(self, Port* pt, int32_t port, int32_t p) except -1
+    cdef int enqueue_llr(self, Port* pt, int32_t port, int32_t p) except -1
     cdef int admit(self, Port* pt, int32_t port, int32_t p) except -1
     cdef int32_t newest_data(self, Port* pt) noexcept
     cdef inline int64_t ecn_queue(self, Port* pt) noexcept
@@ -282,6 +293,7 @@ cdef class Network(EventHandler):
     cdef int pfc_apply(self, int32_t port, int32_t cls, bint on, int64_t until) except -1
     cdef int pfc_timer(self, int64_t arg) except -1
     cdef int pfc_event(self, int32_t kind, int64_t arg) except -1
+    cdef int64_t llr_start(self, Port* pt, int32_t port, int64_t start, int64_t tx) noexcept
     cdef int cbfc_return(self, int32_t port, int32_t in_port, int32_t cls, int64_t size) except -1
     cdef int pfc_admit(self, Port* pt, int32_t port, int32_t p) except -1
     cdef int pfc_kick(self, int32_t port) except -1

@@ -209,6 +209,9 @@ cdef class Network(EventHandler):
         free(self.sw_used)
         free(self.sw_shared)
         free(self.sw_max_used)
+        free(self.llr_fer)
+        free(self.llr_errors)
+        free(self.llr_replay_ps)
 
     # ------------------------------------------------------------------ setup
     def set_host(self, int32_t host, int32_t node):
@@ -231,8 +234,8 @@ cdef class Network(EventHandler):
             raise ValueError(f"delay_ps must be >= 0, got {delay_ps}")
         if buffer_bytes <= 0:
             raise ValueError(f"buffer_bytes must be > 0, got {buffer_bytes}")
-        if self.pfc != NULL:
-            raise RuntimeError("add ports before configure_pfc")
+        if self.pfc != NULL or self.llr_fer != NULL:
+            raise RuntimeError("add ports before configure_pfc / configure_llr")
         if self.n_ports == self.port_cap:
             pt = <Port*> realloc(self.ports, 2 * self.port_cap * sizeof(Port))
             if pt == NULL:
@@ -732,10 +735,12 @@ cdef class Network(EventHandler):
             self.dropped += 1
             self.release(p)
             return 0
-        if pt.mode & PM_DEQUEUE:
+        if pt.mode & (PM_DEQUEUE | PM_LLR):
             if pt.mode & PM_PFC:
                 return self.pfc_enqueue(pt, port, p)
-            return self.enqueue_dequeue_path(pt, port, p)
+            if pt.mode & PM_DEQUEUE:
+                return self.enqueue_dequeue_path(pt, port, p)
+            return self.enqueue_llr(pt, port, p)
         # fast path: let go of packets whose last bit has left by now
         while pt.ring_len > 0 and pt.ring_t[pt.ring_head] <= now:
             pt.queued_bytes -= pt.ring_sz[pt.ring_head]
@@ -772,6 +777,54 @@ cdef class Network(EventHandler):
         pt.ring_len += 1
         pt.tx_packets += 1
         pt.tx_bytes += size
+        return self.put_on_wire(pt, port, p, finish + pt.delay_ps)
+
+    cdef int enqueue_llr(self, Port* pt, int32_t port, int32_t p) except -1:
+        """The FIFO fast path of a port with frame errors (kept apart from ``enqueue``
+        so ports without errors run the same code as before)."""
+        cdef Packet* pk = &self.pkts[p]
+        cdef int64_t now = self.sim.now
+        cdef int64_t start, finish, size = pk.size
+        cdef int32_t idx
+        while pt.ring_len > 0 and pt.ring_t[pt.ring_head] <= now:
+            pt.queued_bytes -= pt.ring_sz[pt.ring_head]
+            pt.ring_head += 1
+            if pt.ring_head == pt.ring_cap:
+                pt.ring_head = 0
+            pt.ring_len -= 1
+        if pt.queued_bytes + size > pt.buffer_bytes:
+            pt.drops += 1
+            pt.drop_bytes += size
+            self.dropped += 1
+            self.release(p)
+            return 0
+        if (pt.mode & PM_ECN) and (pk.flags & PF_ECT):
+            if self.ecn_decide(pt, pt.queued_bytes):
+                pk.flags |= PF_CE
+                pt.ecn_marks += 1
+        pt.queued_bytes += size
+        if pt.queued_bytes > pt.max_queue_bytes:
+            pt.max_queue_bytes = pt.queued_bytes
+        pk.port = port
+        pk.hops += 1
+        start = pt.busy_until if pt.busy_until > now else now
+        # a replayed frame holds the transmitter (and the frames behind it) back
+        start = self.llr_start(pt, port, start, port_tx_time(pt, size))
+        finish = start + port_tx_time(pt, size)
+        pt.busy_until = finish
+        if pt.ring_len == pt.ring_cap:
+            self._grow_ring(pt)
+        idx = pt.ring_head + pt.ring_len
+        if idx >= pt.ring_cap:
+            idx -= pt.ring_cap
+        pt.ring_t[idx] = finish
+        pt.ring_sz[idx] = <int32_t> size
+        pt.ring_len += 1
+        pt.tx_packets += 1
+        pt.tx_bytes += size
+        if self.llr_lost:
+            pk.next = -1
+            return push_event(self.sim, finish + pt.delay_ps, self.handler_id, EV_LOST, p)
         return self.put_on_wire(pt, port, p, finish + pt.delay_ps)
 
     cdef int enqueue_dequeue_path(self, Port* pt, int32_t port, int32_t p) except -1:
@@ -957,11 +1010,15 @@ cdef class Network(EventHandler):
         """Start serialising ``p`` now: it goes on the wire at once (its arrival is known)."""
         cdef Packet* pk = &self.pkts[p]
         cdef int64_t tx = port_tx_time(pt, pk.size)
+        cdef int64_t start = self.sim.now
         pt.in_service = p
         pt.svc_size = pk.size
         pt.svc_hdr = pk.prio == 0
         pt.svc_data = (pk.flags & (PF_ECT | PF_TRIMMED)) == PF_ECT   # headers are never marked
-        pt.busy_until = self.sim.now + tx
+        if pt.mode & PM_LLR:
+            start = self.llr_start(pt, port, start, tx)
+            pt.drain_at += start - self.sim.now
+        pt.busy_until = start + tx
         pt.tx_packets += 1
         pt.tx_bytes += pk.size
         if (pt.mode & PM_ECN_AT_DEQUEUE) and pt.delay_ps == 0 and pt.svc_data:
@@ -971,6 +1028,9 @@ cdef class Network(EventHandler):
             if self.ecn_decide(pt, self.ecn_queue(pt) - pk.size):
                 pk.flags |= PF_CE
                 pt.ecn_marks += 1
+        if (pt.mode & PM_LLR) and self.llr_lost:
+            pk.next = -1
+            return push_event(self.sim, pt.busy_until + pt.delay_ps, self.handler_id, EV_LOST, p)
         return self.put_on_wire(pt, port, p, pt.busy_until + pt.delay_ps)
 
     cdef inline void finish_service(self, Port* pt) noexcept:
@@ -1030,7 +1090,7 @@ cdef class Network(EventHandler):
         cdef int32_t node, host
         cdef Packet* pk
         cdef Port* pt
-        self.ev_count[kind & 7] += 1
+        self.ev_count[kind & 15] += 1
         if kind == EV_ARRIVE:
             pk = &self.pkts[p]
             node = pk.at_node
@@ -1331,6 +1391,11 @@ cdef class Network(EventHandler):
         cdef int32_t p = <int32_t> arg, port, mask, on, c
         cdef int64_t dur
         cdef Packet* pk
+        if kind == EV_LOST:
+            self.frames_lost += 1
+            self.dropped += 1
+            self.release(p)
+            return 0
         if kind == EV_PFC_FRAME:
             pk = &self.pkts[p]
             port = self.ports[pk.port].reverse     # the port the frame controls
@@ -1357,6 +1422,96 @@ cdef class Network(EventHandler):
                 return self.pfc_signal(p, self.pfc[p].xoff)
             return 0
         raise ValueError(f"unknown network event kind {kind}")
+
+    cdef int64_t llr_start(self, Port* pt, int32_t port, int64_t start, int64_t tx) noexcept:
+        """When a frame due to start at ``start`` really starts its good copy.
+
+        The far end finds a corrupted frame bad when it has arrived and NACKs it (64 B on
+        the reverse link); the sender replays from that frame when the NACK is back.
+        Frames sent behind it in the meantime are discarded there and replayed after
+        it in the same order, so the link's deliveries are those of a transmitter that
+        stalls for ``tx + 2 x delay + NACK`` and sends the frame again (which may fail
+        again).  Without LLR a corrupted frame is lost (``llr_lost``).
+        """
+        cdef uint32_t fer = self.llr_fer[port]
+        cdef int64_t t = start, nack
+        cdef uint64_t x
+        self.llr_lost = 0
+        while fer:
+            x = self.llr_rng                       # xorshift64*, its own stream
+            x ^= x >> 12
+            x ^= x << 25
+            x ^= x >> 27
+            self.llr_rng = x
+            if <uint32_t> ((x * 0x2545F4914F6CDD1DULL) >> 32) >= fer:
+                break
+            self.llr_errors[port] += 1
+            if not self.llr_replay:
+                self.llr_lost = 1
+                break
+            nack = port_tx_time(&self.ports[pt.reverse] if pt.reverse >= 0 else pt, 64)
+            t += tx + 2 * pt.delay_ps + nack
+        if t != start:
+            self.llr_replay_ps[port] += t - start
+        return t
+
+    def configure_llr(self, double frame_error_rate, bint replay=True, uint64_t seed=0, port_rates=None):
+        """Frame errors on every link, replayed by link-level retry (or lost).
+
+        Parameters
+        ----------
+        frame_error_rate : float
+            Probability that a frame (every packet is one frame) arrives corrupted,
+            0 .. 0.5; ``port_rates`` (one value per port) overrides it per link.
+        replay : bool
+            LLR: the far end NACKs a corrupted frame and the sender replays from it
+            (see ``llr_start``); otherwise the frame is lost and the transport must
+            recover it end to end.
+        seed : int
+            Seeds the frame-error stream.
+        """
+        cdef int32_t i
+        rates = [frame_error_rate] * self.n_ports if port_rates is None else list(port_rates)
+        if len(rates) != self.n_ports:
+            raise ValueError(f"port_rates needs {self.n_ports} values, got {len(rates)}")
+        for r in rates:
+            if not (0.0 <= r <= 0.5):
+                raise ValueError(f"frame_error_rate must be in [0, 0.5], got {r}")
+        for i in range(self.n_ports):
+            if self.ports[i].queued_bytes:
+                raise RuntimeError("cannot configure frame errors on a busy network")
+        free(self.llr_fer)
+        free(self.llr_errors)
+        free(self.llr_replay_ps)
+        self.llr_fer = <uint32_t*> calloc(max(self.n_ports, 1), sizeof(uint32_t))
+        self.llr_errors = <int64_t*> calloc(max(self.n_ports, 1), sizeof(int64_t))
+        self.llr_replay_ps = <int64_t*> calloc(max(self.n_ports, 1), sizeof(int64_t))
+        if self.llr_fer == NULL or self.llr_errors == NULL or self.llr_replay_ps == NULL:
+            raise MemoryError()
+        self.llr_replay = replay
+        self.llr_rng = (seed * 0x9E3779B97F4A7C15ULL) ^ 0x94D049BB133111EBULL
+        if self.llr_rng == 0:
+            self.llr_rng = 1
+        for i in range(self.n_ports):
+            self.llr_fer[i] = <uint32_t> min(rates[i] * 4294967296.0, 4294967295.0)
+            if self.llr_fer[i]:
+                self.ports[i].mode |= PM_LLR
+            else:
+                self.ports[i].mode &= ~PM_LLR
+
+    def llr_counters(self):
+        """Per port: ``frame_errors`` (frames the far end found corrupted: each one
+        replayed with LLR, lost without) and ``replay_ps`` (transmitter time spent on
+        replays); ``None`` if no frame errors are configured."""
+        cdef int32_t i
+        if self.llr_fer == NULL:
+            return None
+        err = np.zeros(self.n_ports, dtype=np.int64)
+        rps = np.zeros(self.n_ports, dtype=np.int64)
+        for i in range(self.n_ports):
+            err[i] = self.llr_errors[i]
+            rps[i] = self.llr_replay_ps[i]
+        return {"frame_errors": err, "replay_ps": rps}
 
     cdef int cbfc_return(self, int32_t port, int32_t in_port, int32_t cls, int64_t size) except -1:
         # the packet in service at ``port`` left its switch: the credit goes back over
@@ -1626,6 +1781,9 @@ cdef class Network(EventHandler):
             cols[key] = pfc[col].sum(axis=1) if pfc is not None else np.zeros(n, dtype=np.int64)
         cols["pfc_watchdog_trips"] = pfc["watchdog_trips"] if pfc is not None else np.zeros(n, dtype=np.int64)
         cols["cbfc_stall_ps"] = pfc["credit_stall_ps"] if pfc is not None else np.zeros(n, dtype=np.int64)
+        llr = self.llr_counters()
+        cols["llr_frame_errors"] = llr["frame_errors"] if llr is not None else np.zeros(n, dtype=np.int64)
+        cols["llr_replay_ps"] = llr["replay_ps"] if llr is not None else np.zeros(n, dtype=np.int64)
         return cols
 
     def queue_bytes(self, int32_t port):

@@ -141,3 +141,26 @@ class CbfcConfig:
     def __post_init__(self):
         if self.credit_bytes is not None and not 0 < self.credit_bytes < (1 << 24):
             raise ValueError(f"cbfc credit_bytes must be in 1..{(1 << 24) - 1}, got {self.credit_bytes}")
+
+
+@dataclass(frozen=True)
+class LlrConfig:
+    """Frame errors on every link and the UE link layer's link-level retry (LLR).
+
+    Parameters
+    ----------
+    frame_error_rate : float
+        Probability that a frame arrives corrupted, 0 .. 0.5; a graph edge's
+        ``frame_error_rate`` attribute overrides it for that link (both directions).
+    replay : bool
+        LLR on: the far end NACKs a corrupted frame and the sender replays from its
+        replay buffer (a link round trip instead of an end-to-end recovery).  Off: the
+        frame is lost.
+    """
+
+    frame_error_rate: float = 0.0
+    replay: bool = True
+
+    def __post_init__(self):
+        if not 0.0 <= self.frame_error_rate <= 0.5:
+            raise ValueError(f"llr frame_error_rate must be in [0, 0.5], got {self.frame_error_rate}")
