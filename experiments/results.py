@@ -101,8 +101,8 @@ class RunResult:
             "drops": int(np.sum(self.port_cols["drops"])),
             "ecn_marks": int(np.sum(self.port_cols["ecn_marks"])),
             "trims": int(np.sum(self.port_cols["trims"])) if "trims" in self.port_cols else 0,
-            **{k: self.stats[k] for k in ("events", "packet_hops", "wall_s")
-               if k in self.stats},
+            **{k: self.stats[k] for k in ("pfc_pauses", "events", "packet_hops", "wall_s")
+               if k in self.stats and (k != "pfc_pauses" or self.stats[k])},
             **({"cnps": self.stats["cnps_sent"]} if "cnps_sent" in self.stats else {}),
         }
 

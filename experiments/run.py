@@ -137,7 +137,23 @@ def _fabric_config(sc: dict, buffer_bytes: int):
     from uesim.fabric import FabricConfig
     f = sc["fabric"]
     ecn = f.get("ecn") or {}
-    return FabricConfig(
+    pfc = None
+    if (f.get("pfc") or {}).get("enabled"):
+        from uesim.fabric import PfcConfig
+        p = f["pfc"]
+        pfc = PfcConfig(mode=p["mode"], classes=p.get("classes"), xoff_bytes=p.get("xoff_bytes"),
+                        xon_bytes=p.get("xon_bytes"), headroom_bytes=p.get("headroom_bytes"),
+                        quanta=p["quanta"], alpha=p["alpha"], shared_buffer_bytes=p["shared_buffer_bytes"],
+                        watchdog_ps=p["watchdog_ps"], mtu_bytes=sc["transport"]["mtu_bytes"])
+    cbfc = None
+    if (f.get("cbfc") or {}).get("enabled"):
+        from uesim.fabric import CbfcConfig
+        cbfc = CbfcConfig(credit_bytes=f["cbfc"].get("credit_bytes"))
+    llr = None
+    if (f.get("llr") or {}).get("enabled"):
+        from uesim.fabric import LlrConfig
+        llr = LlrConfig(frame_error_rate=f["llr"]["frame_error_rate"], replay=f["llr"]["replay"])
+    return FabricConfig(pfc=pfc, cbfc=cbfc, llr=llr,
         buffer_bytes=buffer_bytes, nic_buffer_bytes=f["nic_buffer_bytes"],
         ecn_kmin_bytes=ecn.get("kmin_bytes"), ecn_kmax_bytes=ecn.get("kmax_bytes"),
         ecn_pmax=ecn.get("pmax"), ecn_at_dequeue=ecn.get("at_dequeue", False),
