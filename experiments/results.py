@@ -34,12 +34,15 @@ class RunResult:
         The resolved scenario.
     stats : dict
         Engine and transport counters: events, packet hops, packets, wall time, ...
+    timeseries_data : uesim.experiments.timeseries.TimeSeries, optional
+        Sampled port and flow series (``[outputs] timeseries_interval_ps``), or None.
     """
 
     flow_cols: dict
     port_cols: dict
     config: dict
     stats: dict = field(default_factory=dict)
+    timeseries_data: object = None
     _frames: dict = field(default_factory=dict, repr=False)
 
     def flow_columns(self) -> dict:
@@ -66,6 +69,16 @@ class RunResult:
             self._frames["ports"] = pd.DataFrame(self.port_cols)
         return self._frames["ports"]
 
+    @property
+    def timeseries(self):
+        """Sampled series as a long DataFrame ``t_us, kind, id, metric, value`` (see
+        :mod:`uesim.experiments.timeseries`), or None when sampling was off."""
+        if self.timeseries_data is None:
+            return None
+        if "timeseries" not in self._frames:
+            self._frames["timeseries"] = self.timeseries_data.to_frame()
+        return self._frames["timeseries"]
+
     def summary(self) -> dict:
         """Headline numbers (the JSON line of ``uesim run --json``)."""
         fin = np.asarray(self.flow_cols["finished"], dtype=bool)
@@ -87,11 +100,15 @@ class RunResult:
         }
 
     def write(self, folder: str | Path) -> Path:
-        """Write ``flows.parquet``, ``ports.parquet`` and ``run.json`` (config, stats,
-        summary) into ``folder``, each atomically (a temporary file renamed)."""
+        """Write ``flows.parquet``, ``ports.parquet``, ``timeseries.parquet`` (if sampled)
+        and ``run.json`` (config, stats, summary) into ``folder``, each atomically (a
+        temporary file renamed)."""
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
-        for name, df in (("flows", self.flows), ("ports", self.ports)):
+        frames = [("flows", self.flows), ("ports", self.ports)]
+        if self.timeseries_data is not None:
+            frames.append(("timeseries", self.timeseries))
+        for name, df in frames:
             _atomic(folder / f"{name}.parquet", lambda p, df=df: df.to_parquet(p, index=False))
         meta = {"config": self.config, "stats": self.stats, "summary": self.summary()}
         _atomic(folder / "run.json", lambda p: Path(p).write_text(json.dumps(meta, indent=1, default=str)))

@@ -251,6 +251,7 @@ def run_scenario(sc: dict, progress=None) -> RunResult:
         trimming = sc["fabric"]["trimming"]
         executor = wire_triggers(objs, flows, triggers, built.net, built.sim, attach=lambda o: o.attach(
             built.net, base_rtt_ps=base_rtt, trimming=trimming))
+    sampler = _timeseries_sampler(sc, built, objs)
     t1 = time.perf_counter()
     import gc
     gc_was_on = gc.isenabled()
@@ -274,8 +275,10 @@ def run_scenario(sc: dict, progress=None) -> RunResult:
         **{k: counters[k] for k in ("tx_packets", "tx_bytes", "drops", "drop_bytes", "ecn_marks",
                                     "trims", "max_queue_bytes")},
     }
+    samples = sampler.n_samples if sampler is not None else 0
     stats = {
-        "events": built.sim.events, "packet_hops": built.net.packet_hops,
+        # the sampler's wake-ups are not simulation events
+        "events": built.sim.events - samples, "packet_hops": built.net.packet_hops,
         "packets_sent": built.net.sent, "packets_dropped": built.net.dropped,
         "packets_delivered": built.net.delivered, "packets_in_flight": built.net.live_packets,
         "unroutable": built.net.unroutable, "packets_trimmed": built.net.trimmed,
@@ -289,4 +292,22 @@ def run_scenario(sc: dict, progress=None) -> RunResult:
                      ("acks", "acks"), ("nacks", "nacks")):
         if col in flow_cols:
             stats[key] = int(flow_cols[col].sum())
-    return RunResult(flow_cols=flow_cols, port_cols=port_cols, config=sc, stats=stats)
+    if sampler is not None:
+        stats["timeseries_samples"] = samples
+    return RunResult(flow_cols=flow_cols, port_cols=port_cols, config=sc, stats=stats,
+                     timeseries_data=sampler.result() if sampler is not None else None)
+
+
+def _timeseries_sampler(sc: dict, built, objs):
+    """A :class:`~uesim.experiments.timeseries.Sampler` if ``[outputs]
+    timeseries_interval_ps`` is set, else None."""
+    out = sc.get("outputs") or {}
+    interval = out.get("timeseries_interval_ps") or 0
+    if interval <= 0:
+        return None
+    from uesim.experiments.timeseries import Sampler, ports_from_spec
+    try:
+        ports = ports_from_spec(out.get("timeseries_ports", "busy"), built.port_link)
+        return Sampler(built.sim, built.net, objs, interval, ports=ports)
+    except ValueError as exc:
+        raise ScenarioError(str(exc) if str(exc).startswith("outputs.") else f"outputs.timeseries_ports: {exc}") from None

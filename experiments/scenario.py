@@ -27,6 +27,7 @@ TOP = {
     "run": Field(dict, default={}),
     "plugins": Field(list, default=[], help="modules to import first (your CC or LB)"),
     "faults": Field(dict),
+    "outputs": Field(dict, default={}),
 }
 FAULTS = {
     "degrade_links": Field(int, minimum=0, help="random switch-to-switch links to slow down"),
@@ -80,6 +81,30 @@ TRAFFIC = {
 RUN = {
     "until_ps": Field(int, minimum=0),
 }
+OUTPUTS = {
+    "timeseries_interval_ps": Field(int, default=0, minimum=0, help="0: no time series"),
+    "timeseries_ports": Field(object, default="busy", help='"all", "busy" or a list of ports'),
+    "plot": Field(str, help="PNG/SVG/PDF file for the FCT CDF (and queues if sampled)"),
+}
+
+
+def _check_outputs(table) -> dict:
+    out = check_table("outputs", table, OUTPUTS)
+    ports = out["timeseries_ports"]
+    if isinstance(ports, str):
+        if ports not in ("all", "busy"):
+            raise ScenarioError(f"outputs.timeseries_ports = {ports!r}: unknown; allowed: all, busy, "
+                                "or a list of port indices / [from_node, to_node] pairs")
+    elif isinstance(ports, list):
+        for i, item in enumerate(ports):
+            is_int = isinstance(item, int) and not isinstance(item, bool)
+            is_pair = isinstance(item, list) and len(item) == 2 and all(isinstance(x, str) for x in item)
+            if not (is_int and item >= 0) and not is_pair:
+                raise ScenarioError(f"outputs.timeseries_ports[{i}] = {item!r}: must be a port index "
+                                    "(an integer >= 0) or a [from_node, to_node] pair of names")
+    else:
+        raise ScenarioError(f"outputs.timeseries_ports = {ports!r}: must be \"all\", \"busy\" or an array")
+    return out
 
 
 def _signature_params(fn, skip=()):
@@ -203,6 +228,7 @@ def check_scenario(raw: dict) -> dict:
             raise ScenarioError(f"missing key 'traffic.{key}' (needed by pattern {traffic['pattern']!r})")
     sc["traffic"] = traffic
     sc["run"] = check_table("run", sc["run"], RUN)
+    sc["outputs"] = _check_outputs(sc["outputs"])
     return sc
 
 
