@@ -1,7 +1,8 @@
 """The ``uesim`` command line.
 
-``uesim run FILE [--json] [--out DIR] [--seed N]``
-    run a scenario, print a per-flow table and a summary (or one JSON line).
+``uesim run FILE [--json] [--out DIR] [--seed N] [--plot FILE.png]``
+    run a scenario, print a per-flow table and a summary (or one JSON line); with
+    ``--plot`` (or ``[outputs] plot``) also draw the FCT CDF (and queues, if sampled).
 ``uesim check FILE``
     check a scenario file without running it.
 ``uesim htsim -tm FILE [htsim_uec flags] [--json]``
@@ -77,13 +78,28 @@ def cmd_run(args) -> int:
             progress.stop()
     if args.out:
         result.write(args.out)
+    plot = args.plot or sc.get("outputs", {}).get("plot")
+    if plot:
+        _write_plot(result, plot)
     if args.json:
         print(json.dumps(result.summary()))
     else:
         _print_table(result, args.rows)
         if args.out:
             print(f"results written to {args.out}")
+        if plot:
+            print(f"plot written to {plot}")
     return 0
+
+
+def _write_plot(result, path) -> None:
+    from uesim.experiments.report.plots import run_overview, save
+    from uesim.experiments.schema import ScenarioError
+    try:
+        save(run_overview(result.flows, result.timeseries, result.ports,
+                          title=f"{result.config.get('name', 'scenario')}: flow completion times"), path)
+    except (ImportError, ValueError, OSError) as exc:
+        raise ScenarioError(f"plot {str(path)!r}: {exc}") from None
 
 
 def cmd_check(args) -> int:
@@ -118,6 +134,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--out", help="write flows/ports Parquet and run.json into this folder")
     run.add_argument("--seed", type=int, help="override the scenario seed")
     run.add_argument("--rows", type=int, default=40, help="flows shown in the table (default 40)")
+    run.add_argument("--plot", metavar="FILE", help="write the FCT CDF (and queue depth, if sampled) "
+                     "to FILE (.png, .svg, .pdf)")
     run.add_argument("--plugin", action="append", default=[], metavar="MODULE",
                      help="import MODULE first (registers a Python CC or LB); repeatable")
     run.set_defaults(fn=cmd_run)
