@@ -206,24 +206,27 @@ class TimeSeries:
         """The long DataFrame: ``t_us, kind, id, metric, value``, one row per sample,
         object and metric (ports first, then flows; samples in time order)."""
         import pandas as pd
-        parts = []
         t_us = self.t_ps / 1e6
-        for kind, ids, table in (("port", self.port_ids, self.port), ("flow", self.flow_ids, self.flow)):
-            if len(ids) == 0:
-                continue
+        kinds, metrics = ["port", "flow"], list(PORT_METRICS) + list(FLOW_METRICS)
+        cols = {"t_us": [], "kind": [], "id": [], "metric": [], "value": []}
+        for k, (kind, ids, table) in enumerate((("port", self.port_ids, self.port),
+                                                ("flow", self.flow_ids, self.flow))):
             for metric, arr in table.items():
                 n, m = arr.shape
-                parts.append(pd.DataFrame({
-                    "t_us": np.repeat(t_us, m), "kind": kind, "id": np.tile(ids, n),
-                    "metric": metric, "value": arr.reshape(-1).astype(float)}))
-        if not parts:
-            df = pd.DataFrame({"t_us": np.zeros(0), "kind": [], "id": np.zeros(0, np.int64),
-                               "metric": [], "value": np.zeros(0)})
-        else:
-            df = pd.concat(parts, ignore_index=True)
-        for col in ("kind", "metric"):
-            df[col] = df[col].astype("category")
-        return df
+                if n * m == 0:
+                    continue
+                cols["t_us"].append(np.repeat(t_us, m))
+                cols["kind"].append(np.full(n * m, k, dtype=np.int8))
+                cols["id"].append(np.tile(ids, n))
+                cols["metric"].append(np.full(n * m, metrics.index(metric), dtype=np.int8))
+                cols["value"].append(arr.reshape(-1).astype(float))
+        cat = lambda parts, dtype: np.concatenate(parts) if parts else np.zeros(0, dtype)  # noqa: E731
+        return pd.DataFrame({
+            "t_us": cat(cols["t_us"], float),
+            "kind": pd.Categorical.from_codes(cat(cols["kind"], np.int8), categories=kinds),
+            "id": cat(cols["id"], np.int64),
+            "metric": pd.Categorical.from_codes(cat(cols["metric"], np.int8), categories=metrics),
+            "value": cat(cols["value"], float)})
 
     def wide(self, kind: str, metric: str):
         """One metric as a wide DataFrame: index ``t_us``, one column per id."""
