@@ -217,3 +217,10 @@ def test_sampler_arguments():
         Sampler(sim, net, [], 10, ports=[1])
     assert ports_from_spec("all", []) == "all"
     assert ports_from_spec([2, ["a", "b"]], [("a", "b", 0), ("b", "a", 0), ("a", "b", 1)]) == [2, 0, 2]
+
+
+def test_sampling_stops_with_run_until():
+    res = run_scenario(scenario({"timeseries_interval_ps": 1_000_000}, run={"until_ps": 20_500_000}))
+    t = res.timeseries_data.t_ps
+    assert t[-1] == 20_000_000 and len(t) == 20
+    assert not res.flows.finished.all()
