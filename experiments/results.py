@@ -72,12 +72,21 @@ class RunResult:
     @property
     def timeseries(self):
         """Sampled series as a long DataFrame ``t_us, kind, id, metric, value`` (see
-        :mod:`uesim.experiments.timeseries`), or None when sampling was off."""
-        if self.timeseries_data is None:
-            return None
+        :mod:`uesim.experiments.timeseries`), or None when sampling was off.  Settable
+        (a frame of your own is then what :meth:`write` saves)."""
         if "timeseries" not in self._frames:
+            if self.timeseries_data is None:
+                return None
             self._frames["timeseries"] = self.timeseries_data.to_frame()
         return self._frames["timeseries"]
+
+    @timeseries.setter
+    def timeseries(self, frame):
+        if frame is None:
+            self._frames.pop("timeseries", None)
+            self.timeseries_data = None
+        else:
+            self._frames["timeseries"] = frame
 
     def summary(self) -> dict:
         """Headline numbers (the JSON line of ``uesim run --json``)."""
@@ -106,7 +115,7 @@ class RunResult:
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
         frames = [("flows", self.flows), ("ports", self.ports)]
-        if self.timeseries_data is not None:
+        if self.timeseries is not None:
             frames.append(("timeseries", self.timeseries))
         for name, df in frames:
             _atomic(folder / f"{name}.parquet", lambda p, df=df: df.to_parquet(p, index=False))

@@ -142,8 +142,9 @@ def _fabric_config(sc: dict, buffer_bytes: int):
 
 
 def make_transport_flows(sc: dict, flows: list[dict], net, *, base_rtt_ps: int = 0,
-                         rto_ps: int | None = None) -> list:
-    """Create and attach one transport flow object per flow."""
+                         rto_ps: int | None = None, pacers: dict | None = None) -> list:
+    """Create and attach one transport flow object per flow (``pacers``: receiver pull
+    pacers by destination host, shared across calls when given)."""
     from uesim.protocols import CC_REGISTRY, LB_REGISTRY, TRANSPORT_REGISTRY
     tr = sc["transport"]
     flow_cls = TRANSPORT_REGISTRY[tr["name"]]
@@ -151,7 +152,7 @@ def make_transport_flows(sc: dict, flows: list[dict], net, *, base_rtt_ps: int =
     cc_params = {k: v for k, v in tr["cc"].items() if k != "name"}
     lb_params = {k: v for k, v in tr["lb"].items() if k != "name"}
     extra = {"rate_bps": tr["rate_bps"]} if "rate_bps" in tr else {}
-    pacers = {}
+    pacers = {} if pacers is None else pacers
     if tr["name"] == "uet":
         extra.update(ack_every_bytes=tr["ack_every_bytes"], mode=tr["mode"],
                      sender_cc=tr["sender_cc"], receiver_cc=tr["receiver_cc"],
@@ -227,79 +228,17 @@ def run_scenario(sc: dict, progress=None) -> RunResult:
     >>> len(res.flows), bool(res.flows["finished"].all())
     (4, True)
     """
-    from uesim.fabric import build_network
+    from uesim.experiments.simulation import Simulation
 
-    t0 = time.perf_counter()
-    G = build_topology(sc["topology"])
-    tr = sc["transport"]
-    base_rtt, rate, buffer_bytes = network_sizing(sc, G)
-    rto = tr.get("rto_ps")
-    if rto is None:
-        # htsim: 15 us plus six drain times of a full queue
-        rto = 15_000_000 + 6 * (buffer_bytes * 8_000_000_000_000 // rate) if tr["name"] == "uet" \
-            else 100_000_000
-    if sc.get("faults"):
-        # sizes above come from the nominal fabric (as htsim sizes them); faults act after
-        from uesim.experiments.faults import apply_faults
-        G = apply_faults(G, sc["faults"], derive_seed(sc["seed"], 4))
-    built = build_network(G, config=_fabric_config(sc, buffer_bytes))
-    flows, triggers = make_workload(sc, built.n_hosts)
-    objs = make_transport_flows(sc, flows, built.net, base_rtt_ps=base_rtt, rto_ps=rto)
-    executor = None
-    if triggers:
-        from uesim.experiments.workloads.triggers import wire_triggers
-        trimming = sc["fabric"]["trimming"]
-        executor = wire_triggers(objs, flows, triggers, built.net, built.sim, attach=lambda o: o.attach(
-            built.net, base_rtt_ps=base_rtt, trimming=trimming))
-    sampler = _timeseries_sampler(sc, built, objs)
-    t1 = time.perf_counter()
-    import gc
-    gc_was_on = gc.isenabled()
-    gc.disable()             # the event loop makes no Python garbage; skip collection passes
-    try:
-        built.sim.run(until_ps=sc["run"].get("until_ps"), progress=progress)
-    finally:
-        if gc_was_on:
-            gc.enable()
-    t2 = time.perf_counter()
-
-    flow_cols = _flow_columns(objs)
-    counters = built.net.port_counters()
-    port_cols = {
-        "port": list(range(built.net.n_ports)),
-        "node": [u for u, _, _ in built.port_link],
-        "peer": [v for _, v, _ in built.port_link],
-        "link": [k for _, _, k in built.port_link],
-        "fabric": [G.edges[u, v].get("fabric", "scale_out") for u, v, _ in built.port_link],
-        "rate_gbps": counters["rate_bps"] / 1e9,
-        **{k: counters[k] for k in ("tx_packets", "tx_bytes", "drops", "drop_bytes", "ecn_marks",
-                                    "trims", "max_queue_bytes")},
-    }
-    samples = sampler.n_samples if sampler is not None else 0
-    stats = {
-        # the sampler's wake-ups are not simulation events
-        "events": built.sim.events - samples, "packet_hops": built.net.packet_hops,
-        "packets_sent": built.net.sent, "packets_dropped": built.net.dropped,
-        "packets_delivered": built.net.delivered, "packets_in_flight": built.net.live_packets,
-        "unroutable": built.net.unroutable, "packets_trimmed": built.net.trimmed,
-        "sim_time_us": built.sim.now / 1e6, "base_rtt_ps": base_rtt, "buffer_bytes": buffer_bytes,
-        "rto_ps": rto, "network_events": built.net.event_counts(), "build_s": round(t1 - t0, 4), "wall_s": round(t2 - t1, 4),
-    }
-    if executor is not None:
-        stats["trigger_problems"] = list(executor.problems)
-        stats["unstarted_flows"] = [flows[i]["id"] for i in executor.unstarted()]
-    for key, col in (("packets_new", "packets_new"), ("packets_rtx", "retransmits"),
-                     ("acks", "acks"), ("nacks", "nacks")):
-        if col in flow_cols:
-            stats[key] = int(flow_cols[col].sum())
-    if sampler is not None:
-        stats["timeseries_samples"] = samples
-    return RunResult(flow_cols=flow_cols, port_cols=port_cols, config=sc, stats=stats,
-                     timeseries_data=sampler.result() if sampler is not None else None)
+    sim = Simulation.from_scenario(sc)
+    sampler = _timeseries_sampler(sc, sim)
+    sim.run(until_ps=sc["run"].get("until_ps"), progress=progress)
+    return with_timeseries(sim.result(), sampler)
 
 
-def _timeseries_sampler(sc: dict, built, objs):
-    """A :class:`~uesim.experiments.timeseries.Sampler` if ``[outputs]
+def _timeseries_sampler(sc: dict, sim):
+    """A :class:`~uesim.experiments.timeseries.Sampler` on ``sim`` (a
+    :class:`~uesim.experiments.simulation.Simulation`) if ``[outputs]
     timeseries_interval_ps`` is set, else None."""
     out = sc.get("outputs") or {}
     interval = out.get("timeseries_interval_ps") or 0
@@ -307,7 +246,19 @@ def _timeseries_sampler(sc: dict, built, objs):
         return None
     from uesim.experiments.timeseries import Sampler, ports_from_spec
     try:
-        ports = ports_from_spec(out.get("timeseries_ports", "busy"), built.port_link)
-        return Sampler(built.sim, built.net, objs, interval, ports=ports)
+        ports = ports_from_spec(out.get("timeseries_ports", "busy"), sim.built.port_link)
+        # the live list: flows added later are sampled from then on
+        return Sampler(sim.sim, sim.net, sim.flow_objs, interval, ports=ports)
     except ValueError as exc:
         raise ScenarioError(str(exc) if str(exc).startswith("outputs.") else f"outputs.timeseries_ports: {exc}") from None
+
+
+def with_timeseries(result: RunResult, sampler) -> RunResult:
+    """``result`` with the sampler's series attached (``result.timeseries``) and the
+    sampler's wake-ups taken out of ``stats["events"]``; unchanged if ``sampler`` is None."""
+    if sampler is None:
+        return result
+    result.stats["events"] -= sampler.n_samples      # not simulation events
+    result.stats["timeseries_samples"] = sampler.n_samples
+    result.timeseries_data = sampler.result()
+    return result

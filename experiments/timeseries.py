@@ -60,8 +60,9 @@ class Sampler:
         The simulator (the sampler schedules itself on it).
     net : uesim.fabric.Network
         The network whose ports are sampled.
-    flows : sequence of Flow
-        Transport flows whose ``cc`` is sampled (may be empty).
+    flows : list of Flow
+        Transport flows whose ``cc`` is sampled (may be empty).  A list is read live:
+        flows appended to it later (``Simulation.add_flow``) are sampled from then on.
     interval_ps : int
         Simulated time between samples (> 0).  The first sample is at ``interval_ps``
         after the current time; sampling ends with the first sample that finds no event
@@ -101,7 +102,7 @@ class Sampler:
             self._keep = keep
         self.ports_mode = ports if isinstance(ports, str) else "list"
         self.sim, self.net = sim, net
-        self.flows = list(flows)
+        self.flows = flows if isinstance(flows, list) else list(flows)
         self.interval_ps = interval_ps
         if port_rate_bps is None:
             port_rate_bps = net.port_counters()["rate_bps"]
@@ -109,7 +110,7 @@ class Sampler:
         self._acked = [_acked_reader(f) for f in self.flows]
         self.n_samples = 0
         cap = 64
-        nf = len(self.flows)
+        nf = max(len(self.flows), 1)
         self._t = np.zeros(cap, dtype=np.int64)
         self._q = np.zeros((cap, n_ports), dtype=np.int64)
         self._sent = np.zeros((cap, n_ports), dtype=np.int64)
@@ -132,15 +133,28 @@ class Sampler:
             new[: len(old)] = old
             setattr(self, name, new)
 
+    def _grow_flows(self, nf: int):
+        cols = max(nf, 2 * self._cwnd.shape[1])
+        for name in ("_cwnd", "_rate", "_ack", "_active"):
+            old = getattr(self, name)
+            new = np.zeros((old.shape[0], cols), dtype=old.dtype)
+            new[:, : old.shape[1]] = old
+            setattr(self, name, new)
+
     def _sample(self):
         k = self.n_samples
         if k == len(self._t):
             self._grow()
+        nf = len(self.flows)
+        if nf > len(self._acked):               # flows added since the last sample
+            if nf > self._cwnd.shape[1]:
+                self._grow_flows(nf)
+            self._acked.extend(_acked_reader(f) for f in self.flows[len(self._acked):])
         now = self.sim.now
         self._t[k] = now
         self.net.port_levels(self._q[k], self._sent[k])
         cwnd, rate, ack, active = self._cwnd[k], self._rate[k], self._ack[k], self._active[k]
-        for i, f in enumerate(self.flows):
+        for i, f in enumerate(self.flows[:nf]):
             cc = f.cc
             cwnd[i] = cc.cwnd_bytes
             rate[i] = cc.rate_bps
@@ -156,6 +170,7 @@ class Sampler:
     def result(self) -> "TimeSeries":
         """The samples taken so far as a :class:`TimeSeries`."""
         n = self.n_samples
+        nf = len(self._acked)                   # flows seen by the last sample
         q, sent = self._q[:n], self._sent[:n]
         if self._keep is not None:
             ports = self._keep
@@ -172,10 +187,10 @@ class Sampler:
         return TimeSeries(
             t_ps=self._t[:n].copy(), port_ids=np.asarray(ports, dtype=np.int64),
             port={"queue_bytes": q[:, ports].astype(float), "utilisation": util},
-            flow_ids=np.array([f.flow_id for f in self.flows], dtype=np.int64),
-            flow={"cwnd_bytes": np.where(self._active[:n], self._cwnd[:n], np.nan),
-                  "rate_bps": np.where(self._active[:n], self._rate[:n], np.nan),
-                  "acked_bytes": self._ack[:n].astype(float)},
+            flow_ids=np.array([f.flow_id for f in self.flows[:nf]], dtype=np.int64),
+            flow={"cwnd_bytes": np.where(self._active[:n, :nf], self._cwnd[:n, :nf], np.nan),
+                  "rate_bps": np.where(self._active[:n, :nf], self._rate[:n, :nf], np.nan),
+                  "acked_bytes": self._ack[:n, :nf].astype(float)},
             interval_ps=self.interval_ps)
 
 

@@ -238,9 +238,19 @@ def report_from_results(results, path, *, title: str | None = None, top_ports: i
         import pandas as pd
         points = pd.DataFrame([results.summary()])
     tables, figures = {}, {}
-    labels = plots.point_labels(points)
-    if points is not None:
-        tables["Points" if "point" in points.columns else "Summary"] = points
+    config = getattr(results, "config_columns", None) if points is not None and "point" in points.columns else None
+    labels = plots.point_labels(points, config)
+    if points is not None and "point" in points.columns:
+        # one row per point: what varies and the metrics; what is the same everywhere once
+        varying, fixed = plots.config_columns(points, config)
+        tables["Points"] = points[[c for c in points.columns if c not in fixed]]
+        if fixed:
+            import pandas as pd
+            first = points.iloc[0]
+            tables["Same at every point"] = pd.DataFrame(
+                {"key": fixed, "value": [str(first[c]) for c in fixed]})
+    elif points is not None:
+        tables["Summary"] = points
     by_point = flows is not None and "point" in flows.columns
     if flows is not None:
         if by_point or "fct_us" in flows.columns:

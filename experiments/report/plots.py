@@ -374,11 +374,27 @@ def save(fig, path, *, dpi: int = 120) -> Path:
     return path
 
 
-def point_labels(points) -> dict:
+def config_columns(points, config=None) -> tuple[list, list]:
+    """``(varying, fixed)`` config columns of a points table.
+
+    ``config`` names the config columns (a result store knows them); otherwise they are
+    the dotted names (``transport.cc.name``) and ``seed``.
+    """
+    if points is None:
+        return [], []
+    if config is None:
+        config = [c for c in points.columns if "." in str(c) or c == "seed"]
+    config = [c for c in config if c in points.columns]
+    varying = [c for c in config if points[c].astype(str).nunique(dropna=False) > 1]
+    return varying, [c for c in config if c not in varying]
+
+
+def point_labels(points, config=None) -> dict:
     """Legend text per sweep point: the config columns that vary across ``points``.
 
-    ``points`` has one row per point, a ``point`` column and dotted config columns
-    (``transport.cc.name``); columns with one value everywhere are left out.
+    ``points`` has one row per point, a ``point`` column and config columns (dotted
+    names such as ``transport.cc.name``, or those listed in ``config``); columns with one
+    value everywhere are left out.
 
     Examples
     --------
@@ -390,8 +406,7 @@ def point_labels(points) -> dict:
     """
     if points is None or "point" not in points.columns:
         return {}
-    config = [c for c in points.columns if "." in str(c) or c == "seed"]
-    varying = [c for c in config if points[c].astype(str).nunique() > 1]
+    varying, _ = config_columns(points, config)
     out = {}
     for _, row in points.iterrows():
         parts = [f"{_short(c)}={row[c]}" for c in varying]

@@ -224,3 +224,25 @@ def test_sampling_stops_with_run_until():
     t = res.timeseries_data.t_ps
     assert t[-1] == 20_000_000 and len(t) == 20
     assert not res.flows.finished.all()
+
+
+def test_flows_added_during_a_simulation_are_sampled():
+    """With the Simulation API flows may be added while it runs: the sampler reads the
+    live flow list, so a flow added after sampling began gets its own column, empty
+    (NaN window, 0 acked) before it was added."""
+    from uesim.experiments import Simulation
+    from uesim.experiments.run import with_timeseries
+    sim = Simulation("leaf_spine:n_leaves=2,n_spines=1,hosts_per_leaf=2", seed=1)
+    sim.add_flow(1, 0, 100_000)
+    sampler = Sampler(sim.sim, sim.net, sim.flow_objs, 1_000_000)
+    for i in range(2, 6):     # one more flow every 5 us, more than the initial columns
+        sim.sim.schedule_at(i * 5_000_000, sim.add_flow, 1 + i % 3, 0, 50_000)
+    sim.run()
+    res = with_timeseries(sim.result(), sampler)
+    acked = wide(res.timeseries, "flow", "acked_bytes")
+    cwnd = wide(res.timeseries, "flow", "cwnd_bytes")
+    assert list(acked.columns) == [0, 1, 2, 3, 4]
+    assert (acked.iloc[-1] == [100_000, 50_000, 50_000, 50_000, 50_000]).all()
+    assert cwnd.loc[:14.0, 2].isna().all() and cwnd.loc[16.0:17.0, 2].notna().all()
+    assert acked.loc[:10.0, 2].eq(0).all()
+    assert res.stats["timeseries_samples"] == len(acked)
