@@ -13,6 +13,8 @@
     run every point of a scenario's ``[sweep]`` table into a result store (docs/sweeps.md).
 ``uesim results DIR [--json]``
     one row per stored point: the config keys that vary and the headline metrics.
+``uesim plot DIR KIND -o FILE`` / ``uesim report DIR -o FILE.html``
+    plot (fct-cdf, queue, utilisation, busbw, stall) or report a store or a run folder.
 ``uesim topo describe SPEC [--json]`` / ``uesim topo draw SPEC -o FILE``
     inspect a topology (``fat_tree:k=8``, ``leaf_spine:n_leaves=4,...`` or a file).
 
@@ -154,6 +156,8 @@ def build_parser() -> argparse.ArgumentParser:
     check.set_defaults(fn=cmd_check)
     from uesim.experiments.sweeps.cli import add_parsers as add_sweep_parsers
     add_sweep_parsers(sub)
+    from uesim.experiments.report.cli import add_parsers as add_report_parsers
+    add_report_parsers(sub)
     topo = sub.add_parser("topo", help="inspect topologies")
     tsub = topo.add_subparsers(dest="topo_cmd", required=True)
     desc = tsub.add_parser("describe", help="counts, bisection, oversubscription, path diversity")

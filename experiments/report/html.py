@@ -160,6 +160,9 @@ def write_report(path, title: str, tables: dict, figures: dict, *, captions: dic
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.write(doc)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)        # mkstemp makes it private; a report is for sharing
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):
