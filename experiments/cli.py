@@ -74,6 +74,10 @@ def cmd_run(args) -> int:
     from uesim.experiments.scenario import load_scenario
     from uesim.experiments.run import run_scenario
     overrides = {"seed": args.seed} if args.seed is not None else {}
+    run_over = {k: True for k, on in (("check", args.check), ("allow_large", args.force)) if on}
+    if run_over:
+        from uesim.experiments.scenario import read_toml
+        overrides["run"] = {**(read_toml(args.file).get("run") or {}), **run_over}
     if args.plugin:
         from uesim.experiments.scenario import read_toml
         overrides["plugins"] = list(read_toml(args.file).get("plugins", [])) + args.plugin
@@ -97,6 +101,10 @@ def cmd_run(args) -> int:
             print(f"results written to {args.out}")
         if plot:
             print(f"plot written to {plot}")
+    if result.stats.get("partial"):
+        print(f"PARTIAL: interrupted at {result.stats['sim_time_us']:.3f} us simulated; "
+              f"{result.stats['unfinished_flows']} flows unfinished", file=sys.stderr)
+        return 130
     return 0
 
 
@@ -149,6 +157,10 @@ def build_parser() -> argparse.ArgumentParser:
                      "to FILE (.png, .svg, .pdf)")
     run.add_argument("--plugin", action="append", default=[], metavar="MODULE",
                      help="import MODULE first (registers a Python CC or LB); repeatable")
+    run.add_argument("--check", action="store_true",
+                     help="check invariants while running ([run] check = true)")
+    run.add_argument("--force", action="store_true",
+                     help="run even if the memory estimate exceeds this machine ([run] allow_large = true)")
     run.set_defaults(fn=cmd_run)
     check = sub.add_parser("check", help="check a scenario file without running it")
     check.add_argument("file")
@@ -189,13 +201,23 @@ def main(argv=None) -> int:
         from uesim.experiments.frontends import collective
         return collective.main(argv[1:])
     from uesim.experiments.schema import ScenarioError
-    args = build_parser().parse_args(argv)
+    from uesim.experiments.invariants import InvariantError
+    try:
+        args = build_parser().parse_args(argv)
+    except SystemExit as exc:            # argparse printed its one-line usage error
+        return exc.code if isinstance(exc.code, int) else 2
     try:
         return args.fn(args)
     except ScenarioError as exc:
         return _error(str(exc))
+    except InvariantError as exc:
+        print(f"uesim: invariant violated: {exc}", file=sys.stderr)
+        return 3
+    except OSError as exc:
+        return _error(f"{exc.filename or ''}: {exc.strerror or exc}")
     except KeyboardInterrupt:
-        return _error("interrupted")
+        print("uesim: interrupted", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

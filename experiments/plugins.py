@@ -51,8 +51,9 @@ def load_entry_points(force: bool = False) -> list[str]:
     _loaded = True
     from importlib.metadata import entry_points
     done = []
+    installed = entry_points()          # one scan of the installed distributions
     for group in GROUPS:
-        for ep in entry_points(group=group):
+        for ep in installed.select(group=group):
             try:
                 obj = ep.load()
                 _registrar(group)(ep.name)(obj)

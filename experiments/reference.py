@@ -137,6 +137,22 @@ def _generators() -> list[str]:
     return lines
 
 
+def _policies(registry: dict, fixed: set) -> list[str]:
+    from uesim.protocols import policy_params
+    lines = ["| name | class | parameters |", "|---|---|---|"]
+    for name in sorted(registry):
+        cls = registry[name]
+        mod = sys.modules.get(cls.__module__)
+        # uesim's own classes only: plug-ins (and classes made by tests) are not the reference
+        if not cls.__module__.startswith("uesim.") or getattr(mod, cls.__qualname__, None) is not cls:
+            continue
+        params = policy_params(cls)
+        shown = "any (the class takes **kwargs)" if params is None else \
+            ", ".join(f"`{p}`" for p in params if p not in fixed) or "-"
+        lines.append(f"| `{name}` | `{cls.__module__}.{cls.__qualname__}` | {shown} |")
+    return lines
+
+
 def scenario_reference() -> str:
     """The Markdown text of ``docs/scenario-reference.md``.
 
@@ -171,8 +187,14 @@ def scenario_reference() -> str:
         "`max_rto_retries` with " + ", ".join(f"`{k} = {_cell(v).strip('`')}`" for k, v in s.UET_ONLY.items())
         + "; other transports reject them. "
         "`transport.cc` and `transport.lb` take `name` plus the parameters of the named "
-        "class (checked against its signature; docs/protocols.md lists them).",
+        "class (checked against its signature; docs/protocols.md describes them):",
         "",
+        "### transport.cc names", "",
+        "`mtu_bytes` comes from the transport; parameter units follow the names.", "",
+        *_policies(__import__("uesim.protocols", fromlist=["x"]).CC_REGISTRY, {"mtu_bytes"}), "",
+        "### transport.lb names", "",
+        "`seed` is derived from the scenario seed and the flow id.", "",
+        *_policies(__import__("uesim.protocols", fromlist=["x"]).LB_REGISTRY, {"seed"}), "",
         "## [topology]", "",
         "Either `file = \"fabric.graphml\"` (GraphML or JSON, relative to the scenario) or "
         "`generator = NAME` with that generator's parameters (docs/topologies.md):", "",

@@ -34,6 +34,9 @@ FAULTS = {
     "degrade_links": Field(int, minimum=0, help="random switch-to-switch links to slow down"),
     "degrade_edges": Field(list, help="named links [[u, v], ...] to slow down"),
     "degrade_factor": Field(float, default=0.25, minimum=0.0001, maximum=1.0),
+    "events": Field(list, help="mid-run faults: [{at_ps, action, link | switch, ...}, ...]"),
+    "reconverge_ps": Field(int, minimum=0, help="routing excludes failed links this long after a change"),
+    "stall_ps": Field(int, minimum=1, help="stop when no packet was delivered for this long"),
 }
 FABRIC = {
     "buffer_bytes": Field(int, default=1 << 30, minimum=1),
@@ -81,6 +84,9 @@ TRAFFIC = {
 }
 RUN = {
     "until_ps": Field(int, minimum=0),
+    "check": Field(bool, help="check invariants every check_every events (default false)"),
+    "check_every": Field(int, minimum=1, help="events between checks in check mode (default 10000)"),
+    "allow_large": Field(bool, help="run even if the memory estimate exceeds the machine (default false)"),
 }
 OUTPUTS = {
     "timeseries_interval_ps": Field(int, default=0, minimum=0,
@@ -205,6 +211,13 @@ def check_scenario(raw: dict) -> dict:
     sc["topology"] = _check_generator(sc["topology"])
     if "faults" in sc:
         sc["faults"] = check_table("faults", sc["faults"], FAULTS)
+        for i, e in enumerate(sc["faults"].get("degrade_edges") or []):
+            if (not isinstance(e, list) or len(e) != 2
+                    or not all(isinstance(x, (str, int)) and not isinstance(x, bool) for x in e)):
+                raise ScenarioError(f"faults.degrade_edges[{i}] = {e!r}: must be [u, v], two node names")
+        if "events" in sc["faults"]:
+            from uesim.experiments.faults import check_events
+            sc["faults"]["events"] = check_events(sc["faults"]["events"])
     sc["fabric"] = check_table("fabric", sc["fabric"], FABRIC)
     if "buffer_bdp" in sc["fabric"] and "buffer_bytes" in (raw.get("fabric") or {}):
         raise ScenarioError("fabric: give buffer_bytes or buffer_bdp, not both")
@@ -253,6 +266,10 @@ def read_toml(path: str | Path) -> dict:
         raise ScenarioError(f"scenario file {str(path)!r} not found") from None
     except tomllib.TOMLDecodeError as exc:
         raise ScenarioError(f"{path}: not valid TOML: {exc}") from None
+    except UnicodeDecodeError:
+        raise ScenarioError(f"{path}: not a text file (TOML must be UTF-8)") from None
+    except OSError as exc:
+        raise ScenarioError(f"scenario file {str(path)!r}: {exc.strerror or exc}") from None
 
 
 def resolve_paths(sc: dict, path: str | Path) -> dict:

@@ -138,6 +138,9 @@ class ResultStore:
             result.ports.to_parquet(tmp / "ports.parquet", index=False)
             for name in OPTIONAL_FRAMES:
                 frame = getattr(result, name, None)
+                if isinstance(frame, dict):          # numpy columns, as RunResult keeps flows
+                    import pandas as pd
+                    frame = pd.DataFrame(frame)
                 if frame is not None:
                     frame.to_parquet(tmp / f"{name}.parquet", index=False)
             stats = {"summary": headline(result), "stats": result.stats}

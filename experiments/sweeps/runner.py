@@ -20,10 +20,6 @@ from pathlib import Path
 from uesim.experiments.schema import ScenarioError
 from uesim.experiments.store import ResultStore
 
-# point key -> exception text, for points that failed every try
-Failures = dict
-
-
 @dataclass
 class SweepReport:
     """What :func:`run_sweep` did."""
@@ -43,11 +39,18 @@ class SweepReport:
 
 def plugin_sources(modules) -> dict[str, str]:
     """Source text of plug-in modules that are single files outside site-packages, so a
-    worker without them on its path can still load them (imported here first)."""
+    worker without them on its path can still load them."""
     out = {}
     for name in modules:
-        mod = sys.modules.get(name) or importlib.import_module(name)
-        path = getattr(mod, "__file__", None)
+        mod = sys.modules.get(name)
+        if mod is not None:
+            path = getattr(mod, "__file__", None)
+        else:                          # find the file without running the module
+            try:
+                spec = importlib.util.find_spec(name)
+            except (ImportError, ValueError):
+                spec = None
+            path = spec.origin if spec is not None else None
         if not path or not path.endswith(".py") or os.path.basename(path) == "__init__.py":
             continue
         if "site-packages" in path or "dist-packages" in path:
@@ -163,12 +166,22 @@ class _Progress:
 
 # ---------------------------------------------------------------- executors
 
+def _error_text(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}"
+
+
 def _run_inprocess(jobs, on_done, retries):
     for key, args in jobs:
-        try:
-            on_done(key, run_point(*args), None)
-        except Exception as exc:  # a failing point must not stop the sweep
-            on_done(key, None, f"{type(exc).__name__}: {exc}")
+        for attempt in range(retries + 1):
+            try:
+                result = run_point(*args)
+            except Exception as exc:  # a failing point must not stop the sweep
+                error = _error_text(exc)
+                continue
+            on_done(key, result, None)
+            break
+        else:
+            on_done(key, None, error)
 
 
 def _run_local(jobs, on_done, retries, n_workers):
@@ -177,6 +190,7 @@ def _run_local(jobs, on_done, retries, n_workers):
     from concurrent.futures.process import BrokenProcessPool
     pending = dict(jobs)
     breaks = 0
+    attempts = {}                     # key -> tries that raised
     ctx = mp.get_context("spawn")     # fresh interpreters: no inherited threads or state
     while pending:
         if breaks > retries:
@@ -189,11 +203,12 @@ def _run_local(jobs, on_done, retries, n_workers):
                     except BrokenProcessPool:
                         on_done(key, None, "its worker process died (killed or crashed) on every try")
                     except Exception as exc:
-                        on_done(key, None, f"{type(exc).__name__}: {exc}")
+                        on_done(key, None, _error_text(exc))
                     else:
                         on_done(key, result, None)
             return
-        with ProcessPoolExecutor(max_workers=n_workers, mp_context=ctx) as pool:
+        pool = ProcessPoolExecutor(max_workers=n_workers, mp_context=ctx)
+        try:
             futures = {pool.submit(run_point, *args): key for key, args in pending.items()}
             broken = False
             while futures:
@@ -206,13 +221,25 @@ def _run_local(jobs, on_done, retries, n_workers):
                         broken = True
                         continue
                     except Exception as exc:
+                        attempts[key] = attempts.get(key, 0) + 1
+                        if attempts[key] <= retries and not broken:
+                            try:
+                                futures[pool.submit(run_point, *pending[key])] = key
+                                continue
+                            except BrokenProcessPool:
+                                broken = True        # rerun with the pool's other points
+                                continue
                         pending.pop(key)
-                        on_done(key, None, f"{type(exc).__name__}: {exc}")
+                        on_done(key, None, _error_text(exc))
                         continue
                     pending.pop(key)
                     on_done(key, result, None)
-            if broken:
-                breaks += 1
+        except BaseException:          # Ctrl-C: do not wait for the queued points
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
+        pool.shutdown(wait=True)
+        if broken:
+            breaks += 1
 
 
 def _dask_client(cluster: str, timeout_s: float = 10):
@@ -246,7 +273,7 @@ def _run_dask(jobs, on_done, retries, client, local):
             try:
                 result = fut.result()
             except Exception as exc:
-                on_done(key, None, f"{type(exc).__name__}: {exc}")
+                on_done(key, None, _error_text(exc))
             else:
                 on_done(key, result, None)
             fut.release()
@@ -273,7 +300,7 @@ def run_sweep(points, out, *, jobs: int | None = None, cluster: str | None = Non
         ``tcp://host:port`` of a running Dask scheduler, or ``local:N`` for a Dask
         LocalCluster of N worker processes.
     retries : int
-        Extra tries of a point whose worker failed or was lost.
+        Extra tries of a point that raised or whose worker process died or was lost.
     progress : bool
         Show progress on ``stream`` (default stderr): a bar on a terminal, lines otherwise.
     connect_timeout_s : float

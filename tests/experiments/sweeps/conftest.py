@@ -72,3 +72,36 @@ until_ps = 5_000_000_000
 seeds = {seeds}
 """)
     return path
+
+
+FLAKY = """
+import multiprocessing, os, pathlib
+from uesim.protocols import CongestionControl, register_cc
+
+marker = pathlib.Path(os.environ["UESIM_FLAKY_MARKER"])
+if multiprocessing.parent_process() is not None or os.environ.get("UESIM_FLAKY_HERE"):
+    if not marker.exists():               # the first try anywhere fails
+        marker.write_text("failed once")
+        raise RuntimeError("flaky plug-in: first import fails")
+
+@register_cc("flaky_cc")
+class FlakyCC(CongestionControl):
+    pass
+"""
+
+
+@pytest.fixture
+def flaky_plugin():
+    """A scenario whose plug-in module raises on its first import in a worker process
+    (a marker file remembers it), so a point fails once and then succeeds."""
+    def make(tmp_path, monkeypatch, seeds):
+        (tmp_path / "flaky_mod.py").write_text(FLAKY)
+        monkeypatch.syspath_prepend(str(tmp_path))
+        monkeypatch.setenv("UESIM_FLAKY_MARKER", str(tmp_path / "marker"))
+        monkeypatch.delenv("UESIM_FLAKY_HERE", raising=False)
+        return {"plugins": ["flaky_mod"],
+                "topology": {"generator": "leaf_spine", "n_leaves": 2, "n_spines": 1, "hosts_per_leaf": 1},
+                "transport": {"cc": {"name": "flaky_cc", "cwnd_bytes": 8192}},
+                "traffic": {"pattern": "permutation", "size_bytes": 5000},
+                "sweep": {"seeds": seeds}}
+    return make

@@ -122,3 +122,13 @@ def test_unreachable_scheduler_is_a_scenario_error(small_sweep, tmp_path):
     with pytest.raises(ScenarioError, match="cannot reach the Dask scheduler"):
         run_sweep(load_sweep(small_sweep()), tmp_path / "o", cluster="tcp://127.0.0.1:9",
                   progress=False, connect_timeout_s=1)
+
+
+@pytest.mark.parametrize("retries,ok", [(0, False), (1, True)])
+def test_dask_retries_rerun_a_failed_point(tmp_path, monkeypatch, retries, ok, flaky_plugin):
+    from uesim.experiments.sweeps import expand_sweep
+    from uesim.experiments.sweeps.runner import run_sweep
+    points = expand_sweep(flaky_plugin(tmp_path, monkeypatch, seeds=1))
+    report = run_sweep(points, tmp_path / "o", cluster="local:1", retries=retries, progress=False)
+    assert (tmp_path / "marker").exists()
+    assert report.ok is ok

@@ -52,3 +52,17 @@ def test_docstring_examples(name):
     mod = importlib.import_module(name)
     result = doctest.testmod(mod, optionflags=doctest.ELLIPSIS)
     assert result.failed == 0 and result.attempted > 0
+
+
+def test_reference_ignores_plugins_registered_at_run_time():
+    from uesim.experiments.reference import scenario_reference
+    from uesim.protocols import CC_REGISTRY, CongestionControl, register_cc
+    before = scenario_reference()
+
+    @register_cc("ref_test_cc")
+    class RefTestCC(CongestionControl):
+        pass
+    try:
+        assert scenario_reference() == before
+    finally:
+        CC_REGISTRY.pop("ref_test_cc")

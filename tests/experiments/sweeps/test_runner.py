@@ -169,3 +169,25 @@ def test_sweep_plugin_option_reaches_the_points(tmp_path, plugin_scenario, capsy
     view = load(out)
     assert view.points["plugins"].tolist() == ['["optplug_dctcp"]']
     assert view.points["transport.cc.name"].tolist() == ["optplug_dctcp"]
+
+
+def test_results_of_a_folder_that_is_no_store(tmp_path, capsys):
+    assert main(["results", str(tmp_path / "nothing")]) == 2
+    assert "not a result store" in capsys.readouterr().err
+
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+@pytest.mark.parametrize("retries,ok", [(0, False), (1, True)])
+def test_retries_rerun_a_point_that_failed(tmp_path, monkeypatch, jobs, retries, ok, flaky_plugin):
+    points = expand_sweep(flaky_plugin(tmp_path, monkeypatch, seeds=2 if jobs == 2 else 1))
+    if jobs == 1:      # in this process: forget the module so the point imports it again
+        monkeypatch.setenv("UESIM_FLAKY_HERE", "1")
+        monkeypatch.delitem(sys.modules, "flaky_mod")
+        from uesim.protocols import CC_REGISTRY
+        monkeypatch.delitem(CC_REGISTRY, "flaky_cc")
+    report = run_sweep(points, tmp_path / "o", jobs=jobs, retries=retries, progress=False)
+    assert (tmp_path / "marker").exists()
+    assert report.ok is ok
+    if not ok:
+        assert "first import fails" in next(iter(report.failed.values()))
