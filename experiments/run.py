@@ -283,7 +283,8 @@ def _timeseries_sampler(sc: dict, sim):
     try:
         ports = ports_from_spec(out.get("timeseries_ports", "busy"), sim.built.port_link)
         # the live list: flows added later are sampled from then on
-        return Sampler(sim.sim, sim.net, sim.flow_objs, interval, ports=ports)
+        return Sampler(sim.sim, sim.net, sim.flow_objs, interval, ports=ports,
+                       flow_ids=out.get("timeseries_flows", "all"))
     except ValueError as exc:
         raise ScenarioError(str(exc) if str(exc).startswith("outputs.") else f"outputs.timeseries_ports: {exc}") from None
 

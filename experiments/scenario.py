@@ -94,6 +94,8 @@ OUTPUTS = {
     "timeseries_ports": Field(object, default="busy",
                               help='ports sampled: "all", "busy" (sent anything), or a list of port '
                                    'indices and [from_node, to_node] pairs'),
+    "timeseries_flows": Field(object, default="all",
+                              help='flows sampled: "all", "none", or a list of flow ids'),
     "plot": Field(str, help="image file (.png, .svg, .pdf) for the FCT CDF, with queue depth when sampled"),
 }
 
@@ -114,6 +116,17 @@ def _check_outputs(table) -> dict:
                                     "(an integer >= 0) or a [from_node, to_node] pair of names")
     else:
         raise ScenarioError(f"outputs.timeseries_ports = {ports!r}: must be \"all\", \"busy\" or an array")
+    flows = out["timeseries_flows"]
+    if isinstance(flows, str):
+        if flows not in ("all", "none"):
+            raise ScenarioError(f"outputs.timeseries_flows = {flows!r}: unknown; allowed: all, none, "
+                                "or a list of flow ids")
+    elif isinstance(flows, list):
+        for i, item in enumerate(flows):
+            if not (isinstance(item, int) and not isinstance(item, bool) and item >= 0):
+                raise ScenarioError(f"outputs.timeseries_flows[{i}] = {item!r}: must be a flow id (an integer >= 0)")
+    else:
+        raise ScenarioError(f"outputs.timeseries_flows = {flows!r}: must be \"all\", \"none\" or an array")
     return out
 # the field tables of nested tables, by dotted path (the reference page and defaults)
 _SUBTABLES = {"fabric": FABRIC, "fabric.ecn": ECN, "transport": TRANSPORT, "traffic": TRAFFIC,

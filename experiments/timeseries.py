@@ -17,6 +17,7 @@ In a scenario::
     [outputs]
     timeseries_interval_ps = 1_000_000    # every 1 us (0 or absent: off)
     timeseries_ports = "busy"             # "all", "busy" (sent anything) or a list
+    timeseries_flows = "all"              # "all", "none" or a list of flow ids
 
 The result is a long DataFrame (:meth:`TimeSeries.to_frame`), one row per sample, object
 and metric, with columns ``t_us, kind, id, metric, value``: ``kind`` is ``"port"``
@@ -72,6 +73,8 @@ class Sampler:
         anything; a list keeps those port indices.
     port_rate_bps : sequence of int, optional
         Rate per port (for utilisation); read from ``net.port_counters()`` if omitted.
+    flow_ids : "all", "none" or sequence of int
+        Flows sampled: all, none, or those with these flow ids.
 
     Examples
     --------
@@ -85,7 +88,8 @@ class Sampler:
     (1, [1000000])
     """
 
-    def __init__(self, sim, net, flows, interval_ps: int, ports="busy", port_rate_bps=None):
+    def __init__(self, sim, net, flows, interval_ps: int, ports="busy", port_rate_bps=None,
+                 flow_ids="all"):
         interval_ps = int(interval_ps)
         if interval_ps <= 0:
             raise ValueError(f"interval_ps must be > 0, got {interval_ps}")
@@ -103,14 +107,22 @@ class Sampler:
         self.ports_mode = ports if isinstance(ports, str) else "list"
         self.sim, self.net = sim, net
         self.flows = flows if isinstance(flows, list) else list(flows)
+        if isinstance(flow_ids, str):
+            if flow_ids not in ("all", "none"):
+                raise ValueError(f"flow_ids = {flow_ids!r}: allowed: 'all', 'none' or a list of flow ids")
+            self._want = None if flow_ids == "all" else frozenset()
+        else:
+            self._want = frozenset(int(i) for i in flow_ids)
+        self._seen = 0              # flows of the (live) list looked at so far
+        self._tracked = []          # the sampled ones, one column each
         self.interval_ps = interval_ps
         if port_rate_bps is None:
             port_rate_bps = net.port_counters()["rate_bps"]
         self.port_rate_bps = np.asarray(port_rate_bps, dtype=np.int64)
-        self._acked = [_acked_reader(f) for f in self.flows]
+        self._acked = []
         self.n_samples = 0
         cap = 64
-        nf = max(len(self.flows), 1)
+        nf = max(len(self.flows) if self._want is None else len(self._want), 1)
         self._t = np.zeros(cap, dtype=np.int64)
         self._q = np.zeros((cap, n_ports), dtype=np.int64)
         self._sent = np.zeros((cap, n_ports), dtype=np.int64)
@@ -145,16 +157,20 @@ class Sampler:
         k = self.n_samples
         if k == len(self._t):
             self._grow()
-        nf = len(self.flows)
-        if nf > len(self._acked):               # flows added since the last sample
-            if nf > self._cwnd.shape[1]:
-                self._grow_flows(nf)
-            self._acked.extend(_acked_reader(f) for f in self.flows[len(self._acked):])
+        if len(self.flows) > self._seen:        # flows added since the last sample
+            new = self.flows[self._seen:]
+            self._seen += len(new)
+            if self._want is not None:
+                new = [f for f in new if f.flow_id in self._want]
+            if len(self._tracked) + len(new) > self._cwnd.shape[1]:
+                self._grow_flows(len(self._tracked) + len(new))
+            self._tracked.extend(new)
+            self._acked.extend(_acked_reader(f) for f in new)
         now = self.sim.now
         self._t[k] = now
         self.net.port_levels(self._q[k], self._sent[k])
         cwnd, rate, ack, active = self._cwnd[k], self._rate[k], self._ack[k], self._active[k]
-        for i, f in enumerate(self.flows[:nf]):
+        for i, f in enumerate(self._tracked):
             cc = f.cc
             cwnd[i] = cc.cwnd_bytes
             rate[i] = cc.rate_bps
@@ -170,7 +186,7 @@ class Sampler:
     def result(self) -> "TimeSeries":
         """The samples taken so far as a :class:`TimeSeries`."""
         n = self.n_samples
-        nf = len(self._acked)                   # flows seen by the last sample
+        nf = len(self._tracked)                 # flows seen by the last sample
         q, sent = self._q[:n], self._sent[:n]
         if self._keep is not None:
             ports = self._keep
@@ -187,7 +203,7 @@ class Sampler:
         return TimeSeries(
             t_ps=self._t[:n].copy(), port_ids=np.asarray(ports, dtype=np.int64),
             port={"queue_bytes": q[:, ports].astype(float), "utilisation": util},
-            flow_ids=np.array([f.flow_id for f in self.flows[:nf]], dtype=np.int64),
+            flow_ids=np.array([f.flow_id for f in self._tracked], dtype=np.int64),
             flow={"cwnd_bytes": np.where(self._active[:n, :nf], self._cwnd[:n, :nf], np.nan),
                   "rate_bps": np.where(self._active[:n, :nf], self._rate[:n, :nf], np.nan),
                   "acked_bytes": self._ack[:n, :nf].astype(float)},

@@ -155,6 +155,9 @@ def test_write_saves_the_series(tmp_path, incast):
     ({"timeseries_ports": [-2]}, "outputs.timeseries_ports[0] = -2"),
     ({"timeseries_ports": [["leaf0"]]}, "outputs.timeseries_ports[0]"),
     ({"plot": 5}, "outputs.plot = 5"),
+    ({"timeseries_flows": "some"}, "allowed: all, none"),
+    ({"timeseries_flows": [1, -1]}, "outputs.timeseries_flows[1] = -1"),
+    ({"timeseries_flows": {"a": 1}}, "outputs.timeseries_flows = {'a': 1}"),
     ({"sample_every": 5}, "unknown key 'outputs.sample_every'"),
 ])
 def test_bad_outputs_are_named(outputs, message):
@@ -246,3 +249,20 @@ def test_flows_added_during_a_simulation_are_sampled():
     assert cwnd.loc[:14.0, 2].isna().all() and cwnd.loc[16.0:17.0, 2].notna().all()
     assert acked.loc[:10.0, 2].eq(0).all()
     assert res.stats["timeseries_samples"] == len(acked)
+
+
+def test_flows_selection():
+    some = run_scenario(scenario({"timeseries_interval_ps": 2_000_000, "timeseries_flows": [2, 0, 99]}))
+    none = run_scenario(scenario({"timeseries_interval_ps": 2_000_000, "timeseries_flows": "none"}))
+    every = run_scenario(scenario({"timeseries_interval_ps": 2_000_000}))
+    assert list(every.timeseries_data.flow_ids) == [0, 1, 2, 3]
+    assert list(some.timeseries_data.flow_ids) == [0, 2]          # in flow order; 99 is no flow
+    assert sorted(some.timeseries[some.timeseries.kind == "flow"].id.unique()) == [0, 2]
+    pd.testing.assert_frame_equal(wide(some.timeseries, "flow", "acked_bytes"),
+                                  wide(every.timeseries, "flow", "acked_bytes")[[0, 2]])
+    assert (none.timeseries.kind == "port").all() and len(none.timeseries_data.flow_ids) == 0
+    with pytest.raises(ValueError, match="flow_ids = 'few'"):
+        from uesim.fabric import Network, Simulator
+        sim = Simulator()
+        net = Network(sim, 2, 2)
+        Sampler(sim, net, [], 10, flow_ids="few")
