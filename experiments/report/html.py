@@ -229,9 +229,10 @@ def report_from_results(results, path, *, title: str | None = None, top_ports: i
 
     Notes
     -----
-    Sections: the points table, a flow summary per point, the busiest ports, an FCT
-    CDF with one curve per point, and, when sampled, queue depth and utilisation over
-    time of the busiest ports (one pair of figures per point, at most six points).
+    Sections: the points table (and the config keys that are the same at every
+    point), a flow summary per point, the busiest ports, an FCT CDF with one curve per
+    point, and, when sampled, queue depth and utilisation over time of the busiest ports
+    and the flows' congestion windows where they move (per point, at most six points).
     """
     from uesim.experiments.report import plots
 
@@ -283,6 +284,13 @@ def report_from_results(results, path, *, title: str | None = None, top_ports: i
                 figures[f"Utilisation{suffix}"] = (
                     plots.utilisation(sub, ids=ids, names=names),
                     "Output of the same ports over each sampling interval, as a fraction of the link rate.")
+            windows = sub[(sub["kind"] == "flow") & (sub["metric"] == "cwnd_bytes")]
+            if windows["value"].notna().any() and windows.groupby("id", observed=True)["value"].nunique().max() > 1:
+                # only when some window moves: a constant window says nothing over time
+                figures[f"Congestion windows{suffix}"] = (
+                    plots.port_series(sub, "cwnd_bytes", kind="flow", top=top_ports),
+                    f"Congestion window of the {top_ports} flows with the largest peak window, "
+                    "while each flow is active.")
     if title is None:
         title = "uesim sweep report" if by_point else "uesim run report"
     path = write_report(path, title, tables, figures)

@@ -115,3 +115,17 @@ def test_report_from_a_run_result(tmp_path):
     busiest = text.split('data-table="Busiest ports (by peak queue)"')[1]
     assert re.search(rf"<td>{top.node}</td>\s*<td>{top.peer}</td>", busiest.split("</tr>")[1])
     assert top.max_queue_bytes > 10_000
+
+
+def test_report_shows_windows_only_when_they_move(tmp_path):
+    from uesim.experiments import check_scenario, run_scenario
+    base = {"topology": {"generator": "leaf_spine", "n_leaves": 2, "n_spines": 1, "hosts_per_leaf": 4},
+            "traffic": {"pattern": "incast", "size_bytes": 100_000, "receiver": 0, "n_senders": 4},
+            "outputs": {"timeseries_interval_ps": 1_000_000}, "seed": 1}
+    nscc = run_scenario(check_scenario({**base, "transport": {"name": "uet", "cc": {"name": "nscc"}},
+                                        "fabric": {"trimming": True, "buffer_bytes": 60_000}}))
+    fixed = run_scenario(check_scenario(base))
+    text = report_from_results(nscc, tmp_path / "nscc.html").read_text()
+    assert "Congestion windows" in text and text.count("<img") == 4
+    text = report_from_results(fixed, tmp_path / "fixed.html").read_text()
+    assert "Congestion windows" not in text and text.count("<img") == 3
