@@ -54,8 +54,10 @@ def _flow_problems(objs, now: int, final: bool) -> list[str]:
                        f"= {new + retx} (a transmission not accounted)")
         if new is None:
             new = sent - retx
-        if new > o.n_packets:
-            out.append(f"flow {fid}: {new} new packets sent, the flow has only {o.n_packets}")
+        # htsim_roce's off-by-one (RoCE option htsim_extra_packet) sends one PSN more
+        limit = o.n_packets + (1 if getattr(o, "htsim_extra_packet", False) else 0)
+        if new > limit:
+            out.append(f"flow {fid}: {new} new packets sent, the flow has only {limit}")
         if o.finished:
             if new < o.n_packets:
                 out.append(f"flow {fid}: finished after sending {new} of its {o.n_packets} packets")
