@@ -301,5 +301,35 @@ def run_scenario(sc: dict, progress=None) -> RunResult:
         raise ScenarioError(f"run_scenario: progress = {progress!r}: must be callable(now_ps, events) or None")
     check_memory(sc)              # refuse a hopeless size before building anything
     sim = Simulation.from_scenario(sc)
+    sampler = _timeseries_sampler(sc, sim)
     sim.run(until_ps=sc["run"].get("until_ps"), progress=progress)
-    return sim.result()
+    return with_timeseries(sim.result(), sampler)
+
+
+def _timeseries_sampler(sc: dict, sim):
+    """A :class:`~uesim.experiments.timeseries.Sampler` on ``sim`` (a
+    :class:`~uesim.experiments.simulation.Simulation`) if ``[outputs]
+    timeseries_interval_ps`` is set, else None."""
+    out = sc.get("outputs") or {}
+    interval = out.get("timeseries_interval_ps") or 0
+    if interval <= 0:
+        return None
+    from uesim.experiments.timeseries import Sampler, ports_from_spec
+    try:
+        ports = ports_from_spec(out.get("timeseries_ports", "busy"), sim.built.port_link)
+        # the live list: flows added later are sampled from then on
+        return Sampler(sim.sim, sim.net, sim.flow_objs, interval, ports=ports,
+                       flow_ids=out.get("timeseries_flows", "all"))
+    except ValueError as exc:
+        raise ScenarioError(str(exc) if str(exc).startswith("outputs.") else f"outputs.timeseries_ports: {exc}") from None
+
+
+def with_timeseries(result: RunResult, sampler) -> RunResult:
+    """``result`` with the sampler's series attached (``result.timeseries``) and the
+    sampler's wake-ups taken out of ``stats["events"]``; unchanged if ``sampler`` is None."""
+    if sampler is None:
+        return result
+    result.stats["events"] -= sampler.n_samples      # not simulation events
+    result.stats["timeseries_samples"] = sampler.n_samples
+    result.timeseries_data = sampler.result()
+    return result

@@ -27,6 +27,7 @@ TOP = {
     "run": Field(dict, default={}),
     "plugins": Field(list, default=[], help="modules to import first (your CC or LB)"),
     "faults": Field(dict),
+    "outputs": Field(dict, default={}),
     "sweep": Field(dict, help="grid/zip axes and seeds/replicates: see docs/sweeps.md"),
 }
 FAULTS = {
@@ -119,9 +120,49 @@ RUN = {
     "check_every": Field(int, minimum=1, help="events between checks in check mode (default 10000)"),
     "allow_large": Field(bool, help="run even if the memory estimate exceeds the machine (default false)"),
 }
+OUTPUTS = {
+    "timeseries_interval_ps": Field(int, default=0, minimum=0,
+                                    help="sample ports and flows every this much simulated time; 0: off"),
+    "timeseries_ports": Field(object, default="busy",
+                              help='ports sampled: "all", "busy" (sent anything), or a list of port '
+                                   'indices and [from_node, to_node] pairs'),
+    "timeseries_flows": Field(object, default="all",
+                              help='flows sampled: "all", "none", or a list of flow ids'),
+    "plot": Field(str, help="image file (.png, .svg, .pdf) for the FCT CDF, with queue depth when sampled"),
+}
+
+
+def _check_outputs(table) -> dict:
+    out = check_table("outputs", table, OUTPUTS)
+    ports = out["timeseries_ports"]
+    if isinstance(ports, str):
+        if ports not in ("all", "busy"):
+            raise ScenarioError(f"outputs.timeseries_ports = {ports!r}: unknown; allowed: all, busy, "
+                                "or a list of port indices / [from_node, to_node] pairs")
+    elif isinstance(ports, list):
+        for i, item in enumerate(ports):
+            is_int = isinstance(item, int) and not isinstance(item, bool)
+            is_pair = isinstance(item, list) and len(item) == 2 and all(isinstance(x, str) for x in item)
+            if not (is_int and item >= 0) and not is_pair:
+                raise ScenarioError(f"outputs.timeseries_ports[{i}] = {item!r}: must be a port index "
+                                    "(an integer >= 0) or a [from_node, to_node] pair of names")
+    else:
+        raise ScenarioError(f"outputs.timeseries_ports = {ports!r}: must be \"all\", \"busy\" or an array")
+    flows = out["timeseries_flows"]
+    if isinstance(flows, str):
+        if flows not in ("all", "none"):
+            raise ScenarioError(f"outputs.timeseries_flows = {flows!r}: unknown; allowed: all, none, "
+                                "or a list of flow ids")
+    elif isinstance(flows, list):
+        for i, item in enumerate(flows):
+            if not (isinstance(item, int) and not isinstance(item, bool) and item >= 0):
+                raise ScenarioError(f"outputs.timeseries_flows[{i}] = {item!r}: must be a flow id (an integer >= 0)")
+    else:
+        raise ScenarioError(f"outputs.timeseries_flows = {flows!r}: must be \"all\", \"none\" or an array")
+    return out
 # the field tables of nested tables, by dotted path (the reference page and defaults)
 _SUBTABLES = {"fabric": FABRIC, "fabric.ecn": ECN, "transport": TRANSPORT, "traffic": TRAFFIC,
-              "run": RUN, "faults": FAULTS}
+              "run": RUN, "faults": FAULTS, "outputs": OUTPUTS}
 
 
 def _check_pfc(table) -> dict:
@@ -306,6 +347,7 @@ def check_scenario(raw: dict) -> dict:
             raise ScenarioError(f"missing key 'traffic.{key}' (needed by pattern {traffic['pattern']!r})")
     sc["traffic"] = traffic
     sc["run"] = check_table("run", sc["run"], RUN)
+    sc["outputs"] = _check_outputs(sc["outputs"])
     return sc
 
 

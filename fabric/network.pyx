@@ -1810,6 +1810,56 @@ cdef class Network(EventHandler):
                 q += pt.ring_sz[j]
         return q
 
+    def port_levels(self, int64_t[::1] queue_out, int64_t[::1] sent_out):
+        """Fill, per port, the bytes held now and the bytes serialised by now.
+
+        Read-only (a time-series sampler calls it between events).  ``queue_out[i]`` is
+        :meth:`queue_bytes` of port ``i``; ``sent_out[i]`` counts the bytes put on the
+        wire by now, the packet being serialised pro rata (``tx_bytes`` less what is
+        still to serialise), so its difference between two samples is the port's
+        output over the interval.  Both arrays need ``n_ports`` entries.
+        """
+        cdef int32_t i, j, k
+        cdef int64_t q, rest, left, size, now = self.sim.now
+        cdef double per_ps
+        cdef Port* pt
+        if queue_out.shape[0] < self.n_ports or sent_out.shape[0] < self.n_ports:
+            raise ValueError(f"port_levels needs arrays of {self.n_ports} entries")
+        for i in range(self.n_ports):
+            pt = &self.ports[i]
+            if pt.mode & PM_DEQUEUE:
+                q = pt.queued_bytes
+                rest = 0
+                if pt.in_service >= 0 and pt.busy_until <= now:
+                    if not pt.tx_pending:
+                        q -= pt.svc_size          # finished, let go of at the next enqueue
+                elif pt.in_service >= 0:
+                    left = pt.busy_until - now
+                    size = pt.svc_size
+                    per_ps = pt.rate_bps / 8e12       # bytes serialised per picosecond
+                    rest = size if left * per_ps >= size else <int64_t> (left * per_ps)
+                queue_out[i] = q
+                sent_out[i] = pt.tx_bytes - rest
+            else:
+                # fast path: packets in the ring whose finish time is still ahead are
+                # held; the first of them is being serialised (FIFO)
+                q = 0
+                rest = 0
+                per_ps = pt.rate_bps / 8e12
+                for k in range(pt.ring_len):
+                    j = (pt.ring_head + k) % pt.ring_cap
+                    if pt.ring_t[j] > now:
+                        size = pt.ring_sz[j]
+                        if q:
+                            rest += size
+                        else:                     # in service: only its unsent part
+                            left = pt.ring_t[j] - now
+                            rest += size if left * per_ps >= size else <int64_t> (left * per_ps)
+                        q += size
+                queue_out[i] = q
+                sent_out[i] = pt.tx_bytes - rest
+        return None
+
     def check_invariants(self):
         """Check every port's bookkeeping; return a list of violations (empty if sound).
 
