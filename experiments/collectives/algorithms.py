@@ -20,7 +20,10 @@ each channel's data into slices pipelined through ring steps and tree levels.
 """
 from __future__ import annotations
 
+from array import array
 from dataclasses import dataclass, field
+
+import numpy as np
 
 from uesim.experiments.workloads.dag import Workload
 
@@ -54,10 +57,17 @@ class Compiled:
     the first round of each phase, and the per-rank completion nodes."""
 
     workload: Workload
-    round_of: dict = field(default_factory=dict)     # flow node -> round
+    round_of: array = field(default_factory=lambda: array("q"))   # per node: round, -1 if no message
     phases: list = field(default_factory=list)       # (name, first round)
     done: list = field(default_factory=list)
     n_rounds: int = 0
+
+    def node_rounds(self) -> np.ndarray:
+        """Round of every node of the workload (-1 for compute nodes and nodes added later)."""
+        out = np.full(len(self.workload), -1, dtype=np.int64)
+        ro = np.frombuffer(self.round_of, dtype=np.int64) if len(self.round_of) else np.zeros(0, np.int64)
+        out[:len(ro)] = ro
+        return out
 
 
 class _Builder:
@@ -75,7 +85,10 @@ class _Builder:
     def send(self, a: int, b: int, size: int, after, rnd: int) -> int:
         """Flow node rank ``a`` -> rank ``b`` (ranks of the communicator)."""
         node = self.w.flow(self.hosts[a], self.hosts[b], size, after=after)
-        self.c.round_of[node] = rnd
+        ro = self.c.round_of
+        while len(ro) < node:
+            ro.append(-1)
+        ro.append(rnd)
         self.c.n_rounds = max(self.c.n_rounds, rnd + 1)
         return node
 
