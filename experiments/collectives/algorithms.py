@@ -71,8 +71,8 @@ class Compiled:
 
 
 class _Builder:
-    def __init__(self, hosts: list[int], channels: int, chunks: int):
-        self.w = Workload()
+    def __init__(self, hosts: list[int], channels: int, chunks: int, workload=None):
+        self.w = Workload() if workload is None else workload
         self.c = Compiled(self.w)
         self.hosts = hosts
         self.channels, self.chunks = channels, chunks
@@ -225,7 +225,8 @@ class _Builder:
 
 def compile_collective(op: str, hosts: list[int], size_bytes: int, algo: str | None = None, *,
                        channels: int = 1, chunks: int = 1, root: int = 0,
-                       domains: list | None = None, inter_algo: str = "ring") -> Compiled:
+                       domains: list | None = None, inter_algo: str = "ring",
+                       workload: Workload | None = None, ready: list | None = None) -> Compiled:
     """Compile one collective over ranks placed on ``hosts`` into a workload DAG.
 
     Parameters
@@ -247,6 +248,10 @@ def compile_collective(op: str, hosts: list[int], size_bytes: int, algo: str | N
         many in every domain).
     inter_algo : str
         ``hier``: the scale-out all-reduce algorithm (ring, tree, hd or direct).
+    workload : Workload, optional
+        Add the collective to this workload (a training step, say) instead of a new one.
+    ready : list of lists, optional
+        ``ready[r]``: node ids rank ``r`` waits for before it starts (default: none).
 
     Examples
     --------
@@ -273,12 +278,17 @@ def compile_collective(op: str, hosts: list[int], size_bytes: int, algo: str | N
         raise ValueError(f"a collective needs at least 2 ranks, got {n}")
     if not 0 <= root < n:
         raise ValueError(f"root = {root}: must be a rank 0..{n - 1}")
-    b = _Builder(list(hosts), int(channels), int(chunks))
+    b = _Builder(list(hosts), int(channels), int(chunks), workload)
     ranks = list(range(n))
-    ready = [[] for _ in ranks]
+    if ready is None:
+        ready = [[] for _ in ranks]
+    elif len(ready) != n:
+        raise ValueError(f"ready has {len(ready)} entries for {n} ranks")
+    else:
+        ready = [list(x) for x in ready]
     S = int(size_bytes)
     if algo == "hier":
-        b.c.done = _hier(b, S, domains, inter_algo)
+        b.c.done = _hier(b, S, domains, inter_algo, ready)
     elif op in ("all_reduce", "reduce_scatter", "all_gather"):
         b.phase(algo)
         if algo == "ring":
@@ -312,7 +322,7 @@ def compile_collective(op: str, hosts: list[int], size_bytes: int, algo: str | N
         for ch in b.split(S, b.channels):
             for piece in b.split(ch, b.chunks):
                 for i in ranks:
-                    received[(i + 1) % n].append(b.send(i, (i + 1) % n, piece, [], 0))
+                    received[(i + 1) % n].append(b.send(i, (i + 1) % n, piece, ready[i], 0))
         b.c.done = b.join(ranks, received)
     else:   # broadcast / reduce from/to root
         b.phase(algo)
@@ -329,7 +339,7 @@ def compile_collective(op: str, hosts: list[int], size_bytes: int, algo: str | N
     return b.c
 
 
-def _hier(b: _Builder, S: int, domains, inter_algo: str) -> list[int]:
+def _hier(b: _Builder, S: int, domains, inter_algo: str, ready) -> list[int]:
     """Hierarchical all-reduce: ring reduce-scatter inside each scale-up domain, an
     all-reduce of each 1/g slice across domains (one group per local index), ring
     all-gather inside each domain."""
@@ -347,7 +357,6 @@ def _hier(b: _Builder, S: int, domains, inter_algo: str) -> list[int]:
                          + ", ".join(str(len(x)) for x in local))
     if inter_algo not in ("ring", "tree", "hd", "direct"):
         raise ValueError(f"inter_algo = {inter_algo!r}: allowed: ring, tree, hd, direct")
-    ready = [[] for _ in range(n)]
 
     def per_domain(fn):
         out = [None] * n
