@@ -80,3 +80,12 @@ def test_toml_and_errors(tmp_path):
         TrainingModel(dp_algo="x")
     with pytest.raises(ValueError, match="needs dp\\*tp\\*pp = 16 GPUs"):
         run_training_step(TrainingModel(dp=8, tp=2), topology=TOPO)
+
+
+def test_example_toml_runs():
+    import pathlib
+    path = pathlib.Path(__file__).resolve().parents[3] / "docs" / "examples" / "training_step.toml"
+    m = TrainingModel.from_toml(path)
+    assert (m.dp, m.tp, m.layers) == (4, 2, 8)
+    r = run_training_step(m, topology=TOPO)
+    assert r.compute_only_us == 8 * 150.0 and r.step_us > r.compute_only_us
