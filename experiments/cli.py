@@ -8,6 +8,10 @@
     run an htsim_uec command line unchanged (see docs/htsim.md).
 ``uesim collective OP [--gpus N] [--topology SPEC] [--algo A] [-b MIN -e MAX -f F] [--json]``
     run a GPU collective over message sizes, nccl-tests style (see docs/collectives.md).
+``uesim sweep FILE --out DIR [--jobs N] [--cluster tcp://HOST:PORT|local:N]``
+    run every point of a scenario's ``[sweep]`` table into a result store (docs/sweeps.md).
+``uesim results DIR [--json]``
+    one row per stored point: the config keys that vary and the headline metrics.
 ``uesim topo describe SPEC [--json]`` / ``uesim topo draw SPEC -o FILE``
     inspect a topology (``fat_tree:k=8``, ``leaf_spine:n_leaves=4,...`` or a file).
 
@@ -67,6 +71,10 @@ def cmd_run(args) -> int:
     from uesim.experiments.scenario import load_scenario
     from uesim.experiments.run import run_scenario
     overrides = {"seed": args.seed} if args.seed is not None else {}
+    run_over = {k: True for k, on in (("check", args.check), ("allow_large", args.force)) if on}
+    if run_over:
+        from uesim.experiments.scenario import read_toml
+        overrides["run"] = {**(read_toml(args.file).get("run") or {}), **run_over}
     if args.plugin:
         from uesim.experiments.scenario import read_toml
         overrides["plugins"] = list(read_toml(args.file).get("plugins", [])) + args.plugin
@@ -85,12 +93,19 @@ def cmd_run(args) -> int:
         _print_table(result, args.rows)
         if args.out:
             print(f"results written to {args.out}")
+    if result.stats.get("partial"):
+        print(f"PARTIAL: interrupted at {result.stats['sim_time_us']:.3f} us simulated; "
+              f"{result.stats['unfinished_flows']} flows unfinished", file=sys.stderr)
+        return 130
     return 0
 
 
 def cmd_check(args) -> int:
-    from uesim.experiments.scenario import load_scenario
+    from uesim.experiments.scenario import load_scenario, read_toml
     from uesim.experiments.run import build_topology, derive_seed, make_flows
+    if "sweep" in read_toml(args.file):
+        from uesim.experiments.sweeps.cli import check_sweep
+        return check_sweep(args)
     sc = load_scenario(args.file, {"plugins": args.plugin} if args.plugin else None)
     G = build_topology(sc["topology"], sc.get("faults"), derive_seed(sc["seed"], 4))
     n_hosts = sum(1 for _, k in G.nodes(data="kind") if k == "gpu")
@@ -122,11 +137,17 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--rows", type=int, default=40, help="flows shown in the table (default 40)")
     run.add_argument("--plugin", action="append", default=[], metavar="MODULE",
                      help="import MODULE first (registers a Python CC or LB); repeatable")
+    run.add_argument("--check", action="store_true",
+                     help="check invariants while running ([run] check = true)")
+    run.add_argument("--force", action="store_true",
+                     help="run even if the memory estimate exceeds this machine ([run] allow_large = true)")
     run.set_defaults(fn=cmd_run)
     check = sub.add_parser("check", help="check a scenario file without running it")
     check.add_argument("file")
     check.add_argument("--plugin", action="append", default=[], metavar="MODULE")
     check.set_defaults(fn=cmd_check)
+    from uesim.experiments.sweeps.cli import add_parsers as add_sweep_parsers
+    add_sweep_parsers(sub)
     topo = sub.add_parser("topo", help="inspect topologies")
     tsub = topo.add_subparsers(dest="topo_cmd", required=True)
     desc = tsub.add_parser("describe", help="counts, bisection, oversubscription, path diversity")
@@ -158,13 +179,23 @@ def main(argv=None) -> int:
         from uesim.experiments.frontends import collective
         return collective.main(argv[1:])
     from uesim.experiments.schema import ScenarioError
-    args = build_parser().parse_args(argv)
+    from uesim.experiments.invariants import InvariantError
+    try:
+        args = build_parser().parse_args(argv)
+    except SystemExit as exc:            # argparse printed its one-line usage error
+        return exc.code if isinstance(exc.code, int) else 2
     try:
         return args.fn(args)
     except ScenarioError as exc:
         return _error(str(exc))
+    except InvariantError as exc:
+        print(f"uesim: invariant violated: {exc}", file=sys.stderr)
+        return 3
+    except OSError as exc:
+        return _error(f"{exc.filename or ''}: {exc.strerror or exc}")
     except KeyboardInterrupt:
-        return _error("interrupted")
+        print("uesim: interrupted", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

@@ -1,6 +1,7 @@
 """Run a checked scenario: topology -> network -> flows -> events -> results."""
 from __future__ import annotations
 
+import os
 import time
 from pathlib import Path
 
@@ -50,10 +51,15 @@ def build_topology(topo: dict, faults: dict | None = None, seed: int = 0) -> nx.
         if faults:
             from uesim.experiments.faults import apply_faults
             G = apply_faults(G, faults, seed)
-    except (TopologyError, ValueError, TypeError) as exc:
+    except (TopologyError, ValueError, TypeError, KeyError, IndexError, AttributeError,
+            OSError, nx.NetworkXError, SyntaxError) as exc:
+        # SyntaxError covers xml.etree's ParseError (a broken GraphML file)
         if isinstance(exc, ScenarioError):
             raise
-        raise ScenarioError(f"topology: {exc}") from None
+        where = f"topology.file = {str(topo['file'])!r}" if "file" in topo else "topology"
+        raise ScenarioError(f"{where}: {type(exc).__name__}: {exc}"
+                            if isinstance(exc, (KeyError, IndexError, AttributeError, SyntaxError))
+                            else f"{where}: {exc}") from None
     return G
 
 
@@ -204,6 +210,21 @@ def _flow_columns(objs) -> dict:
     return cols
 
 
+def _tick(now_ps, events):
+    """The do-nothing progress callback: calling Python lets a pending Ctrl-C raise."""
+
+
+def _checked(sc) -> dict:
+    """``sc`` if it is a resolved scenario, else a ScenarioError naming what is wrong."""
+    if not isinstance(sc, dict):
+        raise ScenarioError(f"run_scenario needs a scenario dict (from check_scenario), got {type(sc).__name__}")
+    missing = [k for k in ("topology", "fabric", "transport", "traffic", "run", "seed") if k not in sc]
+    if missing:
+        from uesim.experiments.scenario import check_scenario
+        return check_scenario(sc)      # a raw mapping: check it (names the first bad key)
+    return sc
+
+
 def run_scenario(sc: dict, progress=None) -> RunResult:
     """Run a checked scenario (see :func:`~uesim.experiments.scenario.load_scenario`).
 
@@ -217,6 +238,15 @@ def run_scenario(sc: dict, progress=None) -> RunResult:
     Returns
     -------
     RunResult
+        ``stats["partial"]`` is True if the run was interrupted (Ctrl-C); the
+        ``stuck`` flow column flags flows that cannot finish (see ``docs/faults.md``).
+
+    Raises
+    ------
+    ScenarioError
+        Bad input, or a run too large for this machine's memory.
+    InvariantError
+        A simulation invariant failed (see :mod:`uesim.experiments.invariants`).
 
     Examples
     --------
@@ -228,8 +258,13 @@ def run_scenario(sc: dict, progress=None) -> RunResult:
     >>> len(res.flows), bool(res.flows["finished"].all())
     (4, True)
     """
+    from uesim.experiments.limits import check_memory
     from uesim.experiments.simulation import Simulation
 
+    sc = _checked(sc)
+    if progress is not None and not callable(progress):
+        raise ScenarioError(f"run_scenario: progress = {progress!r}: must be callable(now_ps, events) or None")
+    check_memory(sc)              # refuse a hopeless size before building anything
     sim = Simulation.from_scenario(sc)
     sim.run(until_ps=sc["run"].get("until_ps"), progress=progress)
     return sim.result()

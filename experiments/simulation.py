@@ -27,6 +27,7 @@ Examples
 from __future__ import annotations
 
 import gc
+import os
 import time
 
 from uesim.experiments.schema import ScenarioError
@@ -137,8 +138,18 @@ class Simulation:
             G = apply_faults(G, sc["faults"], derive_seed(sc["seed"], 4))
         self.graph = G
         self.base_rtt_ps, self.rto_ps, self.buffer_bytes = base_rtt, rto, buffer_bytes
-        self.built = build_network(G, config=fabric_config or _fabric_config(sc, buffer_bytes))
+        try:
+            self.built = build_network(G, config=fabric_config or _fabric_config(sc, buffer_bytes))
+        except (ValueError, OverflowError) as exc:
+            # e.g. a rate or delay beyond 64-bit picoseconds / bit/s
+            raise ScenarioError(f"topology: cannot build the network: {exc}") from None
         self.flow_objs: list = []
+        from uesim.experiments.faults import start_faults
+        from uesim.experiments.invariants import InvariantChecker
+        # both hold the flow list itself, so flows added later are watched and checked too
+        self._injector, self._watchdog = start_faults(sc, self.built, self.flow_objs, rto)
+        self._checker = InvariantChecker(self.built, self.flow_objs, trimming=sc["fabric"]["trimming"])
+        self.partial = False
         self._pacers: dict = {}
         self._executors: list = []
         self._build_s = time.perf_counter() - t0
@@ -233,16 +244,36 @@ class Simulation:
 
     # -- running ----------------------------------------------------------------------------
     def run(self, until_ps: int | None = None, progress=None) -> None:
-        """Run events up to ``until_ps`` (inclusive) or until none is left; resumable."""
+        """Run events up to ``until_ps`` (inclusive) or until none is left; resumable.
+
+        In check mode (``[run] check = true``, or ``UESIM_CHECK_EVERY=N`` in the
+        environment as the test suite sets it) the invariants are checked every
+        ``check_every`` events; they are always checked when the run returns. Ctrl-C stops
+        the run cleanly and marks the result partial.
+        """
+        from uesim.experiments.run import _tick
+        run_opts = self.sc.get("run") or {}
+        check_mode = run_opts.get("check", False)
+        check_every = run_opts.get("check_every", 10_000)
+        env = os.environ.get("UESIM_CHECK_EVERY", "")
+        if env.isdigit() and int(env) > 0 and run_opts.get("check") is not False:
+            check_mode, check_every = True, run_opts.get("check_every", int(env))
+        self._checker.inner = progress
         gc_was_on = gc.isenabled()
         gc.disable()             # the event loop makes no Python garbage; skip collection passes
         t1 = time.perf_counter()
         try:
-            self.built.sim.run(until_ps=until_ps, progress=progress)
+            # a Python callback at least every 2**20 events also lets Ctrl-C through
+            self.built.sim.run(until_ps=until_ps,
+                               progress=self._checker if check_mode else (progress or _tick),
+                               progress_every=check_every if check_mode else 1 << 20)
+        except KeyboardInterrupt:
+            self.partial = True      # stop cleanly: report what ran, marked partial
         finally:
             self._run_s += time.perf_counter() - t1
             if gc_was_on:
                 gc.enable()
+        self._checker.final()
 
     def result(self):
         """The :class:`~uesim.experiments.results.RunResult` so far (flows, ports, stats)."""
@@ -250,6 +281,14 @@ class Simulation:
         from uesim.experiments.run import _flow_columns
         built, G = self.built, self.graph
         flow_cols = _flow_columns(self.flow_objs)
+        stalled = self._watchdog is not None and self._watchdog.fired
+        unfinished = ~flow_cols["finished"]
+        # a flow that cannot finish: given up (aborted), stopped by the stall watchdog, or
+        # still unfinished when the run drained; an interrupted or time-limited run's flows
+        # are merely unfinished
+        drained = built.sim.pending_events == 0
+        stuck = unfinished & (flow_cols.get("aborted", False) | stalled | drained)
+        flow_cols["stuck"] = stuck
         counters = built.net.port_counters()
         port_cols = {
             "port": list(range(built.net.n_ports)),
@@ -271,6 +310,15 @@ class Simulation:
             "network_events": built.net.event_counts(), "build_s": round(self._build_s, 4),
             "wall_s": round(self._run_s, 4),
         }
+        stats["partial"] = self.partial
+        stats["unfinished_flows"] = int(unfinished.sum())
+        stats["stuck_flows"] = [int(i) for i in flow_cols["flow_id"][stuck]]
+        stats["stalled"] = stalled
+        stats["packets_lost"] = built.net.lost
+        stats["invariant_checks"] = self._checker.checks
+        if self._injector is not None:
+            stats["fault_log"] = [list(e) for e in self._injector.log]
+            stats["reconvergences"] = self._injector.reconvergences
         if self._executors:
             stats["trigger_problems"] = [p for ex in self._executors for p in ex.problems]
             stats["unstarted_flows"] = [ex.flow_objs[i].flow_id for ex in self._executors

@@ -122,8 +122,9 @@ def _edge_int(G, u, v, data, key, minimum):
     if key not in data:
         raise ValueError(f"edge ({u!r}, {v!r}) has no {key!r} attribute")
     value = data[key]
-    if isinstance(value, bool) or int(value) != value or value < minimum:
-        raise ValueError(f"edge ({u!r}, {v!r}) {key}={value!r}: must be an integer >= {minimum}")
+    if isinstance(value, bool) or int(value) != value or value < minimum or value >= 1 << 63:
+        raise ValueError(f"edge ({u!r}, {v!r}) {key}={value!r}: must be an integer >= {minimum} "
+                         "and < 2**63")
     return int(value)
 
 

@@ -324,7 +324,7 @@ cdef class Simulator:
         (<EventHandler> self.handler_ptrs[ev.handler]).on_event(ev.kind, ev.arg)
         return True
 
-    def run(self, until_ps=None, progress=None):
+    def run(self, until_ps=None, progress=None, int64_t progress_every=1 << 20):
         """Run events in time order.
 
         Parameters
@@ -335,6 +335,8 @@ cdef class Simulator:
             :meth:`stop` is called.
         progress : callable, optional
             Called as ``progress(now_ps, events)`` about every million events.
+        progress_every : int
+            Events between calls of ``progress`` (default 2**20).
         """
         cdef int64_t limit = NO_LIMIT if until_ps is None else <int64_t> until_ps
         cdef Event ev
@@ -343,7 +345,7 @@ cdef class Simulator:
         cdef uint128 key
         self.stopped = False
         while (self.heap_len > 0 or self.wheel_len > 0 or self.cur_len > 0) and not self.stopped:
-            chunk = 1 << 20
+            chunk = progress_every if progress_every > 0 else 1 << 20
             while chunk > 0 and not self.stopped:
                 if limit != NO_LIMIT:
                     if not self._peek(&key):

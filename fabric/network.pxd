@@ -212,3 +212,10 @@ cdef class Network(EventHandler):
     cdef int put_on_wire(self, Port* pt, int32_t port, int32_t p, int64_t due) except -1
     cdef bint ecn_decide(self, Port* pt, int64_t qbytes) noexcept
     cdef uint32_t rand32(self) noexcept
+    # link faults (see set_port_loss): per-port frame loss, NULL until a loss is set
+    cdef uint32_t* loss_q32       # per port: loss probability x 2^32
+    cdef uint64_t* loss_rng       # per port: its own xorshift64* stream
+    cdef int64_t* port_lost       # per port: frames lost on its wire
+    cdef int32_t loss_n           # ports covered by the arrays above
+    cdef readonly int64_t lost    # frames lost on wires (also counted in dropped)
+    cdef bint wire_loss(self, int32_t p) noexcept

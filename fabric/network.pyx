@@ -205,6 +205,9 @@ cdef class Network(EventHandler):
         free(self.nic_port)
         free(self.ring_ports_off)
         free(self.ring_ports)
+        free(self.loss_q32)
+        free(self.loss_rng)
+        free(self.port_lost)
 
     # ------------------------------------------------------------------ setup
     def set_host(self, int32_t host, int32_t node):
@@ -993,6 +996,8 @@ cdef class Network(EventHandler):
         self.ev_count[kind & 3] += 1
         if kind == EV_ARRIVE:
             pk = &self.pkts[p]
+            if self.loss_q32 != NULL and self.wire_loss(p):
+                return 0                          # a lost/corrupted frame (link faults only)
             node = pk.at_node
             self.packet_hops += 1
             host = self.node_host[node]
@@ -1170,3 +1175,64 @@ cdef class Network(EventHandler):
 
     def node_of_host(self, int32_t host):
         return self.host_node[host]
+
+    # ------------------------------------------------------------ link faults
+    cdef bint wire_loss(self, int32_t p) noexcept:
+        # a frame that crossed a lossy wire is lost (or failed its FCS) with the port's
+        # probability, drawn from the port's own stream so one link's draws never shift
+        # another's
+        cdef int32_t port = self.pkts[p].port
+        cdef uint64_t x
+        if port < 0 or port >= self.loss_n or self.loss_q32[port] == 0:
+            return False
+        x = self.loss_rng[port]
+        x ^= x >> 12
+        x ^= x << 25
+        x ^= x >> 27
+        self.loss_rng[port] = x
+        if <uint32_t> ((x * 0x2545F4914F6CDD1DULL) >> 32) >= self.loss_q32[port]:
+            return False
+        self.port_lost[port] += 1
+        self.lost += 1
+        self.dropped += 1
+        self.release(p)
+        return True
+
+    def set_port_loss(self, int32_t port, double prob, uint64_t seed=0):
+        """Lose each frame sent on ``port``'s wire with probability ``prob`` (a lossy or
+        corrupting link: the frame is serialised, then discarded at the far end).
+
+        The port draws from its own random stream seeded by ``seed``; ``prob = 0``
+        makes the wire clean again.  Lost frames are counted in :attr:`lost`, in the
+        port's ``lost`` counter (:meth:`port_lost_counts`) and in :attr:`dropped`.
+        """
+        cdef int32_t i
+        self._check_port(port)
+        if not (0.0 <= prob <= 1.0):
+            raise ValueError(f"loss probability must be in [0, 1], got {prob}")
+        if self.loss_n < self.n_ports:
+            self.loss_q32 = <uint32_t*> realloc(self.loss_q32, self.n_ports * sizeof(uint32_t))
+            self.loss_rng = <uint64_t*> realloc(self.loss_rng, self.n_ports * sizeof(uint64_t))
+            self.port_lost = <int64_t*> realloc(self.port_lost, self.n_ports * sizeof(int64_t))
+            if self.loss_q32 == NULL or self.loss_rng == NULL or self.port_lost == NULL:
+                raise MemoryError()
+            for i in range(self.loss_n, self.n_ports):
+                self.loss_q32[i] = 0
+                self.loss_rng[i] = 1
+                self.port_lost[i] = 0
+            self.loss_n = self.n_ports
+        self.loss_q32[port] = <uint32_t> min(prob * 4294967296.0, 4294967295.0)
+        self.loss_rng[port] = mix_hash(<uint64_t> port, seed, 0xA0761D6478BD642FULL) | 1
+
+    def port_lost_counts(self):
+        """Frames lost on each port's wire (numpy int64 array, one entry per port)."""
+        out = np.zeros(self.n_ports, dtype=np.int64)
+        cdef int32_t i
+        for i in range(min(self.loss_n, self.n_ports)):
+            out[i] = self.port_lost[i]
+        return out
+
+    def port_state(self, int32_t port):
+        """``(up, rate_bps)`` of a port."""
+        self._check_port(port)
+        return bool(self.ports[port].up), self.ports[port].rate_bps

@@ -126,7 +126,7 @@ class ForwardingTables(NamedTuple):
     host_domains: list | None
 
 
-def forwarding_tables(G, names, index, is_host, hosts, port_link) -> ForwardingTables:
+def forwarding_tables(G, names, index, is_host, hosts, port_link, exclude=None) -> ForwardingTables:
     """Grouped ECMP forwarding tables for :meth:`Network.set_forwarding`.
 
     With one fabric (every working edge ``scale_out``, or every one ``scale_up``) there is
@@ -154,6 +154,9 @@ def forwarding_tables(G, names, index, is_host, hosts, port_link) -> ForwardingT
         Host node names in host-index order.
     port_link : list of (u, v, link)
         Egress port id -> (from node, to node, parallel link index).
+    exclude : numpy.ndarray of bool, optional
+        Per port: leave it out of every route (a failed link after routing has
+        reconverged; give both directions of a cable).
 
     Returns
     -------
@@ -197,6 +200,8 @@ def forwarding_tables(G, names, index, is_host, hosts, port_link) -> ForwardingT
     else:
         masks = [~scale_up, scale_up]
         domains = host_domains(G, names, index, hosts, port_link, scale_up)
+    if exclude is not None:
+        masks = [m & ~np.asarray(exclude, dtype=bool) for m in masks]
     parts = [_group_table(n, is_host, host_idx, pa, pb, usable) for usable in masks]
     return _assemble(n, h, parts, domains)
 

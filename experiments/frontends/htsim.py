@@ -529,6 +529,10 @@ def main(argv=None) -> int:
         return 130
     if tr.as_json:
         print(json.dumps(summary))
+    if result.stats.get("partial"):
+        print(f"{PROG}: PARTIAL: interrupted; {result.stats['unfinished_flows']} flows unfinished",
+              file=sys.stderr)
+        return 130
     return 0
 
 

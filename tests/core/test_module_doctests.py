@@ -20,7 +20,8 @@ def modules():
 # modules whose docstrings carry Examples: they must run some, not silently none
 WITH_EXAMPLES = {"uesim.fabric.engine", "uesim.fabric.build", "uesim.fabric.units", "uesim.fabric.routing",
                  "uesim.protocols.hooks", "uesim.protocols.paced", "uesim.protocols.registry",
-                 "uesim.experiments.run", "uesim.experiments.traffic"}
+                 "uesim.experiments.run", "uesim.experiments.traffic", "uesim.experiments.faults",
+                 "uesim.experiments.invariants", "uesim.experiments.limits", "uesim.experiments.soak"}
 
 
 @pytest.mark.parametrize("name", sorted(set(modules())))
