@@ -73,7 +73,7 @@ def figure_png_base64(fig, dpi: int = 110) -> str:
     """``fig`` as a base64 PNG string (for a ``data:`` URI)."""
     buf = io.BytesIO()
     # no software tag: the PNG carries no text but the image
-    fig.savefig(buf, format="png", dpi=dpi, metadata={"Software": None})
+    fig.savefig(buf, format="png", dpi=dpi, metadata={"Software": None}, bbox_inches="tight")
     return base64.b64encode(buf.getvalue()).decode("ascii")
 
 

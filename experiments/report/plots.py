@@ -99,7 +99,9 @@ def fct_cdf(flows, group=None, *, labels: dict | None = None, logx: bool = False
     _need(flows, ["fct_us"], "fct_cdf")
     if ax is None:
         ax = _figure().add_subplot()
-    for label, sub in _groups(flows, group):
+    for idx, (label, sub) in enumerate(_groups(flows, group)):
+        # the colour cycle has ten colours: later curves change line style
+        style = ("-", "--", ":", "-.")[(idx // 10) % 4]
         fct = np.sort(sub["fct_us"].to_numpy(dtype=float))
         done = fct[~np.isnan(fct)]
         n, k = len(fct), len(done)
@@ -112,14 +114,24 @@ def fct_cdf(flows, group=None, *, labels: dict | None = None, logx: bool = False
         # a step from 0 at the first FCT up to 1 at the last one
         x = np.concatenate([[done[0]], done])
         y = np.arange(k + 1) / k
-        ax.step(x, y, where="post", label=text)
+        ax.step(x, y, where="post", label=text, linestyle=style)
     ax.set_xlabel("flow completion time (us)")
     ax.set_ylabel("fraction of flows")
     ax.set_ylim(0, 1.02)
     if logx:
         ax.set_xscale("log")
     ax.grid(True, alpha=0.3)
-    ax.legend(loc="lower right", fontsize="small")
+    n_curves = len(ax.get_lines())
+    if n_curves > 6:
+        # many sweep points: the legend goes beside the plot, the figure grows to hold it
+        # many sweep points: the legend goes beside the plot (saved with a tight bounding
+        # box, so long labels widen the image instead of squashing the axes)
+        fig = ax.figure
+        fig.set_layout_engine("none")
+        fig.set_size_inches(fig.get_figwidth(), max(fig.get_figheight(), 0.16 * n_curves + 1.0))
+        ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize="x-small", frameon=False)
+    else:
+        ax.legend(loc="lower right", fontsize="small")
     ax.set_title(title or "Flow completion time CDF")
     return ax.figure
 
@@ -370,7 +382,7 @@ def save(fig, path, *, dpi: int = 120) -> Path:
     if fmt not in ("png", "svg", "pdf", "jpg", "jpeg"):
         raise ValueError(f"{path}: unknown image format {path.suffix!r}; allowed: .png, .svg, .pdf, .jpg")
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=dpi, format=fmt)
+    fig.savefig(path, dpi=dpi, format=fmt, bbox_inches="tight")
     return path
 
 
@@ -394,7 +406,8 @@ def point_labels(points, config=None) -> dict:
 
     ``points`` has one row per point, a ``point`` column and config columns (dotted
     names such as ``transport.cc.name``, or those listed in ``config``); columns with one
-    value everywhere are left out.
+    value everywhere are left out, and so are keys that do not apply to a point. A name
+    (``...generator``, ``...name``) shows as its value, a parameter as ``key=value``.
 
     Examples
     --------
@@ -402,16 +415,35 @@ def point_labels(points, config=None) -> dict:
     >>> pts = pd.DataFrame({"point": ["a1", "b2"], "transport.cc.name": ["nscc", "dctcp"],
     ...                     "seed": [1, 1], "fct_p99_us": [5.0, 7.0]})
     >>> point_labels(pts)
-    {'a1': 'cc.name=nscc', 'b2': 'cc.name=dctcp'}
+    {'a1': 'nscc', 'b2': 'dctcp'}
     """
     if points is None or "point" not in points.columns:
         return {}
     varying, _ = config_columns(points, config)
     out = {}
     for _, row in points.iterrows():
-        parts = [f"{_short(c)}={row[c]}" for c in varying]
+        # a key that does not apply to this point (another generator's parameter) is left out
+        parts = [_part(c, row[c]) for c in varying if not _missing(row[c])]
         out[row["point"]] = ", ".join(parts) if parts else str(row["point"])
     return out
+
+
+def _part(col: str, value) -> str:
+    # a name says itself ("fat_tree", "nscc"); a parameter needs its key ("k=4")
+    last = str(col).split(".")[-1]
+    return str(value) if last in ("generator", "name") else f"{last}={value}"
+
+
+def _missing(value) -> bool:
+    try:
+        return bool(pd_isna(value))
+    except (TypeError, ValueError):     # arrays and lists are values
+        return False
+
+
+def pd_isna(value):
+    import pandas as pd
+    return pd.isna(value)
 
 
 def _short(col: str) -> str:

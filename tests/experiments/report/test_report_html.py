@@ -87,7 +87,7 @@ def test_report_from_a_sweep(tmp_path):
         assert f'data-table="{name}"' in text
     # one FCT CDF, a queue and a utilisation figure per point, labelled by what varies
     assert text.count("<img") == 1 + 2 * 3
-    assert "Queue depth - cc.name=dctcp" in text and "Utilisation - cc.name=nscc" in text
+    assert "Queue depth - dctcp" in text and "Utilisation - nscc" in text
     assert "sampled every 1 us" in text
     assert external_refs(text) == []
 

@@ -56,7 +56,7 @@ def test_sweep_series_stored_and_reported(store, tmp_path):
     text = report_from_results(view, tmp_path / "sweep.html").read_text()
     assert "<title>uesim sweep report</title>" in text
     assert text.count("<img") == 1 + 2 * 2
-    assert "Queue depth - cc.cwnd_bytes=16384" in text and "Queue depth - cc.cwnd_bytes=65536" in text
+    assert "Queue depth - cwnd_bytes=16384" in text and "Queue depth - cwnd_bytes=65536" in text
     assert 'data-table="Same at every point"' in text
     points_table = text.split('data-table="Points"')[1].split("</section>")[0]
     assert "transport.cc.cwnd_bytes" in points_table and "topology.n_leaves" not in points_table
