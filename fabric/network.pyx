@@ -1353,9 +1353,12 @@ cdef class Network(EventHandler):
         push_event(self.sim, pt.busy_until, self.handler_id, EV_TX_DONE, port)
         push_event(self.sim, pt.busy_until + pt.delay_ps, self.handler_id, EV_PFC_FRAME, p)
         if on:
-            # refresh at half the pause time while the ingress stays congested
-            dur = self.pfc_quanta * port_tx_time(&self.ports[in_link], 64)
-            ip.refresh_at = now + (dur // 2 if dur > 1 else 1)
+            # refresh at half the pause time while the ingress stays congested, but no
+            # more often than every 4 frame times: PAUSE frames may not starve the link
+            dur = self.pfc_quanta * port_tx_time(&self.ports[in_link], 64) // 2
+            if dur < 4 * port_tx_time(pt, 64):
+                dur = 4 * port_tx_time(pt, 64)
+            ip.refresh_at = now + (dur if dur > 0 else 1)
             push_event(self.sim, ip.refresh_at, self.handler_id, EV_PFC_REFRESH, in_link)
         return 0
 
