@@ -267,7 +267,7 @@ cdef class Network(EventHandler):
     cdef int forward(self, int32_t node, int32_t p) except -1
     cdef int enqueue(self, int32_t port, int32_t p) except -1
     cdef int _grow_ring(self, Port* pt) except -1
-    cdef int start_service(self, Port* pt, int32_t port) except -1
+    cdef inline int start_service(self, Port* pt, int32_t port) except -1
     cdef int begin_tx(self, Port* pt, int32_t port, int32_t p) except -1
     cdef inline void finish_service(self, Port* pt) noexcept
     cdef int trim_packet(self, Port* pt, int32_t p) except -1
@@ -279,7 +279,7 @@ cdef class Network(EventHandler):
     cdef inline void class_push(self, Port* pt, int32_t p) noexcept
     cdef inline void class_unlink(self, Port* pt, int32_t c, int32_t p) noexcept
     cdef int tx_done(self, int32_t port) except -1
-    cdef int put_on_wire(self, Port* pt, int32_t port, int32_t p, int64_t due) except -1
+    cdef inline int put_on_wire(self, Port* pt, int32_t port, int32_t p, int64_t due) except -1
     cdef bint ecn_decide(self, Port* pt, int64_t qbytes) noexcept
     cdef uint32_t rand32(self) noexcept
     # PFC
@@ -293,6 +293,7 @@ cdef class Network(EventHandler):
     cdef int pfc_apply(self, int32_t port, int32_t cls, bint on, int64_t until) except -1
     cdef int pfc_timer(self, int64_t arg) except -1
     cdef int pfc_event(self, int32_t kind, int64_t arg) except -1
+    cdef int pfc_tx_done(self, Port* pt, int32_t port) except -1
     cdef int64_t llr_start(self, Port* pt, int32_t port, int64_t start, int64_t tx) noexcept
     cdef int cbfc_return(self, int32_t port, int32_t in_port, int32_t cls, int64_t size) except -1
     cdef int pfc_admit(self, Port* pt, int32_t port, int32_t p) except -1
