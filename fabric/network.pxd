@@ -258,7 +258,7 @@ cdef class Network(EventHandler):
     cdef int32_t alloc(self) except -1
     cdef void release(self, int32_t p) noexcept
     cdef void _prefetch_packets(self) noexcept
-    cdef int send(self, int32_t p) except -1
+    cdef inline int send(self, int32_t p) except -1
     cdef int nic_ready(self, Endpoint ep, int32_t src, int32_t dst) except -1
     cdef int nic_pull(self, int32_t ring) except -1
     cdef int64_t nic_free_at(self, int32_t ring) noexcept
@@ -268,7 +268,7 @@ cdef class Network(EventHandler):
     cdef int forward(self, int32_t node, int32_t p) except -1
     cdef int enqueue(self, int32_t port, int32_t p) except -1
     cdef int _grow_ring(self, Port* pt) except -1
-    cdef int start_service(self, Port* pt, int32_t port) except -1
+    cdef inline int start_service(self, Port* pt, int32_t port) except -1
     cdef int begin_tx(self, Port* pt, int32_t port, int32_t p) except -1
     cdef inline void finish_service(self, Port* pt) noexcept
     cdef int trim_packet(self, Port* pt, int32_t p) except -1
@@ -280,7 +280,7 @@ cdef class Network(EventHandler):
     cdef inline void class_push(self, Port* pt, int32_t p) noexcept
     cdef inline void class_unlink(self, Port* pt, int32_t c, int32_t p) noexcept
     cdef int tx_done(self, int32_t port) except -1
-    cdef int put_on_wire(self, Port* pt, int32_t port, int32_t p, int64_t due) except -1
+    cdef inline int put_on_wire(self, Port* pt, int32_t port, int32_t p, int64_t due) except -1
     cdef bint ecn_decide(self, Port* pt, int64_t qbytes) noexcept
     cdef uint32_t rand32(self) noexcept
     # link faults (see set_port_loss): per-port frame loss, NULL until a loss is set
@@ -301,6 +301,7 @@ cdef class Network(EventHandler):
     cdef int pfc_apply(self, int32_t port, int32_t cls, bint on, int64_t until) except -1
     cdef int pfc_timer(self, int64_t arg) except -1
     cdef int pfc_event(self, int32_t kind, int64_t arg) except -1
+    cdef int pfc_tx_done(self, Port* pt, int32_t port) except -1
     cdef int64_t llr_start(self, Port* pt, int32_t port, int64_t start, int64_t tx) noexcept
     cdef int cbfc_return(self, int32_t port, int32_t in_port, int32_t cls, int64_t size) except -1
     cdef int pfc_admit(self, Port* pt, int32_t port, int32_t p) except -1

@@ -739,6 +739,8 @@ cdef class Network(EventHandler):
             self.release(p)
             return 0
         if pt.mode & (PM_DEQUEUE | PM_LLR):
+            if not (pt.mode & (PM_PFC | PM_LLR)):
+                return self.enqueue_dequeue_path(pt, port, p)
             if pt.mode & PM_PFC:
                 return self.pfc_enqueue(pt, port, p)
             if pt.mode & PM_DEQUEUE:
@@ -1013,15 +1015,18 @@ cdef class Network(EventHandler):
         """Start serialising ``p`` now: it goes on the wire at once (its arrival is known)."""
         cdef Packet* pk = &self.pkts[p]
         cdef int64_t tx = port_tx_time(pt, pk.size)
-        cdef int64_t start = self.sim.now
+        cdef int64_t start
         pt.in_service = p
         pt.svc_size = pk.size
         pt.svc_hdr = pk.prio == 0
         pt.svc_data = (pk.flags & (PF_ECT | PF_TRIMMED)) == PF_ECT   # headers are never marked
         if pt.mode & PM_LLR:
-            start = self.llr_start(pt, port, start, tx)
+            # a replayed frame holds the transmitter back (kept off the common path)
+            start = self.llr_start(pt, port, self.sim.now, tx)
             pt.drain_at += start - self.sim.now
-        pt.busy_until = start + tx
+            pt.busy_until = start + tx
+        else:
+            pt.busy_until = self.sim.now + tx
         pt.tx_packets += 1
         pt.tx_bytes += pk.size
         if (pt.mode & PM_ECN_AT_DEQUEUE) and pt.delay_ps == 0 and pt.svc_data:
@@ -1062,19 +1067,10 @@ cdef class Network(EventHandler):
         # the packet in service finished serialising while others wait behind it
         cdef Port* pt = &self.ports[port]
         cdef int32_t p = pt.in_service
-        cdef int32_t in_port = -1
-        cdef PfcPort* pf
+        if pt.mode & PM_PFC:
+            return self.pfc_tx_done(pt, port)
         pt.tx_pending = 0
         if p >= 0:
-            if pt.mode & PM_PFC:
-                # the bytes leave the switch: its ingress counter and buffer let go of them
-                pf = &self.pfc[port]
-                in_port = pf.svc_in
-                if in_port >= 0:
-                    self.pfc_uncharge(pt.node, in_port, pf.svc_cls, pt.svc_size, pf.svc_hr)
-                    pf.svc_in = -1
-                if self.pfc_mode == PFC_CBFC:
-                    self.cbfc_return(port, in_port, pf.svc_cls, pt.svc_size)
             self.finish_service(pt)
             # htsim marks at dequeue on the data bytes left behind; the packet is still on
             # the wire (delay > 0), so its mark is set before it arrives
@@ -1082,11 +1078,30 @@ cdef class Network(EventHandler):
                 if self.ecn_decide(pt, self.ecn_queue(pt)):
                     self.pkts[p].flags |= PF_CE
                     pt.ecn_marks += 1
-        if pt.mode & PM_PFC:
-            if in_port >= 0:
-                self.pfc_after_release(in_port)
-            return self.pfc_start_service(pt, port)
         return self.start_service(pt, port)
+
+    cdef int pfc_tx_done(self, Port* pt, int32_t port) except -1:
+        # tx_done of a PFC/CBFC port: the bytes leave the switch, so its ingress counter
+        # and buffer let go of them (and CBFC returns the credit); then serve the next
+        cdef int32_t p = pt.in_service
+        cdef int32_t in_port = -1
+        cdef PfcPort* pf = &self.pfc[port]
+        pt.tx_pending = 0
+        if p >= 0:
+            in_port = pf.svc_in
+            if in_port >= 0:
+                self.pfc_uncharge(pt.node, in_port, pf.svc_cls, pt.svc_size, pf.svc_hr)
+                pf.svc_in = -1
+            if self.pfc_mode == PFC_CBFC:
+                self.cbfc_return(port, in_port, pf.svc_cls, pt.svc_size)
+            self.finish_service(pt)
+            if (pt.mode & PM_ECN_AT_DEQUEUE) and pt.svc_data:
+                if self.ecn_decide(pt, self.ecn_queue(pt)):
+                    self.pkts[p].flags |= PF_CE
+                    pt.ecn_marks += 1
+        if in_port >= 0:
+            self.pfc_after_release(in_port)
+        return self.pfc_start_service(pt, port)
 
     cdef int on_event(self, int32_t kind, int64_t arg) except -1:
         cdef int32_t p = <int32_t> arg
@@ -1359,9 +1374,12 @@ cdef class Network(EventHandler):
         push_event(self.sim, pt.busy_until, self.handler_id, EV_TX_DONE, port)
         push_event(self.sim, pt.busy_until + pt.delay_ps, self.handler_id, EV_PFC_FRAME, p)
         if on:
-            # refresh at half the pause time while the ingress stays congested
-            dur = self.pfc_quanta * port_tx_time(&self.ports[in_link], 64)
-            ip.refresh_at = now + (dur // 2 if dur > 1 else 1)
+            # refresh at half the pause time while the ingress stays congested, but no
+            # more often than every 4 frame times: PAUSE frames may not starve the link
+            dur = self.pfc_quanta * port_tx_time(&self.ports[in_link], 64) // 2
+            if dur < 4 * port_tx_time(pt, 64):
+                dur = 4 * port_tx_time(pt, 64)
+            ip.refresh_at = now + (dur if dur > 0 else 1)
             push_event(self.sim, ip.refresh_at, self.handler_id, EV_PFC_REFRESH, in_link)
         return 0
 

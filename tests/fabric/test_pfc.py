@@ -298,3 +298,67 @@ def test_property_lossless_random_traffic(topo, mode, seed, n_flows, size, buf):
     assert built.net.lossless_overflow == 0
     assert built.net.check_invariants() == []
     assert built.net.in_flight() == 0
+
+
+@pytest.mark.parametrize("classes, latency", [([0], 0), ([0], 500_000), (None, 0)])
+def test_pfc_with_uet_trimming_and_switch_latency(classes, latency):
+    # lossy data classes are trimmed (also the newest queued packet, half the time) while
+    # the header class stays lossless; the ingress counters follow every trim
+    from uesim.experiments import check_scenario
+    from uesim.experiments.run import _fabric_config, build_topology, make_transport_flows, make_workload
+    pfc = {"mode": "frames"} if classes is None else {"mode": "frames", "classes": classes}
+    sc = check_scenario({
+        "topology": {"generator": "leaf_spine", "n_leaves": 4, "n_spines": 2, "hosts_per_leaf": 4},
+        "fabric": {"buffer_bytes": 60_000, "trimming": True, "trim_tail_prob": 0.5,
+                   "switch_latency_ps": latency, "pfc": pfc},
+        "transport": {"name": "uet", "cc": {"name": "nscc"}},
+        "traffic": {"pattern": "incast", "size_bytes": 200_000, "receiver": 0, "n_senders": 15}, "seed": 2})
+    G = build_topology(sc["topology"])
+    built = build_network(G, config=_fabric_config(sc, 60_000))
+    flows, _ = make_workload(sc, built.n_hosts)
+    objs = make_transport_flows(sc, flows, built.net, base_rtt_ps=14_000_000, rto_ps=200_000_000)
+    t = 0
+    while not all(o.finished for o in objs) and t < 20_000_000_000:
+        t += 2_000_000
+        built.sim.run(until_ps=t)
+        assert built.net.check_invariants() == []
+    assert all(o.finished for o in objs)
+    assert built.net.lossless_overflow == 0
+    if classes is None:
+        assert built.net.trimmed == 0 and built.net.pfc_pauses > 0    # all lossless: paused, never trimmed
+    else:
+        assert built.net.trimmed > 0
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(seed=st.integers(0, 10_000), quanta=st.integers(1, 65535), alpha=st.sampled_from([0.0, 0.25, 1.0]),
+       shared=st.integers(20_000, 1_000_000), watchdog=st.sampled_from([0, 1_000_000, 50_000_000]),
+       classes=st.sets(st.integers(0, 7), min_size=1))
+def test_property_pfc_parameters(seed, quanta, alpha, shared, watchdog, classes):
+    # any parameters: lossless classes are never dropped, flows complete, the
+    # bookkeeping holds (overflow is allowed here: small pools and watchdogs cause it)
+    import random
+    rng = random.Random(seed)
+    G = GENERATORS["leaf_spine"](2, rng.randint(1, 2), rng.randint(2, 3))
+    classes = classes | {0}            # the ACKs' class too: then nothing may drop
+    pfc = PfcConfig(quanta=quanta, alpha=alpha, shared_buffer_bytes=shared, watchdog_ps=watchdog,
+                    classes=tuple(classes))
+    built = build_network(G, config=FabricConfig(buffer_bytes=80_000, pfc=pfc))
+    n = built.n_hosts
+    flows = []
+    for i in range(8):
+        s = rng.randrange(n)
+        d = rng.choice([h for h in range(n) if h != s])
+        f = WindowFlow(i, s, d, rng.randint(1, 150_000), rng.randrange(2_000_000),
+                       CongestionControl(cwnd_bytes=1_000_000, mtu_bytes=4096), ObliviousSpray(seed + i, 64),
+                       mtu_bytes=4096, header_bytes=64, rto_ps=1_000_000_000,
+                       data_prio=rng.choice(sorted(classes)))
+        f.attach(built.net)
+        flows.append(f)
+    for t in (1_000_000, 3_000_000):
+        built.sim.run(until_ps=t)
+        assert [v for v in built.net.check_invariants() if "lossless" not in v] == []
+    built.sim.run(until_ps=20_000_000_000)
+    assert all(f.finished for f in flows)
+    assert built.net.dropped == 0
+    assert [v for v in built.net.check_invariants() if "lossless" not in v] == []
