@@ -340,13 +340,6 @@ def test_end_to_end_one_flow(monkeypatch, capsys):
     assert js["flows_finished"] == 1 and js["packets_new"] == 490 and js["packets_rtx"] == 0
 
 
-def _run_supports(word):
-    import inspect
-    import uesim.experiments.run as run_mod
-    return word in inspect.getsource(run_mod)
-
-
-@pytest.mark.skipif(not _run_supports("wire_triggers"), reason="run.py does not wire .cm triggers yet")
 def test_end_to_end_triggers(tmp_path, monkeypatch, capsys):
     """A oneshot chain and a barrier through the real simulator: the triggered flow starts
     when its trigger's flow finishes; a barrier waits for all its activations."""
@@ -379,7 +372,6 @@ def test_end_to_end_triggers(tmp_path, monkeypatch, capsys):
     assert at[3] < at[2]
 
 
-@pytest.mark.skipif(not _run_supports("apply_faults"), reason="run.py does not apply [faults] yet")
 def test_end_to_end_failed_links_slow_a_permutation(monkeypatch, capsys):
     if not (REF / "perm_16n_16c_2MB.cm").exists():
         pytest.skip("htsim reference files not present")
