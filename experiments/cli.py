@@ -100,6 +100,9 @@ def cmd_check(args) -> int:
     sc = load_scenario(args.file, {"plugins": args.plugin} if args.plugin else None)
     G = build_topology(sc["topology"], sc.get("faults"), derive_seed(sc["seed"], 4))
     n_hosts = sum(1 for _, k in G.nodes(data="kind") if k == "gpu")
+    if (sc.get("faults") or {}).get("events"):
+        from uesim.experiments.faults import check_event_targets
+        check_event_targets(G, sc["faults"]["events"])
     flows = make_flows(sc, n_hosts)
     print(f"{args.file}: ok ({n_hosts} hosts, {len(flows)} flows)")
     return 0
@@ -175,8 +178,11 @@ def main(argv=None) -> int:
     except InvariantError as exc:
         print(f"uesim: invariant violated: {exc}", file=sys.stderr)
         return 3
+    except BrokenPipeError:
+        return 141                       # the reader went away (| head): nothing to say
     except OSError as exc:
-        return _error(f"{exc.filename or ''}: {exc.strerror or exc}")
+        name = f"{exc.filename}: " if exc.filename else ""
+        return _error(f"{name}{exc.strerror or exc}")
     except KeyboardInterrupt:
         print("uesim: interrupted", file=sys.stderr)
         return 130

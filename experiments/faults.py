@@ -147,6 +147,18 @@ def check_events(events) -> list[dict]:
     return out
 
 
+def check_event_targets(G, events) -> None:
+    """Raise :class:`ScenarioError` naming the first event whose link or switch is not
+    in the graph ``G`` (``uesim check`` and the run both check this)."""
+    for i, ev in enumerate(events):
+        if "link" in ev:
+            u, v = ev["link"]
+            if not G.has_edge(u, v):
+                raise ScenarioError(f"faults.events[{i}].link = {[u, v]!r}: no such link in the topology")
+        elif ev["switch"] not in G or G.nodes[ev["switch"]].get("kind") != "switch":
+            raise ScenarioError(f"faults.events[{i}].switch = {ev['switch']!r}: no such switch in the topology")
+
+
 class FaultInjector:
     """Applies ``faults.events`` to a built network while it runs.
 

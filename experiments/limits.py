@@ -184,3 +184,40 @@ def check_memory(sc: dict, G=None, available: int | None = None) -> dict:
             f"this machine has {_gb(avail)} available; "
             "set [run] allow_large = true (uesim run --force) to run anyway")
     return est
+
+
+def spec_too_large(spec: str, available: int | None = None) -> str | None:
+    """For ``uesim topo``: a message if the generator spec (``fat_tree:k=128``) would build
+    a graph larger than the memory available, else None (files and unparsable specs are
+    left to the reader, which reports them).
+
+    Examples
+    --------
+    >>> spec_too_large("fat_tree:k=8") is None
+    True
+    >>> spec_too_large("fat_tree:k=4096", available=10**9)[:40]
+    'fat_tree:k=4096: refused: building it ne'
+    """
+    from uesim.topologies.spec import parse_value
+    if not isinstance(spec, str) or spec.strip().lower().endswith((".graphml", ".json")):
+        return None
+    name, _, rest = spec.strip().partition(":")
+    topo = {"generator": name.strip()}
+    for item in filter(None, (s.strip() for s in rest.split(","))):
+        key, eq, value = item.partition("=")
+        if not eq:
+            return None
+        try:
+            topo[key.strip()] = parse_value(value)
+        except (ValueError, TypeError):
+            return None
+    shape = _shape_from_params(topo)
+    if shape is None:
+        return None
+    nodes, hosts, edges, _ = shape
+    need = nodes * GRAPH_NODE_B + edges * GRAPH_EDGE_B
+    avail = machine_memory_bytes() if available is None else available
+    if need <= avail:
+        return None
+    return (f"{spec}: refused: building it needs about {_gb(need)} of memory ({nodes:,} nodes, "
+            f"{hosts:,} hosts, {edges:,} links), this machine has {_gb(avail)} available")

@@ -317,3 +317,23 @@ def test_htsim_failed_links_with_reps_finish_every_flow(capsys):
     summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert code == 0 and summary["flows_finished"] == summary["flows_total"] == 1024
     assert summary["unfinished"] == []
+
+
+def test_topo_describe_refuses_a_hopeless_size_fast(capsys):
+    from uesim.experiments.cli import main
+    t = time.perf_counter()
+    assert main(["topo", "describe", "fat_tree:k=1000"]) == 2
+    assert time.perf_counter() - t < 1.0
+    err = capsys.readouterr().err
+    assert "refused" in err and "GB of memory" in err and "250,000,000 hosts" in err
+
+
+def test_uesim_check_names_a_fault_target_missing_from_the_topology(tmp_path, capsys):
+    from uesim.experiments.cli import main
+    f = tmp_path / "s.toml"
+    f.write_text('[topology]\ngenerator = "fat_tree"\nk = 4\n[traffic]\npattern = "permutation"\n'
+                 'size_bytes = 1000\n[faults]\nevents = [{at_ps = 0, action = "link_down", link = ["agg0", "core3"]}]\n')
+    assert main(["check", str(f)]) == 2
+    assert "faults.events[0].link = ['agg0', 'core3']: no such link" in capsys.readouterr().err
+    f.write_text(f.read_text().replace("core3", "core0"))
+    assert main(["check", str(f)]) == 0
