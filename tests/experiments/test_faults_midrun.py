@@ -193,6 +193,12 @@ def test_checker_catches_a_finished_flow_that_did_not_send_everything(monkeypatc
         run_scenario(scenario(run={"check": False}))       # the end-of-run check alone
 
 
+def test_checker_catches_a_receiver_that_got_more_than_was_sent(monkeypatch):
+    _leaky_transport(monkeypatch, "rx_packets", 1000)
+    with pytest.raises(InvariantError, match=r"its receiver got \d+ data packets, its sender sent only"):
+        run_scenario(scenario())
+
+
 class LeakyNet:
     """A network whose delivery counter loses a packet."""
 
