@@ -56,6 +56,12 @@ def _print_table(result, limit: int) -> None:
     if s["last_fct_us"] is not None:
         print(f"FCT us: p50 {s['fct_p50_us']:.3f}  p99 {s['fct_p99_us']:.3f}  last {s['last_fct_us']:.3f}")
     print(f"retransmits {s['retransmits']}  drops {s['drops']}  ECN marks {s['ecn_marks']}")
+    stuck = result.stats.get("stuck_flows") or []
+    if stuck:
+        ids = ", ".join(map(str, stuck[:10])) + (" ..." if len(stuck) > 10 else "")
+        print(f"{len(stuck)} flows cannot finish (stuck: cut off by a fault or gave up): {ids}")
+    if result.stats.get("packets_lost"):
+        print(f"frames lost on faulty links {result.stats['packets_lost']}")
     rate = s["packet_hops"] / s["wall_s"] / 1e6 if s["wall_s"] > 0 else float("nan")
     print(f"{s['events']:,} events, {s['packet_hops']:,} packet-hops in {s['wall_s']:.3f} s "
           f"({rate:.1f} M packet-hops/s)")

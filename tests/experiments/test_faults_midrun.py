@@ -343,3 +343,23 @@ def test_uesim_check_names_a_fault_target_missing_from_the_topology(tmp_path, ca
     assert "faults.events[0].link = ['agg0', 'core3']: no such link" in capsys.readouterr().err
     f.write_text(f.read_text().replace("core3", "core0"))
     assert main(["check", str(f)]) == 0
+
+
+def test_stall_ps_sets_when_a_hopeless_run_ends():
+    def end_us(stall):
+        sc = scenario({"events": [down(2_000_000, "gpu0", "tor0")], "stall_ps": stall},
+                      transport={"name": "window", "cc": {"name": "fixed", "cwnd_bytes": 65536},
+                                 "lb": {"name": "oblivious"}},
+                      fabric={"trimming": False})
+        res = run_scenario(sc)
+        assert res.stats["stalled"]
+        return res.stats["sim_time_us"]
+    short, long_ = end_us(2_000_000_000), end_us(8_000_000_000)
+    assert 2_000 <= short < long_ and 8_000 <= long_ < 8_000 + 2_000 + 200
+
+
+def test_degrade_factor_orders_fcts():
+    def last(factor):
+        ev = [{"at_ps": 0, "action": "degrade", "link": ["tor0", a], "factor": factor} for a in ("agg0", "agg1")]
+        return summary(run_scenario(scenario({"events": ev})))[0]
+    assert last(0.05) > last(0.2) > last(0.8)
