@@ -128,7 +128,7 @@ def _n_flows(sc: dict, hosts: int) -> int:
     return hosts * max(1, hosts - 1) if "all" in str(pattern) else hosts
 
 
-def estimate_memory(sc: dict, G=None) -> dict:
+def estimate_memory(sc: dict, G=None, build: bool = True) -> dict | None:
     """Estimated peak memory of running ``sc`` (a dict of the parts and ``total_bytes``).
 
     Parameters
@@ -137,9 +137,14 @@ def estimate_memory(sc: dict, G=None) -> dict:
         A checked scenario.
     G : networkx.Graph, optional
         The topology if already built (used when the generator has no formula).
+    build : bool
+        Without ``G`` and a formula (a topology file), build the graph to size it; if
+        False, return None instead.
     """
     shape = _shape_from_params(sc["topology"]) if G is None else None
     if shape is None:
+        if G is None and not build:
+            return None
         if G is None:
             from uesim.experiments.run import build_topology
             G = build_topology(sc["topology"])
@@ -166,12 +171,15 @@ def _gb(b) -> str:
     return f"{b / 1e9:.1f} GB"
 
 
-def check_memory(sc: dict, G=None, available: int | None = None) -> dict:
+def check_memory(sc: dict, G=None, available: int | None = None, build: bool = True) -> dict | None:
     """Raise :class:`ScenarioError` with the estimate if ``sc`` would not fit in memory.
 
-    Returns the estimate when it fits.  ``[run] allow_large = true`` skips the refusal.
+    Returns the estimate when it fits (None if ``build`` is False and the size needs the
+    graph).  ``[run] allow_large = true`` skips the refusal.
     """
-    est = estimate_memory(sc, G)
+    est = estimate_memory(sc, G, build=build)
+    if est is None:
+        return None
     avail = machine_memory_bytes() if available is None else available
     est["available_bytes"] = avail
     if est["total_bytes"] > avail and not sc.get("run", {}).get("allow_large"):

@@ -264,8 +264,12 @@ def run_scenario(sc: dict, progress=None) -> RunResult:
     if progress is not None and not callable(progress):
         raise ScenarioError(f"run_scenario: progress = {progress!r}: must be callable(now_ps, events) or None")
     t0 = time.perf_counter()
-    check_memory(sc)              # refuse a hopeless size before building anything
+    # refuse a hopeless size before building anything (from the generator's parameters),
+    # or right after reading a topology file
+    sized = check_memory(sc, build=False)
     G = build_topology(sc["topology"])
+    if sized is None:
+        check_memory(sc, G)
     tr = sc["transport"]
     base_rtt, rate, buffer_bytes = network_sizing(sc, G)
     rto = tr.get("rto_ps")
