@@ -320,7 +320,14 @@ def run_scenario(sc: dict, progress=None) -> RunResult:
         if gc_was_on:
             gc.enable()
     t2 = time.perf_counter()
-    checker.final()
+    invariant_note = None
+    try:
+        checker.final()
+    except Exception as exc:
+        if not partial:
+            raise
+        # Ctrl-C may land inside a Python hook with an update half done: report, not raise
+        invariant_note = str(exc)
 
     flow_cols = _flow_columns(objs)
     stalled = watchdog is not None and watchdog.fired
@@ -351,6 +358,8 @@ def run_scenario(sc: dict, progress=None) -> RunResult:
         "rto_ps": rto, "network_events": built.net.event_counts(), "build_s": round(t1 - t0, 4), "wall_s": round(t2 - t1, 4),
     }
     stats["partial"] = partial
+    if invariant_note is not None:
+        stats["invariant_after_interrupt"] = invariant_note
     stats["unfinished_flows"] = int(unfinished.sum())
     stats["stuck_flows"] = [int(i) for i in flow_cols["flow_id"][stuck]]
     stats["stalled"] = stalled
