@@ -21,26 +21,28 @@ import time
 
 
 def one_run(size_bytes: int, seed: int) -> dict:
-    from uesim.fabric import FabricConfig, build_network
+    from uesim.fabric import FabricConfig
     from uesim.protocols import CongestionControl, ObliviousSpray, WindowFlow
     from uesim.experiments.run import derive_seed
+    from uesim.experiments.simulation import Simulation
     from uesim.experiments.traffic import permutation
     from uesim.topologies import leaf_spine
 
-    t0 = time.perf_counter()
     G = leaf_spine(8, 4, 8, host_rate_bps=100_000_000_000, fabric_rate_bps=100_000_000_000,
                    delay_ps=1_000_000)
-    built = build_network(G, config=FabricConfig(buffer_bytes=1 << 30, seed=seed))
+    t0 = time.perf_counter()
+    sim = Simulation(G, seed=seed, fabric_config=FabricConfig(buffer_bytes=1 << 30, seed=seed))
     flows = []
-    for f in permutation(built.n_hosts, size_bytes, seed=seed):
+    for f in permutation(sim.n_hosts, size_bytes, seed=seed):
         flow = WindowFlow(f["id"], f["src"], f["dst"], f["size_bytes"], 0,
                           CongestionControl(65536, 4096),
                           ObliviousSpray(derive_seed(seed, f["id"]), 256),
                           mtu_bytes=4096, header_bytes=64, ack_bytes=64)
-        flows.append(flow.attach(built.net))
+        flows.append(sim.attach(flow, base_rtt_ps=0, trimming=False))
     t1 = time.perf_counter()
-    built.sim.run()
+    sim.run()
     t2 = time.perf_counter()
+    built = sim.built
     assert all(f.finished for f in flows), "a flow did not finish"
     wall = t2 - t1
     return {"wall_s": wall, "build_s": t1 - t0, "events": built.sim.events,

@@ -12,6 +12,12 @@ _LAZY = {
     "run_scenario": "uesim.experiments.run",
     "derive_seed": "uesim.experiments.run",
     "RunResult": "uesim.experiments.results",
+    "Simulation": "uesim.experiments.simulation",
+    "load": "uesim.experiments.store",
+    "ResultStore": "uesim.experiments.store",
+    "expand_sweep": "uesim.experiments.sweeps",
+    "load_sweep": "uesim.experiments.sweeps",
+    "run_sweep": "uesim.experiments.sweeps.runner",
 }
 
 __all__ = list(_LAZY)

@@ -6,6 +6,12 @@
     check a scenario file without running it.
 ``uesim htsim -tm FILE [htsim_uec flags] [--json]``
     run an htsim_uec command line unchanged (see docs/htsim.md).
+``uesim collective OP [--gpus N] [--topology SPEC] [--algo A] [-b MIN -e MAX -f F] [--json]``
+    run a GPU collective over message sizes, nccl-tests style (see docs/collectives.md).
+``uesim sweep FILE --out DIR [--jobs N] [--cluster tcp://HOST:PORT|local:N]``
+    run every point of a scenario's ``[sweep]`` table into a result store (docs/sweeps.md).
+``uesim results DIR [--json]``
+    one row per stored point: the config keys that vary and the headline metrics.
 ``uesim topo describe SPEC [--json]`` / ``uesim topo draw SPEC -o FILE``
     inspect a topology (``fat_tree:k=8``, ``leaf_spine:n_leaves=4,...`` or a file).
 
@@ -101,8 +107,11 @@ def cmd_run(args) -> int:
 
 
 def cmd_check(args) -> int:
-    from uesim.experiments.scenario import load_scenario
+    from uesim.experiments.scenario import load_scenario, read_toml
     from uesim.experiments.run import build_topology, derive_seed, make_flows
+    if "sweep" in read_toml(args.file):
+        from uesim.experiments.sweeps.cli import check_sweep
+        return check_sweep(args)
     sc = load_scenario(args.file, {"plugins": args.plugin} if args.plugin else None)
     G = build_topology(sc["topology"], sc.get("faults"), derive_seed(sc["seed"], 4))
     n_hosts = sum(1 for _, k in G.nodes(data="kind") if k == "gpu")
@@ -146,6 +155,8 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("file")
     check.add_argument("--plugin", action="append", default=[], metavar="MODULE")
     check.set_defaults(fn=cmd_check)
+    from uesim.experiments.sweeps.cli import add_parsers as add_sweep_parsers
+    add_sweep_parsers(sub)
     topo = sub.add_parser("topo", help="inspect topologies")
     tsub = topo.add_subparsers(dest="topo_cmd", required=True)
     desc = tsub.add_parser("describe", help="counts, bisection, oversubscription, path diversity")
@@ -163,6 +174,8 @@ def build_parser() -> argparse.ArgumentParser:
     # ``uesim htsim ...`` is dispatched in main() before argparse sees htsim's -flags;
     # this entry only lists it in ``uesim --help``.
     sub.add_parser("htsim", help="run an htsim_uec command line (-tm FILE -nodes N ...)", add_help=False)
+    sub.add_parser("collective", help="run a GPU collective over message sizes (nccl-tests style)",
+                   add_help=False)
     return parser
 
 
@@ -171,6 +184,9 @@ def main(argv=None) -> int:
     if argv and argv[0] == "htsim":
         from uesim.experiments.frontends import htsim
         return htsim.main(argv[1:])
+    if argv and argv[0] == "collective":
+        from uesim.experiments.frontends import collective
+        return collective.main(argv[1:])
     from uesim.experiments.schema import ScenarioError
     from uesim.experiments.invariants import InvariantError
     try:

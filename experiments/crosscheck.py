@@ -79,13 +79,12 @@ def _payload(sc: dict, cross: dict) -> int:
 
 def run_uesim(sc: dict, G, flows: list[dict], *, payload_bytes: int, header_bytes: int) -> dict:
     """Run ``flows`` (each with ``rate_bps``) as :class:`PacedFlow` objects in uesim."""
-    from uesim.experiments.run import _fabric_config, derive_seed, network_sizing
-    from uesim.fabric import build_network
+    from uesim.experiments.run import derive_seed
+    from uesim.experiments.simulation import Simulation
     from uesim.protocols import LB_REGISTRY, PacedFlow
 
-    t0 = time.perf_counter()
-    buffer_bytes = network_sizing(sc, G)[2]
-    built = build_network(G, config=_fabric_config(sc, buffer_bytes))
+    sim = Simulation.from_parts(sc, G, faults=False)   # ns-3 gets the same graph
+    built = sim.built
     lb_table = sc["transport"]["lb"]
     lb_cls = LB_REGISTRY[lb_table["name"]]
     lb_params = {k: v for k, v in lb_table.items() if k != "name"}
@@ -98,10 +97,8 @@ def run_uesim(sc: dict, G, flows: list[dict], *, payload_bytes: int, header_byte
         obj = PacedFlow(f["id"], f["src"], f["dst"], f["size_bytes"], f["start_ps"], None, lb,
                         mtu_bytes=payload_bytes + header_bytes, header_bytes=header_bytes,
                         rate_bps=f["rate_bps"])
-        objs.append(obj.attach(built.net))
-    t1 = time.perf_counter()
-    built.sim.run()
-    t2 = time.perf_counter()
+        objs.append(sim.attach(obj, base_rtt_ps=0, trimming=False))
+    sim.run()
     counters = built.net.port_counters()
     queues = {}
     for port, (u, v, link) in enumerate(built.port_link):
@@ -109,7 +106,7 @@ def run_uesim(sc: dict, G, flows: list[dict], *, payload_bytes: int, header_byte
                                 int(counters["drops"][port]))
     return {
         "flows": objs, "queues": queues, "events": int(built.sim.events),
-        "packet_hops": int(built.net.packet_hops), "build_s": t1 - t0, "run_s": t2 - t1,
+        "packet_hops": int(built.net.packet_hops), "build_s": sim._build_s, "run_s": sim._run_s,
         "dropped": int(built.net.dropped), "host_names": list(built.host_names),
     }
 

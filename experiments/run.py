@@ -148,8 +148,9 @@ def _fabric_config(sc: dict, buffer_bytes: int):
 
 
 def make_transport_flows(sc: dict, flows: list[dict], net, *, base_rtt_ps: int = 0,
-                         rto_ps: int | None = None) -> list:
-    """Create and attach one transport flow object per flow."""
+                         rto_ps: int | None = None, pacers: dict | None = None) -> list:
+    """Create and attach one transport flow object per flow (``pacers``: receiver pull
+    pacers by destination host, shared across calls when given)."""
     from uesim.protocols import CC_REGISTRY, LB_REGISTRY, TRANSPORT_REGISTRY
     tr = sc["transport"]
     flow_cls = TRANSPORT_REGISTRY[tr["name"]]
@@ -157,7 +158,7 @@ def make_transport_flows(sc: dict, flows: list[dict], net, *, base_rtt_ps: int =
     cc_params = {k: v for k, v in tr["cc"].items() if k != "name"}
     lb_params = {k: v for k, v in tr["lb"].items() if k != "name"}
     extra = {"rate_bps": tr["rate_bps"]} if "rate_bps" in tr else {}
-    pacers = {}
+    pacers = {} if pacers is None else pacers
     if tr["name"] == "uet":
         extra.update(ack_every_bytes=tr["ack_every_bytes"], mode=tr["mode"],
                      sender_cc=tr["sender_cc"], receiver_cc=tr["receiver_cc"],
@@ -257,122 +258,18 @@ def run_scenario(sc: dict, progress=None) -> RunResult:
     >>> len(res.flows), bool(res.flows["finished"].all())
     (4, True)
     """
-    from uesim.fabric import build_network
     from uesim.experiments.limits import check_memory
+    from uesim.experiments.simulation import Simulation
 
     sc = _checked(sc)
     if progress is not None and not callable(progress):
         raise ScenarioError(f"run_scenario: progress = {progress!r}: must be callable(now_ps, events) or None")
-    t0 = time.perf_counter()
     # refuse a hopeless size before building anything (from the generator's parameters),
     # or right after reading a topology file
-    sized = check_memory(sc, build=False)
-    G = build_topology(sc["topology"])
-    if sized is None:
+    G = None
+    if check_memory(sc, build=False) is None:
+        G = build_topology(sc["topology"])
         check_memory(sc, G)
-    tr = sc["transport"]
-    base_rtt, rate, buffer_bytes = network_sizing(sc, G)
-    rto = tr.get("rto_ps")
-    if rto is None:
-        # htsim: 15 us plus six drain times of a full queue
-        rto = 15_000_000 + 6 * (buffer_bytes * 8_000_000_000_000 // rate) if tr["name"] == "uet" \
-            else 100_000_000
-    if sc.get("faults"):
-        # sizes above come from the nominal fabric (as htsim sizes them); faults act after
-        from uesim.experiments.faults import apply_faults
-        G = apply_faults(G, sc["faults"], derive_seed(sc["seed"], 4))
-    try:
-        built = build_network(G, config=_fabric_config(sc, buffer_bytes))
-    except (ValueError, OverflowError) as exc:
-        # e.g. a rate or delay beyond 64-bit picoseconds / bit/s
-        raise ScenarioError(f"topology: cannot build the network: {exc}") from None
-    flows, triggers = make_workload(sc, built.n_hosts)
-    objs = make_transport_flows(sc, flows, built.net, base_rtt_ps=base_rtt, rto_ps=rto)
-    executor = None
-    if triggers:
-        from uesim.experiments.workloads.triggers import wire_triggers
-        trimming = sc["fabric"]["trimming"]
-        executor = wire_triggers(objs, flows, triggers, built.net, built.sim, attach=lambda o: o.attach(
-            built.net, base_rtt_ps=base_rtt, trimming=trimming))
-    from uesim.experiments.faults import start_faults
-    from uesim.experiments.invariants import InvariantChecker
-    injector, watchdog = start_faults(sc, built, objs, rto)
-    checker = InvariantChecker(built, objs, trimming=sc["fabric"]["trimming"], inner=progress)
-    check_mode = sc["run"].get("check", False)
-    check_every = sc["run"].get("check_every", 10_000)
-    env = os.environ.get("UESIM_CHECK_EVERY", "")
-    if env.isdigit() and int(env) > 0 and sc["run"].get("check") is not False:
-        # the test suite turns check mode on for every run (tests/conftest.py)
-        check_mode, check_every = True, sc["run"].get("check_every", int(env))
-    t1 = time.perf_counter()
-    import gc
-    gc_was_on = gc.isenabled()
-    gc.disable()             # the event loop makes no Python garbage; skip collection passes
-    partial = False
-    try:
-        # a Python callback at least every 2**20 events also lets Ctrl-C through
-        built.sim.run(until_ps=sc["run"].get("until_ps"),
-                      progress=checker if check_mode else (progress or _tick),
-                      progress_every=check_every if check_mode else 1 << 20)
-    except KeyboardInterrupt:
-        partial = True       # stop cleanly: report what ran, marked partial
-    finally:
-        if gc_was_on:
-            gc.enable()
-    t2 = time.perf_counter()
-    invariant_note = None
-    try:
-        checker.final()
-    except Exception as exc:
-        if not partial:
-            raise
-        # Ctrl-C may land inside a Python hook with an update half done: report, not raise
-        invariant_note = str(exc)
-
-    flow_cols = _flow_columns(objs)
-    stalled = watchdog is not None and watchdog.fired
-    unfinished = ~flow_cols["finished"]
-    # a flow that cannot finish: given up (aborted), stopped by the stall watchdog, or
-    # still unfinished when the run drained; an interrupted or time-limited run's flows
-    # are merely unfinished
-    drained = built.sim.pending_events == 0
-    stuck = unfinished & (flow_cols.get("aborted", False) | stalled | drained)
-    flow_cols["stuck"] = stuck
-    counters = built.net.port_counters()
-    port_cols = {
-        "port": list(range(built.net.n_ports)),
-        "node": [u for u, _, _ in built.port_link],
-        "peer": [v for _, v, _ in built.port_link],
-        "link": [k for _, _, k in built.port_link],
-        "fabric": [G.edges[u, v].get("fabric", "scale_out") for u, v, _ in built.port_link],
-        "rate_gbps": counters["rate_bps"] / 1e9,
-        **{k: counters[k] for k in ("tx_packets", "tx_bytes", "drops", "drop_bytes", "ecn_marks",
-                                    "trims", "max_queue_bytes")},
-    }
-    stats = {
-        "events": built.sim.events, "packet_hops": built.net.packet_hops,
-        "packets_sent": built.net.sent, "packets_dropped": built.net.dropped,
-        "packets_delivered": built.net.delivered, "packets_in_flight": built.net.live_packets,
-        "unroutable": built.net.unroutable, "packets_trimmed": built.net.trimmed,
-        "sim_time_us": built.sim.now / 1e6, "base_rtt_ps": base_rtt, "buffer_bytes": buffer_bytes,
-        "rto_ps": rto, "network_events": built.net.event_counts(), "build_s": round(t1 - t0, 4), "wall_s": round(t2 - t1, 4),
-    }
-    stats["partial"] = partial
-    if invariant_note is not None:
-        stats["invariant_after_interrupt"] = invariant_note
-    stats["unfinished_flows"] = int(unfinished.sum())
-    stats["stuck_flows"] = [int(i) for i in flow_cols["flow_id"][stuck]]
-    stats["stalled"] = stalled
-    stats["packets_lost"] = built.net.lost
-    stats["invariant_checks"] = checker.checks
-    if injector is not None:
-        stats["fault_log"] = [list(e) for e in injector.log]
-        stats["reconvergences"] = injector.reconvergences
-    if executor is not None:
-        stats["trigger_problems"] = list(executor.problems)
-        stats["unstarted_flows"] = [flows[i]["id"] for i in executor.unstarted()]
-    for key, col in (("packets_new", "packets_new"), ("packets_rtx", "retransmits"),
-                     ("acks", "acks"), ("nacks", "nacks")):
-        if col in flow_cols:
-            stats[key] = int(flow_cols[col].sum())
-    return RunResult(flow_cols=flow_cols, port_cols=port_cols, config=sc, stats=stats)
+    sim = Simulation.from_scenario(sc, G)
+    sim.run(until_ps=sc["run"].get("until_ps"), progress=progress)
+    return sim.result()

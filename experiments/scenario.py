@@ -27,6 +27,7 @@ TOP = {
     "run": Field(dict, default={}),
     "plugins": Field(list, default=[], help="modules to import first (your CC or LB)"),
     "faults": Field(dict),
+    "sweep": Field(dict, help="grid/zip axes and seeds/replicates: see docs/sweeps.md"),
 }
 FAULTS = {
     "degrade_links": Field(int, minimum=0, help="random switch-to-switch links to slow down"),
@@ -86,6 +87,9 @@ RUN = {
     "check_every": Field(int, minimum=1, help="events between checks in check mode (default 10000)"),
     "allow_large": Field(bool, help="run even if the memory estimate exceeds the machine (default false)"),
 }
+# the field tables of nested tables, by dotted path (the reference page and defaults)
+_SUBTABLES = {"fabric": FABRIC, "fabric.ecn": ECN, "transport": TRANSPORT, "traffic": TRAFFIC,
+              "run": RUN, "faults": FAULTS}
 
 
 def _signature_params(fn, skip=()):
@@ -169,6 +173,11 @@ def check_scenario(raw: dict) -> dict:
     """
     from uesim.protocols import CC_REGISTRY, LB_REGISTRY
 
+    from uesim.experiments.plugins import load_entry_points
+    if isinstance(raw, dict) and "sweep" in raw:
+        raise ScenarioError("sweep: this file describes a sweep of scenarios; run it with "
+                            "'uesim sweep FILE --out DIR' (check it with 'uesim check FILE')")
+    load_entry_points()
     sc = check_table("", copy.deepcopy(raw), TOP)
     import_plugins(sc["plugins"])
     sc["topology"] = _check_generator(sc["topology"])
@@ -252,9 +261,46 @@ def load_scenario(path: str | Path, overrides: dict | None = None) -> dict:
     folder = str(Path(path).resolve().parent)
     if folder not in sys.path:                 # plug-in modules next to the scenario file
         sys.path.append(folder)
-    for section, values in (overrides or {}).items():
-        if isinstance(values, dict):
-            raw.setdefault(section, {}).update(values)
-        else:
-            raw[section] = values
+    raw = deep_merge(raw, overrides or {})
     return resolve_paths(check_scenario(raw), path)
+
+
+def table_default(dotted: str) -> dict:
+    """A copy of the default of the table at ``dotted`` (``"transport.cc"`` -> the fixed
+    window CC), or ``{}``: an override of one key of an absent table starts from it."""
+    parts = dotted.split(".")
+    fields = TOP
+    for i, part in enumerate(parts):
+        field = fields.get(part) if fields is not None else None
+        if field is None or field.type is not dict:
+            return {}
+        if i == len(parts) - 1:
+            return copy.deepcopy(field.default) if field.default else {}
+        fields = _SUBTABLES.get(".".join(parts[:i + 1]))
+    return {}
+
+
+def deep_merge(base: dict, overrides: dict, _path: str = "") -> dict:
+    """``base`` with ``overrides`` merged in at any depth: tables merge key by key,
+    everything else (numbers, strings, arrays) replaces.  Neither input is changed.
+
+    Examples
+    --------
+    >>> base = {"transport": {"name": "uet", "cc": {"name": "nscc", "cwnd_bytes": 1}}}
+    >>> deep_merge(base, {"transport": {"cc": {"cwnd_bytes": 2}}})
+    {'transport': {'name': 'uet', 'cc': {'name': 'nscc', 'cwnd_bytes': 2}}}
+    >>> deep_merge({"plugins": ["a"]}, {"plugins": ["b"]})
+    {'plugins': ['b']}
+    >>> deep_merge({}, {"transport": {"cc": {"cwnd_bytes": 2}}})   # an absent table: its default
+    {'transport': {'cc': {'name': 'fixed', 'cwnd_bytes': 2}}}
+    """
+    out = copy.deepcopy(base)
+    for key, value in overrides.items():
+        path = f"{_path}.{key}" if _path else key
+        if isinstance(value, dict) and key not in out:
+            out[key] = table_default(path)
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = deep_merge(out[key], value, path)
+        else:
+            out[key] = copy.deepcopy(value)
+    return out

@@ -48,6 +48,7 @@ from libc.stdlib cimport free, malloc, realloc
 from libc.string cimport memset
 
 from uesim.protocols.hooks cimport LoadBalancer
+from uesim.protocols.hooks import restore_balancer
 
 cdef enum:
     REPS_SIZE = 8       # htsim repsBufferSize
@@ -88,6 +89,30 @@ cdef class BlockWalk(LoadBalancer):
 
     def __dealloc__(self):
         free(self.perm)
+
+    # pickling: C arrays travel as lists; subclasses extend the state tuple
+    def __reduce__(self):
+        return (restore_balancer, (type(self), self._state(), getattr(self, "__dict__", None)))
+
+    def _state(self):
+        perm = [self.perm[i] for i in range(self.n_paths)] if self.perm != NULL else None
+        return (self.rng, self.now_ps, self.n_paths, self.idx, self.xor_, perm)
+
+    def _set_state(self, state):
+        cdef uint32_t i
+        self.rng, self.now_ps, n_paths, idx, xor_, perm = state[:6]
+        self.n_paths = n_paths
+        self.pow2 = is_pow2(self.n_paths)
+        self.mask = self.n_paths - 1
+        self.idx, self.xor_ = idx, xor_
+        free(self.perm)
+        self.perm = NULL
+        if perm is not None:
+            self.perm = <uint32_t*> malloc(self.n_paths * sizeof(uint32_t))
+            if self.perm == NULL:
+                raise MemoryError()
+            for i in range(self.n_paths):
+                self.perm[i] = perm[i]
 
     cdef int _init_walk(self, int n_paths) except -1:
         cdef uint32_t i
@@ -213,6 +238,19 @@ cdef class Bitmap(BlockWalk):
 
     def __dealloc__(self):
         free(self.penalty)
+
+    def _state(self):
+        return BlockWalk._state(self) + (self.penalties(),)
+
+    def _set_state(self, state):
+        cdef uint32_t i
+        BlockWalk._set_state(self, state)
+        free(self.penalty)
+        self.penalty = <uint8_t*> malloc(self.n_paths * sizeof(uint8_t))
+        if self.penalty == NULL:
+            raise MemoryError()
+        for i in range(self.n_paths):
+            self.penalty[i] = state[6][i]
 
     def penalty_of(self, uint32_t entropy):
         """The penalty counter (0..15) of the index of ``entropy``."""
@@ -416,6 +454,22 @@ cdef class Mixed(Bitmap):
 
     def __dealloc__(self):
         free(self.fifo)
+
+    def _state(self):
+        queued = [self.fifo[(self.fifo_head + i) % self.fifo_cap] for i in range(self.queued)]
+        return Bitmap._state(self) + (self.fifo_cap, queued)
+
+    def _set_state(self, state):
+        cdef uint64_t i
+        Bitmap._set_state(self, state)
+        cap, queued = state[7], state[8]
+        free(self.fifo)
+        self.fifo_cap, self.fifo_head, self.queued = cap, 0, len(queued)
+        self.fifo = <uint32_t*> malloc(self.fifo_cap * sizeof(uint32_t))
+        if self.fifo == NULL:
+            raise MemoryError()
+        for i in range(self.queued):
+            self.fifo[i] = queued[i]
 
     cdef int _push(self, uint32_t entropy) except -1:
         cdef uint64_t i, n, new_cap

@@ -203,6 +203,15 @@ cdef class CongestionControl:
         pass
 
 
+def restore_balancer(cls, state, attrs=None):
+    """Rebuild a pickled balancer whose state includes C arrays (see ``__reduce__``)."""
+    obj = cls.__new__(cls)
+    obj._set_state(state)
+    if attrs:
+        obj.__dict__.update(attrs)
+    return obj
+
+
 cdef class LoadBalancer:
     """Chooses the entropy value of each packet; the base class keeps one value (ECMP).
 
@@ -287,6 +296,24 @@ cdef class ObliviousSpray(LoadBalancer):
 
     def __dealloc__(self):
         free(self.values)
+
+    # pickling (a sweep worker may receive one): the C array travels as a list
+    def __reduce__(self):
+        return (restore_balancer, (type(self), self._state(), getattr(self, "__dict__", None)))
+
+    def _state(self):
+        return (self.rng, self.now_ps, self.pos, [self.values[i] for i in range(self.n_paths)])
+
+    def _set_state(self, state):
+        cdef uint32_t i
+        self.rng, self.now_ps, self.pos, values = state
+        free(self.values)
+        self.n_paths = len(values)
+        self.values = <uint32_t*> malloc(self.n_paths * sizeof(uint32_t))
+        if self.values == NULL:
+            raise MemoryError()
+        for i in range(self.n_paths):
+            self.values[i] = values[i]
 
     cpdef uint32_t next_entropy(self) except? 0xFFFFFFFF:
         cdef uint32_t v = self.values[self.pos]

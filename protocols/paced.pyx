@@ -119,6 +119,6 @@ cdef class PacedFlow(Flow):
         self.rx_packets += 1
         self.rx_bytes += payload
         if self.rx_packets == self.n_packets and not self.finished:
-            self.rx_done_ps = now
+            self.rx_done()              # records rx_done_ps, calls on_rx_done
             return self.finish()
         return 0

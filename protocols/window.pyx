@@ -185,7 +185,7 @@ cdef class WindowFlow(Flow):
             while self.rx_cum < self.n_packets and self.received[self.rx_cum]:
                 self.rx_cum += 1
             if self.rx_packets == self.n_packets:
-                self.rx_done_ps = self.sim.now
+                self.rx_done()          # records rx_done_ps, calls on_rx_done
         # the data packet becomes its ACK
         pk.kind = PKT_ACK
         pk.flags = (PF_ECN_ECHO if (pk.flags & PF_CE) else 0) | (pk.flags & PF_RETX)

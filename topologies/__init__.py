@@ -20,14 +20,16 @@ from ._schema import (
     ROLES,
     SWITCH_ROLES,
 )
+# generators register themselves on import; this order is the registry's order
+from .scaleout import fat_tree, leaf_spine, rail_optimized
+from .direct import DRAGONFLY_ARRANGEMENTS, dragonfly, torus
+from .scaleup import hgx, nvl72, scaleup_switch_domain
 from .compose import hybrid, multi_plane, plane_switch_name
 from .describe import bisection_bandwidth, describe_topology
-from .direct import DRAGONFLY_ARRANGEMENTS, dragonfly, torus
 from .failures import degrade_links, fail_links
 from .graphio import read_graphml, read_json, write_graphml, write_json
-from .scaleout import fat_tree, leaf_spine, rail_optimized
-from .scaleup import hgx, nvl72, scaleup_switch_domain
-from .spec import GENERATORS, parse_topology_spec, parse_value
+from .registry import GENERATORS, register_topology, unregister_topology
+from .spec import parse_topology_spec, parse_value
 from .validate import TopologyError, validate_topology
 
 __all__ = [
@@ -62,6 +64,8 @@ __all__ = [
     "parse_topology_spec",
     "parse_value",
     "GENERATORS",
+    "register_topology",
+    "unregister_topology",
     # schema
     "KINDS",
     "ROLES",

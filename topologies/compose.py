@@ -6,6 +6,8 @@ import inspect
 
 import networkx as nx
 
+from .registry import GENERATORS, register_topology
+from .spec import parse_topology_spec
 from ._schema import SCALE_OUT, SCALE_UP, check_int, gpu_nodes, new_graph
 
 __all__ = ["hybrid", "multi_plane"]
@@ -13,8 +15,6 @@ __all__ = ["hybrid", "multi_plane"]
 
 def _resolve(graph_or_spec, what: str) -> nx.Graph:
     if isinstance(graph_or_spec, str):
-        from .spec import parse_topology_spec
-
         return parse_topology_spec(graph_or_spec)
     if not isinstance(graph_or_spec, nx.Graph):
         raise ValueError(
@@ -164,6 +164,7 @@ def plane_switch_name(plane: int, name: str) -> str:
     return f"p{plane}.{name}"
 
 
+@register_topology("multi_plane")
 def multi_plane(builder_or_graph, planes: int = 2, **params) -> nx.Graph:
     """``planes`` parallel copies of a scale-out fabric sharing the GPUs.
 
@@ -207,8 +208,6 @@ def multi_plane(builder_or_graph, planes: int = 2, **params) -> nx.Graph:
     else:
         builder = builder_or_graph
         if isinstance(builder, str):
-            from .spec import GENERATORS
-
             if builder not in GENERATORS or builder == "multi_plane":
                 allowed = sorted(g for g in GENERATORS if g != "multi_plane")
                 raise ValueError(

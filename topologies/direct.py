@@ -11,6 +11,7 @@ import math
 
 import networkx as nx
 
+from .registry import register_topology
 from ._schema import (
     DEFAULT_DELAY_PS,
     DEFAULT_RATE_BPS,
@@ -48,6 +49,7 @@ def _parse_dims(dims) -> tuple[int, ...]:
     return tuple(check_int(f"dims[{i}]", d, 1) for i, d in enumerate(dims))
 
 
+@register_topology("torus")
 def torus(
     dims,
     hosts_per_switch: int = 1,
@@ -158,6 +160,7 @@ def _peer_slot(arrangement: str, g: int, i: int, c: int) -> tuple[int, int]:
     return j, back
 
 
+@register_topology("dragonfly")
 def dragonfly(
     groups: int,
     routers_per_group: int,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import networkx as nx
 
+from .registry import register_topology
 from ._schema import (
     DEFAULT_DELAY_PS,
     DEFAULT_RATE_BPS,
@@ -22,6 +23,7 @@ from ._schema import (
 __all__ = ["leaf_spine", "fat_tree", "rail_optimized"]
 
 
+@register_topology("leaf_spine")
 def leaf_spine(
     n_leaves: int,
     n_spines: int,
@@ -120,6 +122,7 @@ def leaf_spine(
     return G
 
 
+@register_topology("fat_tree")
 def fat_tree(
     k: int,
     *,
@@ -246,6 +249,7 @@ def fat_tree(
     return G
 
 
+@register_topology("rail_optimized")
 def rail_optimized(
     n_servers: int,
     gpus_per_server: int = 8,

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import networkx as nx
 
+from .registry import register_topology
 from ._schema import (
     DEFAULT_HGX_GPU_RATE_BPS,
     DEFAULT_NVL72_GPU_RATE_BPS,
@@ -56,6 +57,7 @@ def _split_rate(gpu_rate_bps: int, n_switches: int, what: str) -> int:
     return gpu_rate_bps // n_switches
 
 
+@register_topology("hgx")
 def hgx(
     n_servers: int = 1,
     gpus_per_server: int = 8,
@@ -112,6 +114,7 @@ def hgx(
     )
 
 
+@register_topology('nvl72')
 def nvl72(
     n_racks: int = 1,
     *,
@@ -164,6 +167,7 @@ def nvl72(
     return _switched_domains(G, n_racks, gpus_per_rack, n_switches, "nvswitch", link_rate, delay_ps)
 
 
+@register_topology("scaleup_switch_domain")
 def scaleup_switch_domain(
     n_accelerators: int,
     n_switches: int,

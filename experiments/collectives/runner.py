@@ -1,0 +1,179 @@
+"""Run a collective through the Simulation API and measure it against its ideal."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from uesim.experiments.collectives.algorithms import BUSBW_FACTOR, OP_ALGOS, compile_collective
+from uesim.experiments.collectives.comm import Communicator, scaleup_domains
+from uesim.experiments.collectives.model import PathModel, ideal_times
+
+#: transport of collectives unless told otherwise: UET with NSCC and oblivious spraying
+DEFAULT_TRANSPORT = {"name": "uet", "cc": {"name": "nscc"}, "lb": {"name": "oblivious"}}
+
+
+@dataclass
+class CollectiveResult:
+    """One collective: times in ps, bandwidths in Gbit/s (``*_GBps``: GB/s as nccl-tests).
+
+    ``stall_ps = time_ps - ideal_ps``; ``phases`` lists per phase ``name, actual_ps,
+    ideal_ps`` (a phase ends when its last message arrives); ``sources`` holds the
+    counters that explain a stall: retransmitted packets, RTO timeouts, drops, trims,
+    ECN marks, the deepest queue, bytes per fabric, and PFC pause time when the fabric
+    reports it.
+    """
+
+    op: str
+    algo: str
+    n_ranks: int
+    size_bytes: int
+    time_ps: int
+    ideal_ps: int
+    phases: list = field(default_factory=list)
+    sources: dict = field(default_factory=dict)
+    run: object = None
+
+    @property
+    def stall_ps(self) -> int:
+        return self.time_ps - self.ideal_ps
+
+    @property
+    def algbw_gbps(self) -> float:
+        return 8e3 * self.size_bytes / self.time_ps if self.time_ps > 0 else float("nan")
+
+    @property
+    def busbw_gbps(self) -> float:
+        return self.algbw_gbps * BUSBW_FACTOR[self.op](self.n_ranks)
+
+    def row(self) -> dict:
+        """The numbers of one table row (``uesim collective --json``)."""
+        return {
+            "op": self.op, "algo": self.algo, "ranks": self.n_ranks, "bytes": self.size_bytes,
+            "time_us": round(self.time_ps / 1e6, 4), "algbw_gbps": round(self.algbw_gbps, 3),
+            "busbw_gbps": round(self.busbw_gbps, 3), "algbw_GBps": round(self.algbw_gbps / 8, 3),
+            "busbw_GBps": round(self.busbw_gbps / 8, 3), "ideal_us": round(self.ideal_ps / 1e6, 4),
+            "stall_us": round(self.stall_ps / 1e6, 4),
+            "stall_pct": round(100 * self.stall_ps / self.ideal_ps, 3) if self.ideal_ps else None,
+            **{k: v for k, v in self.sources.items() if not isinstance(v, dict)},
+        }
+
+
+def run_collective(op: str, size_bytes: int, *, sim=None, topology=None, n_ranks: int | None = None,
+                   algo: str | None = None, placement: str = "sequential", hosts=None,
+                   channels: int = 1, chunks: int = 1, root: int = 0, inter_algo: str = "ring",
+                   transport: dict | None = None, fabric: dict | None = None, seed: int = 0,
+                   until_ps: int | None = None) -> CollectiveResult:
+    """Compile, run and measure one collective.
+
+    Parameters
+    ----------
+    op, algo : str
+        Operation and algorithm (see :data:`~.algorithms.OP_ALGOS`).
+    size_bytes : int
+        Buffer size, nccl-tests convention.
+    sim : Simulation, optional
+        Run in this simulation (its fabric and transport); else one is built from
+        ``topology``, ``transport`` (default UET/NSCC/oblivious), ``fabric`` and ``seed``.
+    topology : networkx.Graph, str or dict
+        Topology when ``sim`` is not given.
+    n_ranks : int, optional
+        Ranks (default: every GPU).
+    placement : {"sequential", "rail", "random"}
+        Rank placement (random draws from ``seed``); ``hosts`` fixes the hosts instead.
+    channels, chunks, root, inter_algo
+        See :func:`~.algorithms.compile_collective`.
+    until_ps : int, optional
+        Stop the run at this time (the result then covers finished messages only).
+
+    Examples
+    --------
+    >>> from uesim.experiments.collectives import run_collective
+    >>> r = run_collective("all_reduce", 1 << 20, topology="leaf_spine:n_leaves=2,n_spines=2,hosts_per_leaf=4")
+    >>> r.n_ranks, r.algo, 0.97 < r.ideal_ps / r.time_ps <= 1.0
+    (8, 'ring', True)
+    """
+    from uesim.experiments.run import derive_seed
+    from uesim.experiments.simulation import Simulation
+    if sim is None:
+        if topology is None:
+            raise ValueError("run_collective needs sim= or topology=")
+        sim = Simulation(topology, transport=transport or DEFAULT_TRANSPORT, fabric=fabric, seed=seed)
+    G = sim.graph
+    algo = algo or OP_ALGOS.get(op, ("ring",))[0]
+    if hosts is None:
+        n = sim.n_hosts if n_ranks is None else n_ranks
+        from uesim.experiments.collectives.comm import place_ranks
+        hosts = place_ranks(G, n, placement, seed=derive_seed(seed, 7), hosts=None)
+    comm = Communicator(hosts)
+    domains = scaleup_domains(G, comm.hosts) if algo == "hier" else None
+    compiled = compile_collective(op, comm.hosts, size_bytes, algo, channels=channels, chunks=chunks,
+                                  root=root, domains=domains, inter_algo=inter_algo)
+    tr = sim.sc["transport"]
+    pm = PathModel(G, mtu_bytes=tr["mtu_bytes"], header_bytes=tr["header_bytes"],
+                   switch_latency_ps=sim.sc["fabric"]["switch_latency_ps"])
+    ideal = ideal_times(compiled, pm, ack_bytes=tr["ack_bytes"],
+                        ack_every_bytes=tr.get("ack_every_bytes") if tr["name"] == "uet" else None)
+    before = _counters(sim)
+    t0 = sim.now_ps
+    run = compiled.workload.launch(sim)
+    sim.run(until_ps=until_ps)
+    after = _counters(sim)
+    end = int(run.end_ps.max()) if run.done else sim.now_ps
+    time_ps = end - t0
+    phases = _phases(compiled, run, ideal["finish_ps"], t0)
+    sources = {k: int(after[k] - before[k]) for k in after if not isinstance(after[k], np.ndarray)}
+    sources["max_queue_bytes"] = after["max_queue_bytes"]       # a maximum, not a delta
+    for fab in ("scale_out", "scale_up"):
+        sent = after[f"_{fab}_nic_tx"] - before[f"_{fab}_nic_tx"]
+        if len(sent):
+            sources[f"{fab}_nics_used"] = int((sent > 0).sum())
+            sources[f"{fab}_busiest_nic_bytes"] = int(sent.max())
+    fids = run.flow_id[run.flow_id >= 0]
+    objs = sim.flow_objs
+    sources["retransmits"] = int(sum(objs[i].retx_packets for i in fids))
+    sources["timeouts"] = int(sum(objs[i].timeouts for i in fids))
+    sources["finished"] = bool(run.done)
+    return CollectiveResult(op, algo, comm.size, int(size_bytes), time_ps, int(ideal["total_ps"]),
+                            phases=phases, sources=sources, run=run)
+
+
+def _counters(sim) -> dict:
+    c = sim.net.port_counters()
+    fab = np.asarray([sim.graph.edges[u, v].get("fabric", "scale_out") for u, v, _ in sim.built.port_link])
+    out = {"drops": int(c["drops"].sum()), "trims": int(c["trims"].sum()),
+           "ecn_marks": int(c["ecn_marks"].sum()), "max_queue_bytes": int(c["max_queue_bytes"].max()),
+           "scale_out_tx_bytes": int(c["tx_bytes"][fab == "scale_out"].sum()),
+           "scale_up_tx_bytes": int(c["tx_bytes"][fab == "scale_up"].sum())}
+    # bytes sent per GPU on each fabric (all its ports on that fabric): how evenly NICs work
+    host_of = {name: i for i, name in enumerate(sim.built.host_names)}
+    owner = np.asarray([host_of.get(u, -1) for u, _, _ in sim.built.port_link])
+    for name in ("scale_out", "scale_up"):
+        sel = (owner >= 0) & (fab == name)
+        out[f"_{name}_nic_tx"] = np.bincount(owner[sel], weights=c["tx_bytes"][sel],
+                                             minlength=sim.n_hosts)[:sim.n_hosts] if sel.any() \
+            else np.zeros(0)
+    for key in c:                                # PFC pause time, when the fabric counts it
+        if "pause" in key and key not in out and np.issubdtype(np.asarray(c[key]).dtype, np.number):
+            out[key] = int(np.asarray(c[key]).sum())
+    return out
+
+
+def _phases(compiled, run, ideal_finish, t0) -> list[dict]:
+    """Per phase: its name, actual and ideal duration, each from the previous phase's
+    last arrival to its own."""
+    w = compiled.workload
+    bounds = [r0 for _, r0 in compiled.phases] + [compiled.n_rounds]
+    node_round = np.full(len(w), -1, dtype=np.int64)
+    for node, rnd in compiled.round_of.items():
+        node_round[node] = rnd
+    ideal_finish = np.asarray(ideal_finish, dtype=np.int64)
+    out, prev_end, prev_ideal = [], t0, 0
+    for i, (name, r0) in enumerate(compiled.phases):
+        sel = (node_round >= r0) & (node_round < bounds[i + 1])
+        ends = run.end_ps[sel]
+        end = int(ends.max()) if len(ends) and (ends >= 0).all() else prev_end
+        ideal_end = int(ideal_finish[sel].max()) if sel.any() else prev_ideal
+        out.append({"name": name, "actual_ps": end - prev_end, "ideal_ps": ideal_end - prev_ideal})
+        prev_end, prev_ideal = end, ideal_end
+    return out

@@ -1,0 +1,181 @@
+"""``uesim collective OP``: an nccl-tests-style sweep of one collective over message sizes.
+
+Each size is a fresh simulation of the collective alone on the topology (an idle fabric
+apart from the collective itself), so rows are independent and the stall is what the
+collective does to itself. Prints the nccl-tests table (size, count, type, time,
+algbw, busbw in GB/s) plus the alpha-beta ideal and the stall (see
+:mod:`uesim.experiments.collectives.model`); ``--json`` ends with one JSON line whose
+``rows`` hold ``bytes, time_us, algbw_gbps, busbw_gbps`` (Gbit/s), ``ideal_us,
+stall_us`` and the stall counters.
+
+Examples
+--------
+>>> from uesim.experiments.frontends.collective import main
+>>> main(["all_reduce", "--gpus", "4", "--topology", "leaf_spine:n_leaves=1,n_spines=1,hosts_per_leaf=4",
+...       "-b", "64K", "-e", "64K", "--quiet"])
+0
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+SUFFIX = {"": 1, "B": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30}
+#: nccl-tests element type and size per op (float32; all-to-all too)
+DTYPE = ("float", 4)
+
+
+def parse_size(text: str, option: str) -> int:
+    """``"64K"``, ``"1M"``, ``"256M"``, ``"1G"`` or bytes as an integer (binary units).
+
+    >>> parse_size("1M", "-b"), parse_size("4096", "-b")
+    (1048576, 4096)
+    """
+    t = text.strip().upper().removesuffix("IB").removesuffix("B") if text.strip().upper() not in ("B",) else ""
+    unit = t[-1:] if t[-1:] in SUFFIX and t[-1:] != "" else ""
+    num = t[:-1] if unit else t
+    try:
+        value = float(num) * SUFFIX[unit]
+    except ValueError:
+        raise ValueError(f"{option} = {text!r}: expected a size such as 4096, 64K, 1M or 1G") from None
+    if value < 1 or value != int(value):
+        raise ValueError(f"{option} = {text!r}: must be a whole number of bytes >= 1")
+    return int(value)
+
+
+def sizes(min_bytes: int, max_bytes: int, factor: float) -> list[int]:
+    """nccl-tests sizes: ``min, min*f, ...`` up to ``max`` (inclusive)."""
+    out, s = [], min_bytes
+    while s <= max_bytes:
+        out.append(s)
+        if factor <= 1 or len(out) > 64:
+            break
+        s = int(s * factor)
+    return out
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from uesim.experiments.collectives import ALGOS, OPS, PLACEMENTS
+    p = argparse.ArgumentParser(prog="uesim collective",
+                                description="Run a GPU collective over message sizes (nccl-tests style).")
+    p.add_argument("op", help=f"one of {', '.join(OPS)} (dashes allowed: all-reduce)")
+    p.add_argument("--gpus", "-g", type=int, help="ranks (default: every GPU of the topology)")
+    p.add_argument("--topology", "-t", default="fat_tree:k=4",
+                   help="topology spec (fat_tree:k=8, leaf_spine:..., a .graphml/.json file); "
+                        "with --scale-up, the scale-out part")
+    p.add_argument("--scale-up", help="scale-up spec (hgx:n_servers=4) joined with --topology by "
+                                      "topologies.hybrid")
+    p.add_argument("--transport", default="uet", help="transport name (uet, window, ...)")
+    p.add_argument("--cc", help="congestion control name (default: nscc for uet, the transport's otherwise)")
+    p.add_argument("--lb", default="oblivious", help="load balancer name")
+    p.add_argument("--algo", "-a", help=f"one of {', '.join(ALGOS)} (default: the op's first)")
+    p.add_argument("--inter-algo", default="ring", help="hier: the scale-out all-reduce algorithm")
+    p.add_argument("--placement", default="sequential", help=f"one of {', '.join(PLACEMENTS)}")
+    p.add_argument("--channels", type=int, default=1, help="parallel channels (default 1)")
+    p.add_argument("--chunks", type=int, default=1, help="pipelined slices per channel (default 1)")
+    p.add_argument("--root", type=int, default=0, help="root rank of broadcast/reduce")
+    p.add_argument("--min-bytes", "-b", default="1M", help="smallest size (default 1M)")
+    p.add_argument("--max-bytes", "-e", default=None, help="largest size (default: --min-bytes)")
+    p.add_argument("--step-factor", "-f", type=float, default=2.0, help="size multiplier (default 2)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--json", action="store_true", help="end with one JSON line")
+    p.add_argument("--quiet", action="store_true", help="print nothing (for tests)")
+    return p
+
+
+def _transport(args) -> dict:
+    from uesim.protocols import CC_REGISTRY, LB_REGISTRY, TRANSPORT_REGISTRY
+    if args.transport not in TRANSPORT_REGISTRY:
+        raise ValueError(f"--transport = {args.transport!r}: allowed: {', '.join(sorted(TRANSPORT_REGISTRY))}")
+    tr = {"name": args.transport, "lb": {"name": args.lb}}
+    cc = args.cc or ("nscc" if args.transport == "uet" else None)
+    if cc is not None:
+        if cc not in CC_REGISTRY:
+            raise ValueError(f"--cc = {cc!r}: allowed: {', '.join(sorted(CC_REGISTRY))}")
+        tr["cc"] = {"name": cc}
+    if args.lb not in LB_REGISTRY:
+        raise ValueError(f"--lb = {args.lb!r}: allowed: {', '.join(sorted(LB_REGISTRY))}")
+    return tr
+
+
+def _graph(args):
+    from uesim.topologies import hybrid, parse_topology_spec
+    try:
+        G = parse_topology_spec(args.topology)
+    except (ValueError, TypeError, OSError) as exc:
+        raise ValueError(f"--topology: {exc}") from None
+    if args.scale_up:
+        try:
+            G = hybrid(parse_topology_spec(args.scale_up), G, nics_per_gpu=None)
+        except (ValueError, TypeError, OSError) as exc:
+            raise ValueError(f"--scale-up: {exc}") from None
+    return G
+
+
+def run(args) -> list[dict]:
+    """One row per size (the dicts of :meth:`CollectiveResult.row`)."""
+    from uesim.experiments.collectives import ALGOS, OP_ALGOS, OPS, PLACEMENTS, run_collective
+    from uesim.experiments.simulation import Simulation
+    op = args.op.replace("-", "_").lower()
+    if op not in OPS:
+        raise ValueError(f"OP = {args.op!r}: allowed: {', '.join(OPS)}")
+    if args.algo is not None and args.algo not in ALGOS:
+        raise ValueError(f"--algo = {args.algo!r}: allowed: {', '.join(ALGOS)}")
+    if args.algo is not None and args.algo not in OP_ALGOS[op]:
+        raise ValueError(f"--algo = {args.algo!r} for {op}: allowed: {', '.join(OP_ALGOS[op])}")
+    if args.placement not in PLACEMENTS:
+        raise ValueError(f"--placement = {args.placement!r}: allowed: {', '.join(PLACEMENTS)}")
+    for name in ("channels", "chunks"):
+        if getattr(args, name) < 1:
+            raise ValueError(f"--{name} = {getattr(args, name)}: must be >= 1")
+    if args.step_factor < 1:
+        raise ValueError(f"--step-factor = {args.step_factor}: must be >= 1")
+    lo = parse_size(args.min_bytes, "--min-bytes")
+    hi = parse_size(args.max_bytes, "--max-bytes") if args.max_bytes else lo
+    if hi < lo:
+        raise ValueError(f"--max-bytes ({hi}) must be >= --min-bytes ({lo})")
+    tr = _transport(args)
+    G = _graph(args)
+    n_gpus = sum(1 for _, k in G.nodes(data="kind") if k == "gpu")
+    if args.gpus is not None and not 2 <= args.gpus <= n_gpus:
+        raise ValueError(f"--gpus = {args.gpus}: must be between 2 and the topology's {n_gpus} GPUs")
+    rows = []
+    for size in sizes(lo, hi, args.step_factor):
+        sim = Simulation(G, transport=tr, seed=args.seed)
+        res = run_collective(op, size, sim=sim, n_ranks=args.gpus, algo=args.algo, placement=args.placement,
+                             channels=args.channels, chunks=args.chunks, root=args.root,
+                             inter_algo=args.inter_algo, seed=args.seed)
+        row = res.row()
+        row["count"] = size // DTYPE[1]
+        row["type"] = DTYPE[0]
+        row["phases"] = [{"name": p["name"], "actual_us": p["actual_ps"] / 1e6, "ideal_us": p["ideal_ps"] / 1e6}
+                         for p in res.phases]
+        row["wall_s"] = round(sim.result().stats["wall_s"], 3)
+        rows.append(row)
+        if not args.quiet and not args.json:
+            _print_row(row, first=len(rows) == 1)
+    return rows
+
+
+def _print_row(row: dict, first: bool) -> None:
+    if first:
+        print(f"# {row['op']} algo {row['algo']}, {row['ranks']} ranks")
+        print(f"#{'size':>12} {'count':>12} {'type':>6} {'time(us)':>11} {'algbw(GB/s)':>12} "
+              f"{'busbw(GB/s)':>12} {'ideal(us)':>11} {'stall(us)':>10} {'stall%':>7}")
+    print(f" {row['bytes']:>12} {row['count']:>12} {row['type']:>6} {row['time_us']:>11.2f} "
+          f"{row['algbw_GBps']:>12.2f} {row['busbw_GBps']:>12.2f} {row['ideal_us']:>11.2f} "
+          f"{row['stall_us']:>10.2f} {row['stall_pct']:>7.2f}")
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(sys.argv[1:] if argv is None else argv)
+    try:
+        rows = run(args)
+    except ValueError as exc:
+        print(f"uesim: error: {exc}", file=sys.stderr)
+        return 2
+    if args.json and not args.quiet:
+        print(json.dumps({"op": rows[0]["op"], "algo": rows[0]["algo"], "ranks": rows[0]["ranks"],
+                          "topology": args.topology, "scale_up": args.scale_up, "rows": rows}))
+    return 0

@@ -1,0 +1,340 @@
+"""One simulation API: a topology, a fabric, a transport, then flows added at any time.
+
+:class:`Simulation` is the single build-and-run pipeline of uesim: sizing (base RTT,
+slowest link, buffer), the fabric built from the graph, transport flow objects created
+through the scenario's transport/CC/LB tables, the event loop (resumable, to a time or
+to quiescence) and the result columns. ``run_scenario``, the ns-3 cross-check, the
+engine benchmark, workload DAGs and collectives all run through it.
+
+Flows may be added before the run or from inside it (a completion callback adding the
+next flow): a flow added without ``start_ps`` starts at the current simulated time.
+
+Examples
+--------
+>>> from uesim.experiments import Simulation
+>>> sim = Simulation("leaf_spine:n_leaves=2,n_spines=2,hosts_per_leaf=2", seed=1)
+>>> done = []
+>>> def next_hop(flow):                       # chain: 0 -> 1, then 1 -> 2
+...     done.append(flow.flow_id)
+...     if flow.flow_id == 0:
+...         sim.add_flow(1, 2, 100_000, on_done=next_hop)
+>>> _ = sim.add_flow(0, 1, 100_000, on_done=next_hop)
+>>> sim.run()
+>>> res = sim.result()
+>>> done, bool(res.flows["finished"].all()), bool(res.flow_cols["start_ps"][1] == res.flow_cols["end_ps"][0])
+([0, 1], True, True)
+"""
+from __future__ import annotations
+
+import gc
+import os
+import time
+
+from uesim.experiments.schema import ScenarioError
+
+_EMPTY_TRAFFIC = {"pattern": "explicit", "flows": []}
+
+
+def _resolve_graph(topology, seed: int):
+    """``(graph, topology table for the config)`` from a graph, spec string or table."""
+    import networkx as nx
+    if isinstance(topology, nx.Graph):
+        return topology, {"graph": topology.graph.get("name", "custom")}
+    if isinstance(topology, str):
+        from uesim.topologies import parse_topology_spec
+        try:
+            return parse_topology_spec(topology), {"spec": topology}
+        except (ValueError, TypeError) as exc:
+            raise ScenarioError(f"topology = {topology!r}: {exc}") from None
+    if isinstance(topology, dict):
+        from uesim.experiments.run import build_topology
+        from uesim.experiments.scenario import _check_generator
+        table = _check_generator(dict(topology))
+        return build_topology(table), table
+    raise ScenarioError(f"topology = {topology!r}: must be a networkx graph, a spec string "
+                        f"(e.g. 'fat_tree:k=4') or a table with 'generator' or 'file'")
+
+
+class Simulation:
+    """Build a network once, add flows (any time), run, read results.
+
+    Parameters
+    ----------
+    topology : networkx.Graph, str or dict
+        A topology graph, a spec string for :func:`uesim.topologies.parse_topology_spec`,
+        or a scenario ``[topology]`` table.
+    fabric, transport : dict, optional
+        Scenario ``[fabric]`` and ``[transport]`` tables (checked; defaults filled in as
+        in scenario files).
+    seed : int
+        Scenario seed: hash salts, ECN coins and per-flow load-balancer streams derive from it.
+    faults : dict, optional
+        A scenario ``[faults]`` table, applied after the fabric is sized.
+    fabric_config : uesim.fabric.FabricConfig, optional
+        Use this data-plane configuration as is instead of the one derived from ``fabric``.
+
+    Attributes
+    ----------
+    sc : dict
+        The resolved scenario (its ``traffic`` is the empty explicit pattern unless built
+        :meth:`from_scenario`).
+    graph : networkx.Graph
+    built : uesim.fabric.build.BuiltNetwork
+    flow_objs : list
+        Transport flow objects in the order they were added.
+    base_rtt_ps, rto_ps, buffer_bytes : int
+    """
+
+    def __init__(self, topology, *, fabric: dict | None = None, transport: dict | None = None,
+                 seed: int = 0, faults: dict | None = None, fabric_config=None):
+        from uesim.experiments.scenario import check_scenario
+        t0 = time.perf_counter()
+        G, table = _resolve_graph(topology, seed)
+        raw = {"topology": {"file": "<graph>"}, "fabric": fabric or {}, "transport": transport or {},
+               "traffic": dict(_EMPTY_TRAFFIC), "seed": seed}
+        if faults:
+            raw["faults"] = faults
+        sc = check_scenario(raw)
+        sc["topology"] = table
+        self._setup(sc, G, t0, fabric_config=fabric_config)
+
+    @classmethod
+    def from_scenario(cls, sc: dict, G=None) -> "Simulation":
+        """A simulation of a checked scenario (see :func:`~uesim.experiments.check_scenario`),
+        with the scenario's own traffic (pattern, ``.cm`` file and its triggers) added
+        (``G``: its topology graph if already built)."""
+        from uesim.experiments.run import build_topology, make_workload
+        t0 = time.perf_counter()
+        self = cls.__new__(cls)
+        self._setup(sc, build_topology(sc["topology"]) if G is None else G, t0)
+        flows, triggers = make_workload(sc, self.built.n_hosts)
+        self.add_flows(flows, triggers=triggers)
+        return self
+
+    @classmethod
+    def from_parts(cls, sc: dict, G, *, faults: bool = True, fabric_config=None) -> "Simulation":
+        """A simulation of checked scenario ``sc`` on graph ``G`` with no traffic yet
+        (``faults=False`` ignores the scenario's ``[faults]`` table)."""
+        self = cls.__new__(cls)
+        if not faults and sc.get("faults"):
+            sc = {k: v for k, v in sc.items() if k != "faults"}
+        self._setup(sc, G, time.perf_counter(), fabric_config=fabric_config)
+        return self
+
+    # -- building ---------------------------------------------------------------------------
+    def _setup(self, sc: dict, G, t0: float, fabric_config=None) -> None:
+        from uesim.experiments.run import _fabric_config, derive_seed, network_sizing
+        from uesim.fabric import build_network
+        self.sc = sc
+        tr = sc["transport"]
+        base_rtt, rate, buffer_bytes = network_sizing(sc, G)
+        rto = tr.get("rto_ps")
+        if rto is None:
+            # htsim: 15 us plus six drain times of a full queue
+            rto = 15_000_000 + 6 * (buffer_bytes * 8_000_000_000_000 // rate) if tr["name"] == "uet" \
+                else 100_000_000
+        if sc.get("faults"):
+            # sizes above come from the nominal fabric (as htsim sizes them); faults act after
+            from uesim.experiments.faults import apply_faults
+            G = apply_faults(G, sc["faults"], derive_seed(sc["seed"], 4))
+        self.graph = G
+        self.base_rtt_ps, self.rto_ps, self.buffer_bytes = base_rtt, rto, buffer_bytes
+        try:
+            self.built = build_network(G, config=fabric_config or _fabric_config(sc, buffer_bytes))
+        except (ValueError, OverflowError) as exc:
+            # e.g. a rate or delay beyond 64-bit picoseconds / bit/s
+            raise ScenarioError(f"topology: cannot build the network: {exc}") from None
+        self.flow_objs: list = []
+        from uesim.experiments.faults import start_faults
+        from uesim.experiments.invariants import InvariantChecker
+        # both hold the flow list itself, so flows added later are watched and checked too
+        self._injector, self._watchdog = start_faults(sc, self.built, self.flow_objs, rto)
+        self._checker = InvariantChecker(self.built, self.flow_objs, trimming=sc["fabric"]["trimming"])
+        self.partial = False
+        self.invariant_note = None
+        self._pacers: dict = {}
+        self._executors: list = []
+        self._build_s = time.perf_counter() - t0
+        self._run_s = 0.0
+
+    @property
+    def sim(self):
+        """The event engine (:class:`uesim.fabric.engine.Simulator`)."""
+        return self.built.sim
+
+    @property
+    def net(self):
+        """The data plane (:class:`uesim.fabric.network.Network`)."""
+        return self.built.net
+
+    @property
+    def now_ps(self) -> int:
+        """Current simulated time."""
+        return self.built.sim.now
+
+    @property
+    def n_hosts(self) -> int:
+        return self.built.n_hosts
+
+    def host(self, h) -> int:
+        """Host index of ``h`` (an index, or a GPU node name such as ``"gpu3"``)."""
+        if isinstance(h, str):
+            return self.built.host_index(h)
+        h = int(h)
+        if not 0 <= h < self.built.n_hosts:
+            raise ValueError(f"host {h} out of range 0..{self.built.n_hosts - 1}")
+        return h
+
+    # -- traffic ----------------------------------------------------------------------------
+    def add_flow(self, src, dst, size_bytes: int, start_ps: int | None = None, on_done=None):
+        """Add one flow of the scenario's transport; return its flow object.
+
+        ``start_ps`` None (or in the past) starts it now. ``on_done(flow)`` is called when
+        the sender has every ACK (the flow's ``on_finish``).
+        """
+        f = {"src": self.host(src), "dst": self.host(dst), "size_bytes": int(size_bytes),
+             "start_ps": start_ps}
+        return self.add_flows([f], on_done=on_done)[0]
+
+    def add_flows(self, flows: list[dict], *, triggers=None, on_done=None) -> list:
+        """Add flows (dicts with ``src, dst, size_bytes``, optional ``start_ps``, ``id`` and
+        htsim trigger keys); return their flow objects.
+
+        ``triggers`` (the trigger dicts of a ``.cm`` file) wires the flows' trigger keys;
+        ``on_done(flow)`` is set as every new flow's completion callback.
+        """
+        from uesim.experiments.run import make_transport_flows
+        now = self.built.sim.now
+        first = len(self.flow_objs)
+        fl = []
+        for i, f in enumerate(flows):
+            f = dict(f)
+            f.setdefault("id", first + i)
+            if f.get("start_trigger") is None and (f.get("start_ps") is None or f["start_ps"] < now):
+                f["start_ps"] = now
+            fl.append(f)
+        objs = make_transport_flows(self.sc, fl, self.built.net, base_rtt_ps=self.base_rtt_ps,
+                                    rto_ps=self.rto_ps, pacers=self._pacers)
+        if on_done is not None:
+            for o in objs:
+                o.on_finish = on_done
+        self.flow_objs.extend(objs)
+        if triggers:
+            from uesim.experiments.workloads.triggers import wire_triggers
+            trimming = self.sc["fabric"]["trimming"]
+            self._executors.append(wire_triggers(
+                objs, fl, triggers, self.built.net, self.built.sim,
+                attach=lambda o: o.attach(self.built.net, base_rtt_ps=self.base_rtt_ps, trimming=trimming)))
+        return objs
+
+    def attach(self, obj, **attach_kwargs):
+        """Attach a flow object made by the caller (any transport); return it.
+
+        ``attach_kwargs`` go to ``obj.attach(net, ...)``; default: the simulation's base
+        RTT and trimming setting.
+        """
+        if not attach_kwargs:
+            attach_kwargs = {"base_rtt_ps": self.base_rtt_ps, "trimming": self.sc["fabric"]["trimming"]}
+        obj.attach(self.built.net, **attach_kwargs)
+        self.flow_objs.append(obj)
+        return obj
+
+    def add_workload(self, dag):
+        """Run a :class:`~uesim.experiments.workloads.dag.Workload` (a DAG of flows and
+        compute delays) in this simulation; return its runner (per-node start/end)."""
+        return dag.launch(self)
+
+    # -- running ----------------------------------------------------------------------------
+    def run(self, until_ps: int | None = None, progress=None) -> None:
+        """Run events up to ``until_ps`` (inclusive) or until none is left; resumable.
+
+        In check mode (``[run] check = true``, or ``UESIM_CHECK_EVERY=N`` in the
+        environment as the test suite sets it) the invariants are checked every
+        ``check_every`` events; they are always checked when the run returns. Ctrl-C stops
+        the run cleanly and marks the result partial.
+        """
+        from uesim.experiments.run import _tick
+        run_opts = self.sc.get("run") or {}
+        check_mode = run_opts.get("check", False)
+        check_every = run_opts.get("check_every", 10_000)
+        env = os.environ.get("UESIM_CHECK_EVERY", "")
+        if env.isdigit() and int(env) > 0 and run_opts.get("check") is not False:
+            check_mode, check_every = True, run_opts.get("check_every", int(env))
+        self._checker.inner = progress
+        gc_was_on = gc.isenabled()
+        gc.disable()             # the event loop makes no Python garbage; skip collection passes
+        t1 = time.perf_counter()
+        try:
+            # a Python callback at least every 2**20 events also lets Ctrl-C through
+            self.built.sim.run(until_ps=until_ps,
+                               progress=self._checker if check_mode else (progress or _tick),
+                               progress_every=check_every if check_mode else 1 << 20)
+        except KeyboardInterrupt:
+            self.partial = True      # stop cleanly: report what ran, marked partial
+        finally:
+            self._run_s += time.perf_counter() - t1
+            if gc_was_on:
+                gc.enable()
+        try:
+            self._checker.final()
+        except Exception as exc:
+            if not self.partial:
+                raise
+            # Ctrl-C may land inside a Python hook with an update half done: report, not raise
+            self.invariant_note = str(exc)
+
+    def result(self):
+        """The :class:`~uesim.experiments.results.RunResult` so far (flows, ports, stats)."""
+        from uesim.experiments.results import RunResult
+        from uesim.experiments.run import _flow_columns
+        built, G = self.built, self.graph
+        flow_cols = _flow_columns(self.flow_objs)
+        stalled = self._watchdog is not None and self._watchdog.fired
+        unfinished = ~flow_cols["finished"]
+        # a flow that cannot finish: given up (aborted), stopped by the stall watchdog, or
+        # still unfinished when the run drained; an interrupted or time-limited run's flows
+        # are merely unfinished
+        drained = built.sim.pending_events == 0
+        stuck = unfinished & (flow_cols.get("aborted", False) | stalled | drained)
+        flow_cols["stuck"] = stuck
+        counters = built.net.port_counters()
+        port_cols = {
+            "port": list(range(built.net.n_ports)),
+            "node": [u for u, _, _ in built.port_link],
+            "peer": [v for _, v, _ in built.port_link],
+            "link": [k for _, _, k in built.port_link],
+            "fabric": [G.edges[u, v].get("fabric", "scale_out") for u, v, _ in built.port_link],
+            "rate_gbps": counters["rate_bps"] / 1e9,
+            **{k: counters[k] for k in ("tx_packets", "tx_bytes", "drops", "drop_bytes", "ecn_marks",
+                                        "trims", "max_queue_bytes")},
+        }
+        stats = {
+            "events": built.sim.events, "packet_hops": built.net.packet_hops,
+            "packets_sent": built.net.sent, "packets_dropped": built.net.dropped,
+            "packets_delivered": built.net.delivered, "packets_in_flight": built.net.live_packets,
+            "unroutable": built.net.unroutable, "packets_trimmed": built.net.trimmed,
+            "sim_time_us": built.sim.now / 1e6, "base_rtt_ps": self.base_rtt_ps,
+            "buffer_bytes": self.buffer_bytes, "rto_ps": self.rto_ps,
+            "network_events": built.net.event_counts(), "build_s": round(self._build_s, 4),
+            "wall_s": round(self._run_s, 4),
+        }
+        stats["partial"] = self.partial
+        if self.invariant_note is not None:
+            stats["invariant_after_interrupt"] = self.invariant_note
+        stats["unfinished_flows"] = int(unfinished.sum())
+        stats["stuck_flows"] = [int(i) for i in flow_cols["flow_id"][stuck]]
+        stats["stalled"] = stalled
+        stats["packets_lost"] = built.net.lost
+        stats["invariant_checks"] = self._checker.checks
+        if self._injector is not None:
+            stats["fault_log"] = [list(e) for e in self._injector.log]
+            stats["reconvergences"] = self._injector.reconvergences
+        if self._executors:
+            stats["trigger_problems"] = [p for ex in self._executors for p in ex.problems]
+            stats["unstarted_flows"] = [ex.flow_objs[i].flow_id for ex in self._executors
+                                        for i in ex.unstarted()]
+        for key, col in (("packets_new", "packets_new"), ("packets_rtx", "retransmits"),
+                         ("acks", "acks"), ("nacks", "nacks")):
+            if col in flow_cols:
+                stats[key] = int(flow_cols[col].sum())
+        return RunResult(flow_cols=flow_cols, port_cols=port_cols, config=self.sc, stats=stats)

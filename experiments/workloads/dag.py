@@ -1,0 +1,212 @@
+"""Workload DAGs: flows and compute delays with dependencies, driven by completions.
+
+A :class:`Workload` is a directed acyclic graph whose nodes are **flows** (``src -> dst``,
+bytes) or **compute** delays (a duration on one GPU), and whose edges say "starts after".
+A node starts when its last predecessor finishes, plus its own ``delay_ps``; nodes
+without predecessors start at their ``delay_ps``. A flow node finishes when its sender
+has every ACK; a compute node after its duration.
+
+The bookkeeping is integer arrays: per node a count of unfinished predecessors, start
+and end times; successors in CSR form (``succ_ptr``/``succ``). Completions arrive
+through the flow objects' ``on_finish`` callbacks and engine callbacks (one Python call
+per node, none per packet); a flow object is created only when its node starts, so a
+DAG of millions of steps does not build millions of idle flows up front.
+
+Examples
+--------
+>>> from uesim.experiments import Simulation
+>>> from uesim.experiments.workloads.dag import Workload
+>>> w = Workload()
+>>> a = w.flow(0, 1, 100_000)
+>>> c = w.compute(1, 2_000_000, after=[a])           # 2 us on GPU 1 once a arrived
+>>> b = w.flow(1, 2, 100_000, after=[c], delay_ps=500_000)
+>>> sim = Simulation("leaf_spine:n_leaves=2,n_spines=2,hosts_per_leaf=2", seed=1)
+>>> run = sim.add_workload(w)
+>>> sim.run()
+>>> bool(run.done), int(run.start_ps[c] - run.end_ps[a]), int(run.start_ps[b] - run.end_ps[c])
+(True, 0, 500000)
+"""
+from __future__ import annotations
+
+import numpy as np
+
+FLOW, COMPUTE = 0, 1
+KIND_NAMES = ("flow", "compute")
+
+
+class Workload:
+    """A DAG of flow and compute nodes (built up front, run by :meth:`launch`).
+
+    Parameters
+    ----------
+    done_on : {"rx", "ack"}
+        When a flow node counts as finished: ``"rx"`` when its receiver holds every byte
+        (what a collective's next step waits for; htsim's ``recv_done_trigger``),
+        ``"ack"`` when its sender has every ACK (``send_done_trigger``).
+    """
+
+    def __init__(self, done_on: str = "rx"):
+        if done_on not in ("rx", "ack"):
+            raise ValueError(f"done_on = {done_on!r}: allowed: rx, ack")
+        self.done_on = done_on
+        self.kind: list[int] = []
+        self.src: list[int] = []        # flow: source host; compute: the GPU
+        self.dst: list[int] = []        # flow: destination host; compute: -1
+        self.size: list[int] = []       # flow: bytes; compute: duration ps
+        self.delay: list[int] = []
+        self.tag: list[int] = []
+        self.edges_from: list[int] = []
+        self.edges_to: list[int] = []
+
+    def __len__(self) -> int:
+        return len(self.kind)
+
+    def _add(self, kind, src, dst, size, after, delay_ps, tag) -> int:
+        node = len(self.kind)
+        if delay_ps < 0:
+            raise ValueError(f"delay_ps must be >= 0, got {delay_ps}")
+        for p in after:
+            p = int(p)
+            if not 0 <= p < node:
+                raise ValueError(f"node {node}: predecessor {p} does not exist yet "
+                                 f"(nodes 0..{node - 1}); add predecessors first")
+            self.edges_from.append(p)
+            self.edges_to.append(node)
+        self.kind.append(kind)
+        self.src.append(int(src))
+        self.dst.append(int(dst))
+        self.size.append(int(size))
+        self.delay.append(int(delay_ps))
+        self.tag.append(int(tag))
+        return node
+
+    def flow(self, src: int, dst: int, size_bytes: int, *, after=(), delay_ps: int = 0,
+             tag: int = 0) -> int:
+        """Add a flow node (host indices, bytes); return its node id.
+
+        A zero-byte flow is a pure dependency: it finishes the moment it starts.
+        """
+        if size_bytes < 0:
+            raise ValueError(f"size_bytes must be >= 0, got {size_bytes}")
+        if src == dst:
+            raise ValueError(f"a flow needs two hosts, got src = dst = {src}")
+        return self._add(FLOW, src, dst, size_bytes, after, delay_ps, tag)
+
+    def compute(self, gpu: int, duration_ps: int, *, after=(), delay_ps: int = 0, tag: int = 0) -> int:
+        """Add a compute node: ``duration_ps`` of work on ``gpu``; return its node id."""
+        if duration_ps < 0:
+            raise ValueError(f"duration_ps must be >= 0, got {duration_ps}")
+        return self._add(COMPUTE, gpu, -1, duration_ps, after, delay_ps, tag)
+
+    def arrays(self) -> dict:
+        """The DAG as numpy arrays (``kind, src, dst, size, delay, tag, succ_ptr, succ,
+        n_pred``)."""
+        n = len(self.kind)
+        frm = np.asarray(self.edges_from, dtype=np.int64)
+        to = np.asarray(self.edges_to, dtype=np.int64)
+        order = np.argsort(frm, kind="stable")
+        succ = to[order]
+        succ_ptr = np.zeros(n + 1, dtype=np.int64)
+        np.cumsum(np.bincount(frm, minlength=n), out=succ_ptr[1:])
+        return {
+            "kind": np.asarray(self.kind, dtype=np.int8), "src": np.asarray(self.src, dtype=np.int64),
+            "dst": np.asarray(self.dst, dtype=np.int64), "size": np.asarray(self.size, dtype=np.int64),
+            "delay": np.asarray(self.delay, dtype=np.int64), "tag": np.asarray(self.tag, dtype=np.int64),
+            "succ_ptr": succ_ptr, "succ": succ,
+            "n_pred": np.bincount(to, minlength=n).astype(np.int64),
+        }
+
+    def launch(self, sim) -> "WorkloadRun":
+        """Start this DAG in ``sim`` (a :class:`~uesim.experiments.Simulation`): roots are
+        scheduled now (plus their delay); the rest follow completions during ``sim.run``."""
+        return WorkloadRun(self, sim)
+
+
+class WorkloadRun:
+    """A DAG in progress: per-node ``start_ps``/``end_ps`` (-1 until known), ``flow_id``
+    (-1 for compute nodes and zero-byte flows) and :attr:`done`."""
+
+    def __init__(self, workload: Workload, sim):
+        a = workload.arrays()
+        n = len(a["kind"])
+        self.sim = sim
+        self.kind, self.src, self.dst = a["kind"], a["src"], a["dst"]
+        self.size, self.delay, self.tag = a["size"], a["delay"], a["tag"]
+        self._succ_ptr, self._succ = a["succ_ptr"].tolist(), a["succ"].tolist()
+        self._waiting = a["n_pred"].tolist()      # Python ints: fast scalar updates
+        self._kind, self._src, self._dst = self.kind.tolist(), self.src.tolist(), self.dst.tolist()
+        self._size, self._delay = self.size.tolist(), self.delay.tolist()
+        self.start_ps = np.full(n, -1, dtype=np.int64)
+        self.end_ps = np.full(n, -1, dtype=np.int64)
+        self.flow_id = np.full(n, -1, dtype=np.int64)
+        self._flow_node: dict[int, int] = {}
+        self.finished = 0
+        self.n_nodes = n
+        if n and sim.built.n_hosts:
+            for arr, name in ((self.src, "src"), (self.dst[self.kind == FLOW], "dst")):
+                bad = arr[(arr < 0) | (arr >= sim.built.n_hosts)]
+                if len(bad):
+                    raise ValueError(f"workload: {name} host {int(bad[0])} out of range "
+                                     f"0..{sim.built.n_hosts - 1}")
+        self._on_rx = workload.done_on == "rx"
+        self._engine = sim.built.sim
+        now = self._engine.now
+        for node in range(n):
+            if self._waiting[node] == 0:
+                self._start(node, now + self._delay[node])
+
+    @property
+    def done(self) -> bool:
+        """Whether every node has finished."""
+        return self.finished == self.n_nodes
+
+    def _start(self, node: int, at_ps: int) -> None:
+        self.start_ps[node] = at_ps
+        if self._kind[node] == COMPUTE or self._size[node] == 0:
+            self._engine.schedule_at(at_ps + (self._size[node] if self._kind[node] == COMPUTE else 0),
+                                     self._finish, node)
+            return
+        obj = self.sim.add_flow(self._src[node], self._dst[node], self._size[node], start_ps=at_ps,
+                                on_done=None if self._on_rx else self._flow_done)
+        if self._on_rx:
+            obj.on_rx_done = self._flow_done
+        self._flow_node[obj.flow_id] = node
+        self.flow_id[node] = obj.flow_id
+
+    def _flow_done(self, flow) -> None:
+        self._finish(self._flow_node.pop(flow.flow_id))
+
+    def _finish(self, node: int) -> None:
+        now = self._engine.now
+        self.end_ps[node] = now
+        self.finished += 1
+        succ, waiting = self._succ, self._waiting
+        for i in range(self._succ_ptr[node], self._succ_ptr[node + 1]):
+            s = succ[i]
+            waiting[s] -= 1
+            if waiting[s] == 0:
+                self._start(s, now + self._delay[s])
+
+    def unfinished(self) -> np.ndarray:
+        """Node ids that have not finished (stuck behind an unfinished flow, say)."""
+        return np.flatnonzero(self.end_ps < 0)
+
+    def span_ps(self, tag: int | None = None) -> tuple[int, int]:
+        """``(first start, last end)`` over the nodes (with ``tag``, if given)."""
+        sel = slice(None) if tag is None else (self.tag == tag)
+        return int(self.start_ps[sel].min()), int(self.end_ps[sel].max())
+
+    def columns(self) -> dict:
+        """Per-node columns: ``node, kind, src, dst, size, delay_ps, tag, start_ps, end_ps,
+        flow_id`` (``size`` is bytes for flows, ps for compute)."""
+        return {"node": np.arange(self.n_nodes), "kind": self.kind, "src": self.src, "dst": self.dst,
+                "size": self.size, "delay_ps": self.delay, "tag": self.tag,
+                "start_ps": self.start_ps, "end_ps": self.end_ps, "flow_id": self.flow_id}
+
+    @property
+    def nodes(self):
+        """The per-node columns as a pandas DataFrame (``kind`` as names)."""
+        import pandas as pd
+        df = pd.DataFrame(self.columns())
+        df["kind"] = np.asarray(KIND_NAMES)[self.kind]
+        return df
