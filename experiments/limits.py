@@ -194,17 +194,21 @@ def check_memory(sc: dict, G=None, available: int | None = None, build: bool = T
     return est
 
 
-def spec_too_large(spec: str, available: int | None = None) -> str | None:
-    """For ``uesim topo``: a message if the generator spec (``fat_tree:k=128``) would build
-    a graph larger than the memory available, else None (files and unparsable specs are
-    left to the reader, which reports them).
+def spec_too_large(spec: str, available: int | None = None, flows=None) -> str | None:
+    """A message if the generator spec (``fat_tree:k=128``) would build a graph larger
+    than the memory available, else None (files and unparsable specs are left to the
+    reader, which reports them).
+
+    With ``flows`` (a function of the host count giving the number of flows, as
+    ``uesim collective`` passes) the network (ports, forwarding tables) and the flows
+    are counted too, as for a run.
 
     Examples
     --------
     >>> spec_too_large("fat_tree:k=8") is None
     True
     >>> spec_too_large("fat_tree:k=4096", available=10**9)[:40]
-    'fat_tree:k=4096: refused: building it ne'
+    'fat_tree:k=4096: refused: it needs about'
     """
     from uesim.topologies.spec import parse_value
     if not isinstance(spec, str) or spec.strip().lower().endswith((".graphml", ".json")):
@@ -222,10 +226,16 @@ def spec_too_large(spec: str, available: int | None = None) -> str | None:
     shape = _shape_from_params(topo)
     if shape is None:
         return None
-    nodes, hosts, edges, _ = shape
+    nodes, hosts, edges, groups = shape
     need = nodes * GRAPH_NODE_B + edges * GRAPH_EDGE_B
+    what = f"{nodes:,} nodes, {hosts:,} hosts, {edges:,} links"
+    if flows is not None:
+        n = int(flows(hosts))
+        need += 2 * edges * PORT_B + nodes * max(1, groups) * FWD_ENTRY_B
+        need += n * FLOW_B       # flow objects only: a collective does not start them all at once
+        what += f", {n:,} flows"
     avail = machine_memory_bytes() if available is None else available
     if need <= avail:
         return None
-    return (f"{spec}: refused: building it needs about {_gb(need)} of memory ({nodes:,} nodes, "
-            f"{hosts:,} hosts, {edges:,} links), this machine has {_gb(avail)} available")
+    return (f"{spec}: refused: it needs about {_gb(need)} of memory ({what}), "
+            f"this machine has {_gb(avail)} available")

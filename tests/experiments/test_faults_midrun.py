@@ -363,3 +363,13 @@ def test_degrade_factor_orders_fcts():
         ev = [{"at_ps": 0, "action": "degrade", "link": ["tor0", a], "factor": factor} for a in ("agg0", "agg1")]
         return summary(run_scenario(scenario({"events": ev})))[0]
     assert last(0.05) > last(0.2) > last(0.8)
+
+
+def test_collective_all_to_all_on_an_impossible_fat_tree_is_refused_fast(capsys):
+    from uesim.experiments.cli import main
+    t = time.perf_counter()
+    assert main(["collective", "all_to_all", "--topology", "fat_tree:k=128", "--quiet"]) == 2
+    assert time.perf_counter() - t < 1.0
+    err = capsys.readouterr().err
+    assert "refused: it needs about" in err and "524,288 hosts" in err and "274,877,382,656 flows" in err
+    assert main(["collective", "all_to_all", "--topology", "fat_tree:k=4", "--quiet"]) == 0
