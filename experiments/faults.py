@@ -188,6 +188,8 @@ class FaultInjector:
         self.nominal_rate = [self.net.port_state(p)[1] for p in range(self.net.n_ports)]
         self.down = np.zeros(self.net.n_ports, dtype=bool)     # per port
         self.loss = {}                                          # port -> set probability
+        self.held: dict = {}                                    # port -> what holds it down
+        self._loss_sets: dict = {}                              # port -> loss (re)settings
         self.log: list[tuple] = []                              # (time_ps, action, target)
         self.reconvergences = 0
         self._pending_reconverge = None
@@ -219,8 +221,18 @@ class FaultInjector:
         target = ev.get("link", ev.get("switch"))
         self.log.append((self.sim.now, action, target))
         if action in ("link_down", "switch_down", "link_up", "switch_up"):
-            up = action.endswith("_up")
+            # a port is up only while nothing holds it down: its link, and the switches at
+            # either end (a link_up does not revive a link of a switch that is still down)
+            reason = "link" if action.startswith("link") else ("switch", ev["switch"])
             for p in ports:
+                held = self.held.setdefault(p, set())
+                if action.endswith("_up"):
+                    held.discard(reason)
+                else:
+                    held.add(reason)
+                up = not held
+                if up == (not self.down[p]):
+                    continue
                 net.set_port_up(p, up)
                 self.down[p] = not up
                 # while down, frames already queued or on the wire are lost
@@ -242,8 +254,11 @@ class FaultInjector:
                     net.set_port_loss(p, float(ev["prob"]), self._port_seed(p))
 
     def _port_seed(self, port: int) -> int:
+        # a fresh stream each time the port's loss is (re)set, so a flapping link does
+        # not replay the same losses; still a pure function of the seed and the history
         from uesim.experiments.run import derive_seed
-        return derive_seed(self.seed, 7, port)
+        self._loss_sets[port] = self._loss_sets.get(port, 0) + 1
+        return derive_seed(self.seed, 7, port, self._loss_sets[port])
 
     def reconverge(self) -> None:
         """Install forwarding tables computed without the ports that are down now."""

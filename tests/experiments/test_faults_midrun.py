@@ -373,3 +373,19 @@ def test_collective_all_to_all_on_an_impossible_fat_tree_is_refused_fast(capsys)
     err = capsys.readouterr().err
     assert "refused: it needs about" in err and "524,288 hosts" in err and "274,877,382,656 flows" in err
     assert main(["collective", "all_to_all", "--topology", "fat_tree:k=4", "--quiet"]) == 0
+
+
+def test_link_up_does_not_revive_a_link_of_a_switch_still_down():
+    from uesim.experiments.faults import FaultInjector
+    from uesim.fabric import build_network
+    from uesim.topologies import fat_tree
+    built = build_network(fat_tree(4))
+    events = [{"at_ps": 0, "action": "switch_down", "switch": "core0"}, down(1, "agg0", "core0"),
+              down(2, "agg0", "core0", "link_up")]
+    inj = FaultInjector(built, events, 1)
+    inj.schedule()
+    ports = built.ports_between("agg0", "core0") + built.ports_between("core0", "agg0")
+    built.sim.run(until_ps=2)
+    assert all(not built.net.port_state(p)[0] for p in ports)      # core0 still holds it down
+    inj.apply({"action": "switch_up", "switch": "core0"}, inj.events[0][1])
+    assert all(built.net.port_state(p)[0] for p in ports)
