@@ -61,7 +61,8 @@ def _print_table(result, limit: int) -> None:
     print(f"scenario {s['scenario']}: {s['finished']}/{s['flows']} flows finished")
     if s["last_fct_us"] is not None:
         print(f"FCT us: p50 {s['fct_p50_us']:.3f}  p99 {s['fct_p99_us']:.3f}  last {s['last_fct_us']:.3f}")
-    print(f"retransmits {s['retransmits']}  drops {s['drops']}  ECN marks {s['ecn_marks']}")
+    print(f"retransmits {s['retransmits']}  drops {s['drops']}  ECN marks {s['ecn_marks']}"
+          + (f"  CNPs {s['cnps']}" if "cnps" in s else ""))
     stuck = result.stats.get("stuck_flows") or []
     if stuck:
         ids = ", ".join(map(str, stuck[:10])) + (" ..." if len(stuck) > 10 else "")

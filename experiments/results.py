@@ -34,12 +34,16 @@ class RunResult:
         The resolved scenario.
     stats : dict
         Engine and transport counters: events, packet hops, packets, wall time, ...
+    trace_cols : dict of numpy arrays, optional
+        The pacing rate of every flow over time (transport option ``trace_rate``):
+        ``flow_id, t_ps, rate_bps``, one row per change; None when nothing was traced.
     """
 
     flow_cols: dict
     port_cols: dict
     config: dict
     stats: dict = field(default_factory=dict)
+    trace_cols: dict | None = None
     _frames: dict = field(default_factory=dict, repr=False)
 
     def flow_columns(self) -> dict:
@@ -66,6 +70,21 @@ class RunResult:
             self._frames["ports"] = pd.DataFrame(self.port_cols)
         return self._frames["ports"]
 
+    @property
+    def rate_trace(self):
+        """Each flow's pacing rate over time (a pandas DataFrame: ``flow_id, t_ps,
+        rate_bps, t_us, rate_gbps``), or None without ``transport.trace_rate``.  Plot it
+        with :func:`uesim.experiments.ratetrace.plot_rate_trace`."""
+        if self.trace_cols is None:
+            return None
+        if "rate_trace" not in self._frames:
+            import pandas as pd
+            df = pd.DataFrame(self.trace_cols)
+            df["t_us"] = df["t_ps"] / 1e6
+            df["rate_gbps"] = df["rate_bps"] / 1e9
+            self._frames["rate_trace"] = df
+        return self._frames["rate_trace"]
+
     def summary(self) -> dict:
         """Headline numbers (the JSON line of ``uesim run --json``)."""
         fin = np.asarray(self.flow_cols["finished"], dtype=bool)
@@ -84,6 +103,7 @@ class RunResult:
             "trims": int(np.sum(self.port_cols["trims"])) if "trims" in self.port_cols else 0,
             **{k: self.stats[k] for k in ("events", "packet_hops", "wall_s")
                if k in self.stats},
+            **({"cnps": self.stats["cnps_sent"]} if "cnps_sent" in self.stats else {}),
         }
 
     def write(self, folder: str | Path) -> Path:

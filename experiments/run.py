@@ -163,6 +163,9 @@ def make_transport_flows(sc: dict, flows: list[dict], net, *, base_rtt_ps: int =
         extra.update(ack_every_bytes=tr["ack_every_bytes"], mode=tr["mode"],
                      sender_cc=tr["sender_cc"], receiver_cc=tr["receiver_cc"],
                      max_rto_retries=tr["max_rto_retries"])
+    if tr["name"] == "roce":
+        from uesim.experiments.scenario import ROCE_ONLY
+        extra.update({k: tr[k] for k in ROCE_ONLY})
     trimming = sc["fabric"]["trimming"]
     objs = []
     for f in flows:
@@ -175,10 +178,11 @@ def make_transport_flows(sc: dict, flows: list[dict], net, *, base_rtt_ps: int =
                     max_credit = 3 * (base_rtt_ps * net.host_rate_bps(f["dst"]) // 8_000_000_000_000) // 2
                     pacers[f["dst"]] = PullPacer(net, f["dst"], max_credit)
                 extra["pacer"] = pacers[f["dst"]]
+            if tr["name"] != "roce":       # roce: its timer is min_rto_ps
+                extra["rto_ps"] = rto_ps or tr.get("rto_ps", 100_000_000)
             obj = flow_cls(f["id"], f["src"], f["dst"], f["size_bytes"], f["start_ps"] or 0, cc, lb,
                            mtu_bytes=tr["mtu_bytes"], header_bytes=tr["header_bytes"],
-                           ack_bytes=tr["ack_bytes"], rto_ps=rto_ps or tr.get("rto_ps", 100_000_000),
-                           **extra)
+                           ack_bytes=tr["ack_bytes"], **extra)
             if f.get("start_trigger") is None:
                 obj.attach(net, base_rtt_ps=base_rtt_ps, trimming=trimming)
         except (TypeError, ValueError) as exc:
@@ -207,6 +211,9 @@ def _flow_columns(objs) -> dict:
         cols["packets_new"] = get("new_packets")
         cols["acks"] = get("acks_received")
         cols["nacks"] = get("nacks_received")
+    if n and hasattr(objs[0], "cnps_sent"):
+        cols["cnps_sent"] = get("cnps_sent")
+        cols["cnps_received"] = get("cnps_received")
     return cols
 
 
@@ -223,6 +230,18 @@ def _checked(sc) -> dict:
         from uesim.experiments.scenario import check_scenario
         return check_scenario(sc)      # a raw mapping: check it (names the first bad key)
     return sc
+
+
+def _rate_trace_cols(objs) -> dict | None:
+    """Every flow's recorded pacing rate (transport option ``trace_rate``) as columns
+    ``flow_id, t_ps, rate_bps``, or None if no flow recorded one."""
+    import numpy as np
+    parts = [(o.flow_id, *o.rate_trace()) for o in objs if getattr(o, "trace_rate", False)]
+    if not parts:
+        return None
+    return {"flow_id": np.concatenate([np.full(len(t), fid, dtype=np.int64) for fid, t, _ in parts]),
+            "t_ps": np.concatenate([t for _, t, _ in parts]),
+            "rate_bps": np.concatenate([r for _, _, r in parts])}
 
 
 def run_scenario(sc: dict, progress=None) -> RunResult:

@@ -68,6 +68,14 @@ TRANSPORT = {
     "receiver_cc": Field(bool),
     "max_rto_retries": Field(int, minimum=1, maximum=250, help="uet: give up when a packet times out after this many retries"),
     "rate_bps": Field(int, minimum=1, help="pacing rate, required by transport 'paced'"),
+    # roce (protocols/roce/rc.pyx)
+    "ack_every_packets": Field(int, minimum=1, help="roce: ACK every this many in-order packets"),
+    "cnp_interval_ps": Field(int, minimum=0, help="roce: at most one CNP per QP per interval (0: per marked packet)"),
+    "cnp_bytes": Field(int, minimum=1, help="roce: CNP size"),
+    "min_rto_ps": Field(int, minimum=0, help="roce: minimum retransmission timeout (0: no timer)"),
+    "retry_limit": Field(int, minimum=0, help="roce: timeouts in a row before a QP gives up (0: never)"),
+    "htsim_extra_packet": Field(bool, help="roce: send htsim_roce's extra packet"),
+    "trace_rate": Field(bool, help="roce: record each flow's pacing rate over time"),
     "cc": Field(dict, default={"name": "fixed", "cwnd_bytes": 65536}),
     "lb": Field(dict, default={"name": "oblivious"}),
 }
@@ -145,6 +153,11 @@ def _check_policy(path: str, table: dict, registry: dict, kind: str, fixed: set)
 
 UET_ONLY = {"mode": "rud", "ack_every_bytes": 16384, "sender_cc": True, "receiver_cc": False,
             "max_rto_retries": 100}
+# transport 'roce': its keys and defaults (cnp_interval 50 us: the DCQCN paper's N;
+# min RTO 1 ms: htsim's; retry limit 7: the largest an InfiniBand QP takes)
+ROCE_ONLY = {"ack_every_packets": 1, "cnp_interval_ps": 50_000_000, "cnp_bytes": 64,
+             "min_rto_ps": 1_000_000_000, "retry_limit": 7, "htsim_extra_packet": False,
+             "trace_rate": False}
 
 
 def import_plugins(modules, where: str = "plugins") -> None:
@@ -200,20 +213,43 @@ def check_scenario(raw: dict) -> dict:
                                 f"({ecn['kmax_bytes']})")
         sc["fabric"]["ecn"] = ecn
     tr = check_table("transport", sc["transport"], TRANSPORT)
-    if tr["name"] != "uet":
+    if tr["name"] == "roce":
+        if "rto_ps" in tr:
+            raise ScenarioError("unknown key 'transport.rto_ps' for transport 'roce'; its timer is "
+                                "set by transport.min_rto_ps (0: none)")
+        given = raw.get("transport") or {}
+        if "cc" not in given:
+            tr["cc"] = {"name": "none"}        # htsim_roce without -dcqcn: no CC
+        if "lb" not in given:
+            tr["lb"] = {"name": "ecmp"}        # one path per queue pair
+    elif tr["name"] != "uet":
         tr.setdefault("rto_ps", 100_000_000)     # uet derives it from the fabric at run time
-    for key, default in UET_ONLY.items():
-        if tr["name"] == "uet":
-            tr.setdefault(key, default)
-        elif key in tr:
-            raise ScenarioError(f"unknown key 'transport.{key}' for transport {tr['name']!r} "
-                                f"(it belongs to transport 'uet')")
+    for only, owner in ((UET_ONLY, "uet"), (ROCE_ONLY, "roce")):
+        for key, default in only.items():
+            if tr["name"] == owner:
+                tr.setdefault(key, default)
+            elif key in tr:
+                raise ScenarioError(f"unknown key 'transport.{key}' for transport {tr['name']!r} "
+                                    f"(it belongs to transport {owner!r})")
     if tr["header_bytes"] >= tr["mtu_bytes"]:
         raise ScenarioError(f"transport.header_bytes = {tr['header_bytes']}: must be < mtu_bytes ({tr['mtu_bytes']})")
     if tr["name"] == "paced" and "rate_bps" not in tr:
         raise ScenarioError("missing key 'transport.rate_bps' (the pacing rate, required by transport 'paced')")
     tr["cc"] = _check_policy("transport.cc", check_table("transport.cc", tr["cc"], {}, extra_ok=True),
                              CC_REGISTRY, "congestion control", fixed={"mtu_bytes"})
+    if tr["cc"]["name"] in ("dcqcn", "none") and tr["name"] in ("uet", "window"):
+        # rate-only CCs set no window (cwnd 0), which these window transports read as
+        # one packet in flight at a time
+        raise ScenarioError(f"transport.cc.name = {tr['cc']['name']!r}: a rate-based CC without a window; "
+                            f"it needs transport 'roce' (transport.name is {tr['name']!r})")
+    if tr["cc"]["name"] in ("dcqcn", "none"):
+        # compiled CCs check their values when built: build one now, so a bad value is
+        # reported before anything runs
+        try:
+            CC_REGISTRY[tr["cc"]["name"]](mtu_bytes=tr["mtu_bytes"],
+                                          **{k: v for k, v in tr["cc"].items() if k != "name"})
+        except (TypeError, ValueError) as exc:
+            raise ScenarioError(f"transport.cc ({tr['cc']['name']!r}): {exc}") from None
     tr["lb"] = _check_policy("transport.lb", check_table("transport.lb", tr["lb"], {}, extra_ok=True),
                              LB_REGISTRY, "load balancer", fixed={"seed"})
     sc["transport"] = tr

@@ -128,7 +128,7 @@ class Simulation:
         self.sc = sc
         tr = sc["transport"]
         base_rtt, rate, buffer_bytes = network_sizing(sc, G)
-        rto = tr.get("rto_ps")
+        rto = tr.get("rto_ps", tr.get("min_rto_ps"))     # roce: the floor of its adaptive timer
         if rto is None:
             # htsim: 15 us plus six drain times of a full queue
             rto = 15_000_000 + 6 * (buffer_bytes * 8_000_000_000_000 // rate) if tr["name"] == "uet" \
@@ -286,7 +286,7 @@ class Simulation:
     def result(self):
         """The :class:`~uesim.experiments.results.RunResult` so far (flows, ports, stats)."""
         from uesim.experiments.results import RunResult
-        from uesim.experiments.run import _flow_columns
+        from uesim.experiments.run import _flow_columns, _rate_trace_cols
         built, G = self.built, self.graph
         flow_cols = _flow_columns(self.flow_objs)
         stalled = self._watchdog is not None and self._watchdog.fired
@@ -337,4 +337,8 @@ class Simulation:
                          ("acks", "acks"), ("nacks", "nacks")):
             if col in flow_cols:
                 stats[key] = int(flow_cols[col].sum())
-        return RunResult(flow_cols=flow_cols, port_cols=port_cols, config=self.sc, stats=stats)
+        for key in ("cnps_sent", "cnps_received"):
+            if key in flow_cols:
+                stats[key] = int(flow_cols[key].sum())
+        return RunResult(flow_cols=flow_cols, port_cols=port_cols, config=self.sc, stats=stats,
+                         trace_cols=_rate_trace_cols(self.flow_objs))

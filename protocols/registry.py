@@ -23,6 +23,7 @@ from uesim.protocols.cc.nscc import PARAMS as _NSCC_PARAMS, Nscc
 from uesim.protocols.hooks import (CongestionControl, FixedEntropy, LoadBalancer,
                                    ObliviousSpray, RandomSpray)
 from uesim.protocols.paced import PacedFlow
+from uesim.protocols.roce.rc import NoCongestionControl, RoceFlow
 from uesim.protocols.window import WindowFlow
 from uesim.protocols.uet.pds import UetFlow
 
@@ -32,6 +33,7 @@ CC_REGISTRY: dict[str, type] = {
     "nscc": Nscc,
     "dctcp": Dctcp,
     "dcqcn": Dcqcn,
+    "none": NoCongestionControl,     # no window, no pacing (RoCE without DCQCN)
 }
 LB_REGISTRY: dict[str, type] = {
     "ecmp": FixedEntropy,
@@ -42,7 +44,8 @@ LB_REGISTRY: dict[str, type] = {
     "reps": Reps,
     "mixed": Mixed,                      # htsim's default
 }
-TRANSPORT_REGISTRY: dict[str, type] = {"window": WindowFlow, "paced": PacedFlow, "uet": UetFlow}
+TRANSPORT_REGISTRY: dict[str, type] = {"window": WindowFlow, "paced": PacedFlow, "uet": UetFlow,
+                                       "roce": RoceFlow}
 
 # Scenario-settable parameters of the compiled classes (Cython hides their signatures;
 # for Python subclasses they are read from ``__init__``).  ``mtu_bytes`` and ``seed``
@@ -52,6 +55,7 @@ COMPILED_PARAMS: dict[type, tuple[str, ...]] = {
     Nscc: _NSCC_PARAMS,
     Dctcp: _DCTCP_PARAMS,
     Dcqcn: _DCQCN_PARAMS,
+    NoCongestionControl: ("mtu_bytes",),
     FixedEntropy: ("seed",),
     ObliviousSpray: ("seed", "n_paths"),
     RandomSpray: ("seed",),

@@ -407,20 +407,23 @@ def percentile_summary(fct_us: list[float]) -> tuple:
     return float(np.percentile(a, 50)), float(np.percentile(a, 99)), float(a.max())
 
 
-def report(tr: Translation, cols: dict, stats: dict, out=None) -> dict:
-    """Print htsim-style lines for a finished run and return the JSON summary."""
+def report(tr: Translation, cols: dict, stats: dict, out=None, *, kind: str = "Uec",
+           header_bytes: int = HEADER_BYTES, id_base: int = FLOW_ID_BASE, id_step: int = 2) -> dict:
+    """Print htsim-style lines for a finished run and return the JSON summary (``kind``,
+    ``id_base``, ``id_step``: how the htsim binary names flows and numbers them without a
+    .cm id; htsim_roce: ``"Roce"``, +1 per flow)."""
     out = out or sys.stdout
     flows = tr.cm.flows
-    mss = tr.scenario["transport"]["mtu_bytes"] - HEADER_BYTES
+    mss = tr.scenario["transport"]["mtu_bytes"] - header_bytes
     ids = [int(x) for x in cols["flow_id"]]
     pos = {fid: j for j, fid in enumerate(ids)}
 
     def htsim_id(i):
         cm_id = flows[i]["cm_id"]
-        return cm_id if cm_id is not None else FLOW_ID_BASE + 2 * i
+        return cm_id if cm_id is not None else id_base + id_step * i
 
     def name(i):
-        return f"Flow Uec_{flows[i]['src']}_{flows[i]['dst']} flowId {htsim_id(i)} uecSrc {i}"
+        return f"Flow {kind}_{flows[i]['src']}_{flows[i]['dst']} flowId {htsim_id(i)} {kind.lower()}Src {i}"
 
     rows = []
     for i in range(len(flows)):
@@ -493,7 +496,7 @@ def _preamble(tr: Translation, out) -> None:
 def usage() -> str:
     width = max(len(f"{f.name} {f.meta}") for f in FLAGS)
     rows = "\n".join(f"  {f'{f.name} {f.meta}':<{width}}  {f.help}" for f in FLAGS)
-    return (f"usage: {PROG} -tm FILE [htsim_uec flags] [--json]\n\n"
+    return (f"usage: {PROG} [--transport uet|roce] -tm FILE [htsim_uec flags] [--json]\n\n"
             f"Runs an htsim_uec command line in uesim (see docs/htsim.md).\n\n{rows}\n"
             f"  {'--json':<{width}}  end with one JSON summary line\n")
 
@@ -501,6 +504,17 @@ def usage() -> str:
 def main(argv=None) -> int:
     """Run ``uesim htsim ARGS``; print htsim-style results; return the exit status."""
     argv = list(sys.argv[1:] if argv is None else argv)
+    if "--transport" in argv:
+        i = argv.index("--transport")
+        transport = argv[i + 1] if i + 1 < len(argv) else None
+        del argv[i:i + 2]
+        if transport == "roce":
+            from uesim.experiments.frontends import htsim_roce
+            return htsim_roce.main(argv)
+        if transport != "uet":
+            print(f"{PROG}: --transport {transport!r}: unknown; allowed: uet (htsim_uec, the default), "
+                  f"roce (htsim_roce)", file=sys.stderr)
+            return 2
     if not argv or argv[0] in ("-h", "--help", "-help"):
         print(usage())
         return 0 if argv else 2
