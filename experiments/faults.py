@@ -278,18 +278,21 @@ class FaultInjector:
 class Watchdog:
     """Stops a run whose unfinished flows have made no progress for ``stall_ps``.
 
-    Progress is any packet delivered anywhere.  A flow that can never finish (its
-    destination cut off, or a transport that retries forever) would otherwise keep the
-    simulation going; the watchdog ends it and the run reports those flows as stalled.
+    Progress is a flow finishing or getting data acknowledged (``cum_ack``,
+    ``acked_packets``; for a transport without ACKs, new data received): not mere
+    deliveries, since a sender whose ACKs die on a failed link retransmits data that
+    keeps arriving as duplicates.  A flow that can never finish (its destination cut
+    off, or a transport that retries forever) would otherwise keep the simulation going;
+    the watchdog ends it and the run reports those flows as stalled.
     It checks every ``stall_ps / 4`` of simulated time (a Python callback, not per packet)
-    and stops rescheduling itself once every flow is done.
+    and stops rescheduling itself once every flow has finished.
     """
 
     def __init__(self, sim, net, objs, stall_ps: int):
         self.sim, self.net, self.objs = sim, net, objs
         self.stall_ps = stall_ps
         self.step = max(1, stall_ps // 4)
-        self.last_delivered = -1
+        self.last_progress = -1
         self.last_progress_ps = 0
         self.fired = False
 
@@ -297,16 +300,39 @@ class Watchdog:
         self.sim.schedule_in(self.step, self.tick)
 
     def tick(self) -> None:
-        if all(o.finished or getattr(o, "aborted", False) for o in self.objs):
+        if all(o.finished for o in self.objs):
             return
-        if self.net.delivered != self.last_delivered:
-            self.last_delivered = self.net.delivered
+        # flows that gave up (aborted) may leave timers running (a rate controller's, say)
+        # that would keep the run alive forever: keep watching until nothing progresses
+        progress = self.progress()
+        if progress != self.last_progress:
+            self.last_progress = progress
             self.last_progress_ps = self.sim.now
         elif self.sim.now - self.last_progress_ps >= self.stall_ps:
             self.fired = True
             self.sim.stop()
             return
         self.sim.schedule_in(self.step, self.tick)
+
+
+    def progress(self) -> int:
+        """A count that grows whenever some flow makes progress."""
+        total = 0
+        fallback = False
+        for o in self.objs:
+            total += 1 if o.finished else 0
+            for name in ("cum_ack", "acked_packets"):
+                value = getattr(o, name, None)
+                if value is not None:
+                    total += value
+                    break
+            else:
+                rx = getattr(o, "rx_packets", None)
+                if rx is None:
+                    fallback = True
+                else:
+                    total += rx - getattr(o, "dup_packets", 0)
+        return total + (self.net.delivered if fallback else 0)
 
 
 def start_faults(sc: dict, built, objs, rto_ps: int):

@@ -34,6 +34,7 @@ TRANSPORTS = [
     ("uet", {"name": "nscc"}, ["reps", "oblivious", "mixed", "bitmap"]),
     ("uet", {"name": "constant", "cwnd_bytes": 65536}, ["reps", "oblivious"]),
     ("paced", {"name": "fixed", "cwnd_bytes": 65536}, ["oblivious", "ecmp"]),
+    ("roce", {"name": "dcqcn"}, ["ecmp"]),
 ]
 
 

@@ -389,3 +389,16 @@ def test_link_up_does_not_revive_a_link_of_a_switch_still_down():
     assert all(not built.net.port_state(p)[0] for p in ports)      # core0 still holds it down
     inj.apply({"action": "switch_up", "switch": "core0"}, inj.events[0][1])
     assert all(built.net.port_state(p)[0] for p in ports)
+
+
+def test_watchdog_ends_a_run_whose_flows_gave_up_but_left_timers_running():
+    # RoCE over ECMP: flows hashed onto the dead link give up (aborted); their rate
+    # controller's timers would keep the run alive, the watchdog ends it
+    sc = check_scenario({"topology": {"generator": "fat_tree", "k": 4},
+                         "traffic": {"pattern": "permutation", "size_bytes": 100_000},
+                         "transport": {"name": "roce", "cc": {"name": "dcqcn"}, "lb": {"name": "ecmp"}},
+                         "faults": {"events": [down(5_000_000, "agg1", "core2")]}})
+    res = run_scenario(sc)
+    f = res.flows
+    assert res.stats["stalled"] and f["stuck"].sum() == f["aborted"].sum() > 0
+    assert (f["finished"] | f["stuck"]).all()
