@@ -28,9 +28,9 @@ def one_run(size_bytes: int, seed: int) -> dict:
     from uesim.experiments.traffic import permutation
     from uesim.topologies import leaf_spine
 
+    t0 = time.perf_counter()
     G = leaf_spine(8, 4, 8, host_rate_bps=100_000_000_000, fabric_rate_bps=100_000_000_000,
                    delay_ps=1_000_000)
-    t0 = time.perf_counter()
     sim = Simulation(G, seed=seed, fabric_config=FabricConfig(buffer_bytes=1 << 30, seed=seed))
     flows = []
     for f in permutation(sim.n_hosts, size_bytes, seed=seed):

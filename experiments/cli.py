@@ -1,7 +1,8 @@
 """The ``uesim`` command line.
 
-``uesim run FILE [--json] [--out DIR] [--seed N]``
-    run a scenario, print a per-flow table and a summary (or one JSON line).
+``uesim run FILE [--json] [--out DIR] [--seed N] [--plot FILE.png]``
+    run a scenario, print a per-flow table and a summary (or one JSON line); with
+    ``--plot`` (or ``[outputs] plot``) also draw the FCT CDF (and queues, if sampled).
 ``uesim check FILE``
     check a scenario file without running it.
 ``uesim htsim -tm FILE [htsim_uec flags] [--json]``
@@ -12,6 +13,8 @@
     run every point of a scenario's ``[sweep]`` table into a result store (docs/sweeps.md).
 ``uesim results DIR [--json]``
     one row per stored point: the config keys that vary and the headline metrics.
+``uesim plot DIR KIND -o FILE`` / ``uesim report DIR -o FILE.html``
+    plot (fct-cdf, queue, utilisation, busbw, stall) or report a store or a run folder.
 ``uesim topo describe SPEC [--json]`` / ``uesim topo draw SPEC -o FILE``
     inspect a topology (``fat_tree:k=8``, ``leaf_spine:n_leaves=4,...`` or a file).
 
@@ -94,17 +97,32 @@ def cmd_run(args) -> int:
             progress.stop()
     if args.out:
         result.write(args.out)
+    plot = args.plot or sc.get("outputs", {}).get("plot")
+    if plot:
+        _write_plot(result, plot)
     if args.json:
         print(json.dumps(result.summary()))
     else:
         _print_table(result, args.rows)
         if args.out:
             print(f"results written to {args.out}")
+        if plot:
+            print(f"plot written to {plot}")
     if result.stats.get("partial"):
         print(f"PARTIAL: interrupted at {result.stats['sim_time_us']:.3f} us simulated; "
               f"{result.stats['unfinished_flows']} flows unfinished", file=sys.stderr)
         return 130
     return 0
+
+
+def _write_plot(result, path) -> None:
+    from uesim.experiments.report.plots import run_overview, save
+    from uesim.experiments.schema import ScenarioError
+    try:
+        save(run_overview(result.flows, result.timeseries, result.ports,
+                          title=f"{result.config.get('name', 'scenario')}: flow completion times"), path)
+    except (ImportError, ValueError, OSError) as exc:
+        raise ScenarioError(f"plot {str(path)!r}: {exc}") from None
 
 
 def cmd_check(args) -> int:
@@ -145,6 +163,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--out", help="write flows/ports Parquet and run.json into this folder")
     run.add_argument("--seed", type=int, help="override the scenario seed")
     run.add_argument("--rows", type=int, default=40, help="flows shown in the table (default 40)")
+    run.add_argument("--plot", metavar="FILE", help="write the FCT CDF (and queue depth, if sampled) "
+                     "to FILE (.png, .svg, .pdf)")
     run.add_argument("--plugin", action="append", default=[], metavar="MODULE",
                      help="import MODULE first (registers a Python CC or LB); repeatable")
     run.add_argument("--check", action="store_true",
@@ -158,6 +178,8 @@ def build_parser() -> argparse.ArgumentParser:
     check.set_defaults(fn=cmd_check)
     from uesim.experiments.sweeps.cli import add_parsers as add_sweep_parsers
     add_sweep_parsers(sub)
+    from uesim.experiments.report.cli import add_parsers as add_report_parsers
+    add_report_parsers(sub)
     topo = sub.add_parser("topo", help="inspect topologies")
     tsub = topo.add_subparsers(dest="topo_cmd", required=True)
     desc = tsub.add_parser("describe", help="counts, bisection, oversubscription, path diversity")

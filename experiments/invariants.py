@@ -93,7 +93,8 @@ def network_problems(net, *, trimming: bool = False, drained: bool = False, port
     import numpy as np
     out = list(net.check_invariants())
     name = (lambda p: f"port {p} ({port_names[p][0]}->{port_names[p][1]})") if port_names else (lambda p: f"port {p}")
-    live = net.live_packets
+    # PFC control frames are made by switches, not sent by endpoints: leave them out
+    live = net.live_packets - getattr(net, "ctrl_live", 0)
     if net.sent != net.delivered + net.dropped + live:
         out.append(f"network: sent {net.sent} packets != delivered {net.delivered} + dropped "
                    f"{net.dropped} + in flight {live} (= {net.delivered + net.dropped + live})")
@@ -103,15 +104,22 @@ def network_problems(net, *, trimming: bool = False, drained: bool = False, port
     c = net.port_counters()
     lost = net.port_lost_counts()
     limit = c["buffer_bytes"] * (4 if trimming else 1)
+    if getattr(net, "pfc_mode", 0):
+        # lossless fabric: a port may hold more than its own share (shared buffer, headroom);
+        # the bound is that no lossless packet overflowed XOFF + headroom
+        limit = np.full_like(c["max_queue_bytes"], np.iinfo(np.int64).max)
+        if getattr(net, "lossless_overflow", 0):
+            out.append(f"network: {net.lossless_overflow} lossless packets held beyond XOFF + headroom")
     for p in np.flatnonzero(c["max_queue_bytes"] > limit):
         out.append(f"{name(p)}: queue reached {c['max_queue_bytes'][p]} B, above its limit {limit[p]} B")
     for p in np.flatnonzero((c["queued_bytes"] < 0) | (c["drops"] < 0) | (c["tx_packets"] < 0)):
         out.append(f"{name(p)}: negative counter (queued {c['queued_bytes'][p]} B, "
                    f"drops {c['drops'][p]}, tx {c['tx_packets'][p]})")
     port_drops = int(c["drops"].sum())
-    if port_drops + int(lost.sum()) + net.unroutable != net.dropped:
+    llr_lost = getattr(net, "frames_lost", 0)       # corrupted frames with link-level retry off
+    if port_drops + int(lost.sum()) + llr_lost + net.unroutable != net.dropped:
         out.append(f"network: dropped {net.dropped} != port drops {port_drops} + lost on wires "
-                   f"{int(lost.sum())} + unroutable {net.unroutable}")
+                   f"{int(lost.sum())} + corrupted {llr_lost} + unroutable {net.unroutable}")
     if drained and live == 0:
         n = net.n_nodes
         arrivals = np.bincount(c["peer"], weights=c["tx_packets"] - lost, minlength=n)
@@ -122,9 +130,9 @@ def network_problems(net, *, trimming: bool = False, drained: bool = False, port
                 out.append(f"node {node}: {int(departures[node])} packets out of its ports but only "
                            f"{int(arrivals[node])} came in")
         switch_unroutable = sum(int(diff[v]) for v in range(n) if net.host_of_node(v) < 0)
-        if switch_unroutable > net.unroutable:
+        if switch_unroutable > net.unroutable + llr_lost:
             out.append(f"network: switches lost {switch_unroutable} packets between ingress and egress, "
-                       f"more than the {net.unroutable} unroutable")
+                       f"more than the {net.unroutable} unroutable and {llr_lost} corrupted")
     return out
 
 

@@ -21,6 +21,7 @@ DESCRIPTIONS = {
     "transport": "the transport, its congestion control and load balancer",
     "run": "when to stop",
     "faults": "slow links down before the run",
+    "outputs": "time series and plot of the run (docs/plots.md)",
     "fabric.buffer_bytes": "drop-tail buffer per switch egress port",
     "fabric.nic_buffer_bytes": "buffer per host NIC egress port",
     "fabric.switch_latency_ps": "added per switch traversal",
@@ -63,7 +64,8 @@ SWEEP_KEYS = [
     ("replicates", "integer or array", "-", ">= 1", "alias of seeds"),
 ]
 
-_TYPES = {int: "integer", float: "number", str: "string", bool: "boolean", list: "array", dict: "table"}
+_TYPES = {int: "integer", float: "number", str: "string", bool: "boolean", list: "array", dict: "table",
+          object: "string or array"}
 
 
 def unit_of(key: str) -> str:
@@ -178,7 +180,7 @@ def scenario_reference() -> str:
     ]
     for path, title in (("fabric", "[fabric]"), ("fabric.ecn", "[fabric.ecn] (or fabric.ecn = {...})"),
                         ("faults", "[faults]"), ("transport", "[transport]"), ("traffic", "[traffic]"),
-                        ("run", "[run]")):
+                        ("run", "[run]"), ("outputs", "[outputs] (docs/plots.md)")):
         out += [f"## {title}", "", *_table(path, s._SUBTABLES[path]), ""]
     out += [
         "Transport `uet` fills `mode`, `ack_every_bytes`, `sender_cc`, `receiver_cc` and "

@@ -34,6 +34,8 @@ class RunResult:
         The resolved scenario.
     stats : dict
         Engine and transport counters: events, packet hops, packets, wall time, ...
+    timeseries_data : uesim.experiments.timeseries.TimeSeries, optional
+        Sampled port and flow series (``[outputs] timeseries_interval_ps``), or None.
     trace_cols : dict of numpy arrays, optional
         The pacing rate of every flow over time (transport option ``trace_rate``):
         ``flow_id, t_ps, rate_bps``, one row per change; None when nothing was traced.
@@ -43,6 +45,7 @@ class RunResult:
     port_cols: dict
     config: dict
     stats: dict = field(default_factory=dict)
+    timeseries_data: object = None
     trace_cols: dict | None = None
     _frames: dict = field(default_factory=dict, repr=False)
 
@@ -69,6 +72,25 @@ class RunResult:
             import pandas as pd
             self._frames["ports"] = pd.DataFrame(self.port_cols)
         return self._frames["ports"]
+
+    @property
+    def timeseries(self):
+        """Sampled series as a long DataFrame ``t_us, kind, id, metric, value`` (see
+        :mod:`uesim.experiments.timeseries`), or None when sampling was off.  Settable
+        (a frame of your own is then what :meth:`write` saves)."""
+        if "timeseries" not in self._frames:
+            if self.timeseries_data is None:
+                return None
+            self._frames["timeseries"] = self.timeseries_data.to_frame()
+        return self._frames["timeseries"]
+
+    @timeseries.setter
+    def timeseries(self, frame):
+        if frame is None:
+            self._frames.pop("timeseries", None)
+            self.timeseries_data = None
+        else:
+            self._frames["timeseries"] = frame
 
     @property
     def rate_trace(self):
@@ -101,17 +123,21 @@ class RunResult:
             "drops": int(np.sum(self.port_cols["drops"])),
             "ecn_marks": int(np.sum(self.port_cols["ecn_marks"])),
             "trims": int(np.sum(self.port_cols["trims"])) if "trims" in self.port_cols else 0,
-            **{k: self.stats[k] for k in ("events", "packet_hops", "wall_s")
-               if k in self.stats},
+            **{k: self.stats[k] for k in ("pfc_pauses", "events", "packet_hops", "wall_s")
+               if k in self.stats and (k != "pfc_pauses" or self.stats[k])},
             **({"cnps": self.stats["cnps_sent"]} if "cnps_sent" in self.stats else {}),
         }
 
     def write(self, folder: str | Path) -> Path:
-        """Write ``flows.parquet``, ``ports.parquet`` and ``run.json`` (config, stats,
-        summary) into ``folder``, each atomically (a temporary file renamed)."""
+        """Write ``flows.parquet``, ``ports.parquet``, ``timeseries.parquet`` (if sampled)
+        and ``run.json`` (config, stats, summary) into ``folder``, each atomically (a
+        temporary file renamed)."""
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
-        for name, df in (("flows", self.flows), ("ports", self.ports)):
+        frames = [("flows", self.flows), ("ports", self.ports)]
+        if self.timeseries is not None:
+            frames.append(("timeseries", self.timeseries))
+        for name, df in frames:
             _atomic(folder / f"{name}.parquet", lambda p, df=df: df.to_parquet(p, index=False))
         meta = {"config": self.config, "stats": self.stats, "summary": self.summary()}
         _atomic(folder / "run.json", lambda p: Path(p).write_text(json.dumps(meta, indent=1, default=str)))

@@ -137,7 +137,23 @@ def _fabric_config(sc: dict, buffer_bytes: int):
     from uesim.fabric import FabricConfig
     f = sc["fabric"]
     ecn = f.get("ecn") or {}
-    return FabricConfig(
+    pfc = None
+    if (f.get("pfc") or {}).get("enabled"):
+        from uesim.fabric import PfcConfig
+        p = f["pfc"]
+        pfc = PfcConfig(mode=p["mode"], classes=p.get("classes"), xoff_bytes=p.get("xoff_bytes"),
+                        xon_bytes=p.get("xon_bytes"), headroom_bytes=p.get("headroom_bytes"),
+                        quanta=p["quanta"], alpha=p["alpha"], shared_buffer_bytes=p["shared_buffer_bytes"],
+                        watchdog_ps=p["watchdog_ps"], mtu_bytes=sc["transport"]["mtu_bytes"])
+    cbfc = None
+    if (f.get("cbfc") or {}).get("enabled"):
+        from uesim.fabric import CbfcConfig
+        cbfc = CbfcConfig(credit_bytes=f["cbfc"].get("credit_bytes"))
+    llr = None
+    if (f.get("llr") or {}).get("enabled"):
+        from uesim.fabric import LlrConfig
+        llr = LlrConfig(frame_error_rate=f["llr"]["frame_error_rate"], replay=f["llr"]["replay"])
+    return FabricConfig(pfc=pfc, cbfc=cbfc, llr=llr,
         buffer_bytes=buffer_bytes, nic_buffer_bytes=f["nic_buffer_bytes"],
         ecn_kmin_bytes=ecn.get("kmin_bytes"), ecn_kmax_bytes=ecn.get("kmax_bytes"),
         ecn_pmax=ecn.get("pmax"), ecn_at_dequeue=ecn.get("at_dequeue", False),
@@ -290,5 +306,35 @@ def run_scenario(sc: dict, progress=None) -> RunResult:
         G = build_topology(sc["topology"])
         check_memory(sc, G)
     sim = Simulation.from_scenario(sc, G)
+    sampler = _timeseries_sampler(sc, sim)
     sim.run(until_ps=sc["run"].get("until_ps"), progress=progress)
-    return sim.result()
+    return with_timeseries(sim.result(), sampler)
+
+
+def _timeseries_sampler(sc: dict, sim):
+    """A :class:`~uesim.experiments.timeseries.Sampler` on ``sim`` (a
+    :class:`~uesim.experiments.simulation.Simulation`) if ``[outputs]
+    timeseries_interval_ps`` is set, else None."""
+    out = sc.get("outputs") or {}
+    interval = out.get("timeseries_interval_ps") or 0
+    if interval <= 0:
+        return None
+    from uesim.experiments.timeseries import Sampler, ports_from_spec
+    try:
+        ports = ports_from_spec(out.get("timeseries_ports", "busy"), sim.built.port_link)
+        # the live list: flows added later are sampled from then on
+        return Sampler(sim.sim, sim.net, sim.flow_objs, interval, ports=ports,
+                       flow_ids=out.get("timeseries_flows", "all"))
+    except ValueError as exc:
+        raise ScenarioError(str(exc) if str(exc).startswith("outputs.") else f"outputs.timeseries_ports: {exc}") from None
+
+
+def with_timeseries(result: RunResult, sampler) -> RunResult:
+    """``result`` with the sampler's series attached (``result.timeseries``) and the
+    sampler's wake-ups taken out of ``stats["events"]``; unchanged if ``sampler`` is None."""
+    if sampler is None:
+        return result
+    result.stats["events"] -= sampler.n_samples      # not simulation events
+    result.stats["timeseries_samples"] = sampler.n_samples
+    result.timeseries_data = sampler.result()
+    return result

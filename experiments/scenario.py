@@ -27,6 +27,7 @@ TOP = {
     "run": Field(dict, default={}),
     "plugins": Field(list, default=[], help="modules to import first (your CC or LB)"),
     "faults": Field(dict),
+    "outputs": Field(dict, default={}),
     "sweep": Field(dict, help="grid/zip axes and seeds/replicates: see docs/sweeps.md"),
 }
 FAULTS = {
@@ -47,6 +48,30 @@ FABRIC = {
     "trim_bytes": Field(int, default=64, minimum=1),
     "trim_tail_prob": Field(float, default=0.0, minimum=0.0, maximum=1.0),
     "ecn": Field(dict),
+    "pfc": Field(dict, help="priority flow control (docs/lossless.md)"),
+    "cbfc": Field(dict, help="credit-based flow control (docs/lossless.md)"),
+    "llr": Field(dict, help="frame errors and link-level retry (docs/lossless.md)"),
+}
+LLR = {
+    "enabled": Field(bool, default=True),
+    "frame_error_rate": Field(float, default=0.0, minimum=0.0, maximum=0.5),
+    "replay": Field(bool, default=True, help="false: corrupted frames are lost"),
+}
+CBFC = {
+    "enabled": Field(bool, default=True),
+    "credit_bytes": Field(int, minimum=1, maximum=(1 << 24) - 1, help="default: the port buffer"),
+}
+PFC = {
+    "enabled": Field(bool, default=True),
+    "mode": Field(str, default="frames", choices=["frames", "htsim"]),
+    "classes": Field(list, help="lossless classes 0..7 (default all)"),
+    "xoff_bytes": Field(int, minimum=0, help="default: port buffer minus headroom (htsim: 60000)"),
+    "xon_bytes": Field(int, minimum=0, help="default: xoff_bytes minus 2 MTU (htsim: 48000)"),
+    "quanta": Field(int, default=65535, minimum=1, maximum=65535),
+    "headroom_bytes": Field(int, minimum=0, help="default: 2 x cable bytes + 2 x MTU + 3840"),
+    "alpha": Field(float, default=0.0, minimum=0.0),
+    "shared_buffer_bytes": Field(int, default=0, minimum=0),
+    "watchdog_ps": Field(int, default=0, minimum=0),
 }
 ECN = {
     "kmin_bytes": Field(int, required=True, minimum=0),
@@ -95,9 +120,62 @@ RUN = {
     "check_every": Field(int, minimum=1, help="events between checks in check mode (default 10000)"),
     "allow_large": Field(bool, help="run even if the memory estimate exceeds the machine (default false)"),
 }
+OUTPUTS = {
+    "timeseries_interval_ps": Field(int, default=0, minimum=0,
+                                    help="sample ports and flows every this much simulated time; 0: off"),
+    "timeseries_ports": Field(object, default="busy",
+                              help='ports sampled: "all", "busy" (sent anything), or a list of port '
+                                   'indices and [from_node, to_node] pairs'),
+    "timeseries_flows": Field(object, default="all",
+                              help='flows sampled: "all", "none", or a list of flow ids'),
+    "plot": Field(str, help="image file (.png, .svg, .pdf) for the FCT CDF, with queue depth when sampled"),
+}
+
+
+def _check_outputs(table) -> dict:
+    out = check_table("outputs", table, OUTPUTS)
+    ports = out["timeseries_ports"]
+    if isinstance(ports, str):
+        if ports not in ("all", "busy"):
+            raise ScenarioError(f"outputs.timeseries_ports = {ports!r}: unknown; allowed: all, busy, "
+                                "or a list of port indices / [from_node, to_node] pairs")
+    elif isinstance(ports, list):
+        for i, item in enumerate(ports):
+            is_int = isinstance(item, int) and not isinstance(item, bool)
+            is_pair = isinstance(item, list) and len(item) == 2 and all(isinstance(x, str) for x in item)
+            if not (is_int and item >= 0) and not is_pair:
+                raise ScenarioError(f"outputs.timeseries_ports[{i}] = {item!r}: must be a port index "
+                                    "(an integer >= 0) or a [from_node, to_node] pair of names")
+    else:
+        raise ScenarioError(f"outputs.timeseries_ports = {ports!r}: must be \"all\", \"busy\" or an array")
+    flows = out["timeseries_flows"]
+    if isinstance(flows, str):
+        if flows not in ("all", "none"):
+            raise ScenarioError(f"outputs.timeseries_flows = {flows!r}: unknown; allowed: all, none, "
+                                "or a list of flow ids")
+    elif isinstance(flows, list):
+        for i, item in enumerate(flows):
+            if not (isinstance(item, int) and not isinstance(item, bool) and item >= 0):
+                raise ScenarioError(f"outputs.timeseries_flows[{i}] = {item!r}: must be a flow id (an integer >= 0)")
+    else:
+        raise ScenarioError(f"outputs.timeseries_flows = {flows!r}: must be \"all\", \"none\" or an array")
+    return out
 # the field tables of nested tables, by dotted path (the reference page and defaults)
 _SUBTABLES = {"fabric": FABRIC, "fabric.ecn": ECN, "transport": TRANSPORT, "traffic": TRAFFIC,
-              "run": RUN, "faults": FAULTS}
+              "run": RUN, "faults": FAULTS, "outputs": OUTPUTS}
+
+
+def _check_pfc(table) -> dict:
+    pfc = check_table("fabric.pfc", table, PFC)
+    for i, c in enumerate(pfc.get("classes", [])):
+        if isinstance(c, bool) or not isinstance(c, int) or not 0 <= c <= 7:
+            raise ScenarioError(f"fabric.pfc.classes[{i}] = {c!r}: must be a class 0..7")
+    if "xon_bytes" in pfc and "xoff_bytes" in pfc and pfc["xon_bytes"] > pfc["xoff_bytes"]:
+        raise ScenarioError(f"fabric.pfc.xon_bytes = {pfc['xon_bytes']}: must be <= xoff_bytes "
+                            f"({pfc['xoff_bytes']})")
+    if pfc["alpha"] > 0 and pfc["shared_buffer_bytes"] <= 0:
+        raise ScenarioError(f"fabric.pfc.alpha = {pfc['alpha']}: needs shared_buffer_bytes > 0")
+    return pfc
 
 
 def _signature_params(fn, skip=()):
@@ -212,6 +290,14 @@ def check_scenario(raw: dict) -> dict:
             raise ScenarioError(f"fabric.ecn.kmin_bytes = {ecn['kmin_bytes']}: must be <= kmax_bytes "
                                 f"({ecn['kmax_bytes']})")
         sc["fabric"]["ecn"] = ecn
+    if "pfc" in sc["fabric"]:
+        sc["fabric"]["pfc"] = _check_pfc(sc["fabric"]["pfc"])
+    if "llr" in sc["fabric"]:
+        sc["fabric"]["llr"] = check_table("fabric.llr", sc["fabric"]["llr"], LLR)
+    if "cbfc" in sc["fabric"]:
+        sc["fabric"]["cbfc"] = check_table("fabric.cbfc", sc["fabric"]["cbfc"], CBFC)
+        if sc["fabric"]["cbfc"]["enabled"] and sc["fabric"].get("pfc", {}).get("enabled"):
+            raise ScenarioError("fabric: enable pfc or cbfc, not both")
     tr = check_table("transport", sc["transport"], TRANSPORT)
     if tr["name"] == "roce":
         if "rto_ps" in tr:
@@ -261,6 +347,7 @@ def check_scenario(raw: dict) -> dict:
             raise ScenarioError(f"missing key 'traffic.{key}' (needed by pattern {traffic['pattern']!r})")
     sc["traffic"] = traffic
     sc["run"] = check_table("run", sc["run"], RUN)
+    sc["outputs"] = _check_outputs(sc["outputs"])
     return sc
 
 

@@ -306,7 +306,9 @@ class Simulation:
             "fabric": [G.edges[u, v].get("fabric", "scale_out") for u, v, _ in built.port_link],
             "rate_gbps": counters["rate_bps"] / 1e9,
             **{k: counters[k] for k in ("tx_packets", "tx_bytes", "drops", "drop_bytes", "ecn_marks",
-                                        "trims", "max_queue_bytes")},
+                                        "trims", "max_queue_bytes", "pfc_pauses_sent",
+                                        "pfc_pauses_received", "pfc_paused_ps", "cbfc_stall_ps",
+                                        "llr_frame_errors", "llr_replay_ps")},
         }
         stats = {
             "events": built.sim.events, "packet_hops": built.net.packet_hops,
@@ -315,6 +317,9 @@ class Simulation:
             "unroutable": built.net.unroutable, "packets_trimmed": built.net.trimmed,
             "sim_time_us": built.sim.now / 1e6, "base_rtt_ps": self.base_rtt_ps,
             "buffer_bytes": self.buffer_bytes, "rto_ps": self.rto_ps,
+            "pfc_pauses": built.net.pfc_pauses, "lossless_overflow": built.net.lossless_overflow,
+            "frames_lost": built.net.frames_lost,
+            "llr_frame_errors": int(counters["llr_frame_errors"].sum()),
             "network_events": built.net.event_counts(), "build_s": round(self._build_s, 4),
             "wall_s": round(self._run_s, 4),
         }

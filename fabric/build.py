@@ -20,6 +20,7 @@ import numpy as np
 from uesim.fabric.engine import Simulator
 from uesim.fabric.network import Network
 from uesim.fabric.routing import forwarding_tables
+from uesim.fabric.pfc import CbfcConfig, LlrConfig, PfcConfig, pfc_thresholds
 
 @dataclass(frozen=True)
 class FabricConfig:
@@ -54,6 +55,13 @@ class FabricConfig:
         receiver credit).
     seed : int
         Seeds hash salts and ECN coin flips.
+    pfc : PfcConfig, optional
+        Priority flow control on every link (every port then uses the dequeue path);
+        see ``docs/lossless.md``.
+    cbfc : CbfcConfig, optional
+        Credit-based flow control on every link instead (not both).
+    llr : LlrConfig, optional
+        Frame errors on every link, replayed by link-level retry or lost.
     """
 
     buffer_bytes: int = 1 << 30
@@ -69,6 +77,9 @@ class FabricConfig:
     trim_tail_prob: float = 0.0
     ecn_host_downlinks: bool = True
     seed: int = 0
+    pfc: PfcConfig | None = None
+    cbfc: CbfcConfig | None = None
+    llr: LlrConfig | None = None
 
     def __post_init__(self):
         for key in ("buffer_bytes", "nic_buffer_bytes"):
@@ -81,6 +92,8 @@ class FabricConfig:
         if self.switch_latency_ps < 0:
             raise ValueError(f"switch_latency_ps must be >= 0, got {self.switch_latency_ps}")
         ecn = (self.ecn_kmin_bytes, self.ecn_kmax_bytes, self.ecn_pmax)
+        if self.pfc is not None and self.cbfc is not None:
+            raise ValueError("give pfc or cbfc, not both")
         if any(v is not None for v in ecn) and any(v is None for v in ecn):
             raise ValueError("ECN needs all of ecn_kmin_bytes, ecn_kmax_bytes, ecn_pmax (or none)")
 
@@ -144,6 +157,21 @@ def _nic_ports(G, index, hosts, port_link, two_tables: bool):
     np.cumsum([len(r) for r in rings], out=offsets[1:])
     ports = np.array([p for r in rings for p in r], dtype=np.int32)
     return offsets, ports
+
+
+def _configure_pfc(net, config: FabricConfig, is_host, index, port_link):
+    # thresholds per ingress link: a link's bytes are held at its receiving switch,
+    # whose port buffer is the per-port budget
+    cfg = config.pfc
+    net.configure_pfc(mode=cfg.mode, classes=cfg.classes, quanta=cfg.quanta, alpha=cfg.alpha,
+                      shared_buffer_bytes=cfg.shared_buffer_bytes, watchdog_ps=cfg.watchdog_ps)
+    counters = net.port_counters()
+    for p, (_, b, _) in enumerate(port_link):
+        if is_host[index[b]]:
+            continue                 # hosts never send PAUSE
+        xoff, xon, hr = pfc_thresholds(cfg, int(counters["rate_bps"][p]), int(counters["delay_ps"][p]),
+                                       config.buffer_bytes)
+        net.set_pfc_port(p, xoff, xon, hr)
 
 
 def build_network(G: nx.Graph, sim: Simulator | None = None, config: FabricConfig | None = None,
@@ -216,6 +244,15 @@ def build_network(G: nx.Graph, sim: Simulator | None = None, config: FabricConfi
             net.set_reverse(ends[0], ends[1])
             net.set_reverse(ends[1], ends[0])
 
+    if config.pfc is not None:
+        _configure_pfc(net, config, is_host, index, port_link)
+    elif config.cbfc is not None:
+        credit = config.cbfc.credit_bytes or min(config.buffer_bytes, (1 << 24) - 1)
+        net.configure_pfc(mode="cbfc", credit_bytes=credit)
+    if config.llr is not None:
+        rates = [G.edges[u, v].get("frame_error_rate", config.llr.frame_error_rate) for u, v, _ in port_link]
+        net.configure_llr(config.llr.frame_error_rate, replay=config.llr.replay,
+                          seed=config.seed ^ 0x1F83D9AB, port_rates=rates)
     tables = forwarding_tables(G, names, index, is_host, hosts, port_link)
     net.set_forwarding(*tables)
     net.set_nic_ports(*_nic_ports(G, index, hosts, port_link, two_tables=tables.host_domains is not None))

@@ -33,6 +33,8 @@ cdef enum:
     PM_ECN = 2          # ECN marking enabled
     PM_ECN_AT_DEQUEUE = 4
     PM_TRIM = 8         # UET trimming: an overflowing data packet is cut to a header
+    PM_PFC = 16         # priority flow control: pausable egress, ingress accounting at its peer
+    PM_LLR = 32         # frame errors on this link (replayed by link-level retry, or lost)
 
 # event kinds of the network handler
 cdef enum:
@@ -40,6 +42,18 @@ cdef enum:
     EV_TX_DONE = 1      # arg = port: the packet in service finished serialisation
     EV_FORWARD = 2      # arg = packet: switch latency elapsed, enqueue at pkt.port
     EV_NIC_PULL = 3     # arg = NIC ring: its port drained, ask the next ready endpoint for a packet
+    EV_PFC_FRAME = 4    # arg = packet: a PFC control frame reaches the port it pauses (frames mode)
+    EV_PFC_OOB = 5      # arg = 2 * port + on: an out-of-band PAUSE/RESUME lands (htsim mode)
+    EV_PFC_TIMER = 6    # arg = 2 * (port * N_CLASSES + class) + watchdog: a pause may have ended
+    EV_PFC_REFRESH = 7  # arg = ingress port: re-send its PAUSE before the quanta run out
+    EV_LOST = 8         # arg = packet: a corrupted frame reaches the far end (no LLR): discarded
+
+# PFC modes
+cdef enum:
+    PFC_OFF = 0
+    PFC_FRAMES = 1      # 802.1Qbb frames: per class, quanta, sent on the reverse link
+    PFC_HTSIM = 2       # htsim's lossless input queues: on/off, whole port, out of band
+    PFC_CBFC = 3        # credit-based flow control: a class is sent only against receiver credit
 
 
 ctypedef struct Packet:
@@ -61,7 +75,9 @@ ctypedef struct Packet:
     uint8_t kind         # PKT_*
     uint8_t prio         # traffic class 0 (highest) .. N_CLASSES-1
     uint8_t table        # forwarding table: 0 scale-out, 1 scale-up (same scale-up domain)
-    uint8_t pad0[7]
+    uint8_t pfc_hr       # PFC: its bytes are charged to its ingress headroom, not the shared pool
+    uint8_t pad0[2]
+    int32_t in_port      # port (link) it entered the current switch by, -1 from a host (PFC)
     # second cache line: what the transports read at the ends
     int64_t seq          # transport sequence number (data) or acknowledged number (ACK)
     int64_t ts_ps        # sender timestamp, echoed by ACKs (RTT samples)
@@ -120,6 +136,39 @@ ctypedef struct Port:
     int64_t ecn_marks
     int64_t trims
     int64_t hdr_drops     # header-class packets dropped (its limit is 2 x buffer_bytes)
+
+
+ctypedef struct PfcPort:
+    # PFC state of one port (link): the ingress side lives at the port's peer switch
+    # (bytes that entered by this link and are still held there), the pause side at
+    # the port's own node (whether this port may transmit a class)
+    int64_t in_bytes[N_CLASSES]     # ingress occupancy at the peer, per class
+    int64_t paused_until[N_CLASSES] # this port may not send the class before this time
+    int64_t pause_start[N_CLASSES]  # when the open pause began
+    int64_t paused_ps[N_CLASSES]    # total paused time, closed pauses
+    int64_t sent[N_CLASSES]         # PAUSE (quanta > 0) frames sent on this port, per class
+    int64_t received[N_CLASSES]     # PAUSE frames received by this port, per class
+    int64_t max_in_bytes            # peak ingress occupancy (all classes)
+    int64_t xoff_bytes              # static XOFF threshold of this ingress
+    int64_t xon_bytes
+    int64_t headroom_bytes
+    int64_t refresh_at              # frames mode: when the pending refresh is due (0: none)
+    int64_t watchdog_trips
+    int64_t quanta_ps               # duration of one PAUSE at this port's rate (frames mode)
+    int32_t svc_in                  # ingress port of the packet in service, or -1
+    uint8_t svc_cls                 # its accounting class
+    uint8_t svc_hr                  # it is charged to headroom
+    uint8_t xoff                    # bit per class: the peer has paused this link
+    uint8_t open_mask               # bit per class: a pause of this port is running
+    uint8_t wd_off                  # bit per class: the watchdog made this port ignore pauses
+    uint8_t ctrl_pending            # a control frame waits for this port's transmitter
+    uint8_t ctrl_mask               # classes to announce in it (their state at send time)
+    uint8_t cb_block                # CBFC: packets wait and none of their classes has credit
+    int64_t hr_used                 # ingress bytes charged to this ingress's headroom
+    int64_t credits[N_CLASSES]      # CBFC: bytes this port may still send per class
+    int64_t credit_limit            # CBFC: the receiver's buffer per class (initial credit)
+    int64_t stall_start             # CBFC: when the open credit stall began
+    int64_t stall_ps                # CBFC: time with packets waiting and no credit, closed stalls
 
 
 cdef class Endpoint(EventHandler):
@@ -182,13 +231,34 @@ cdef class Network(EventHandler):
     cdef readonly int64_t dropped
     cdef readonly int64_t unroutable
     cdef readonly int64_t trimmed
-    cdef int64_t ev_count[4]          # network events handled, per kind (EV_*)
+    cdef int64_t ev_count[16]         # network events handled, per kind (EV_*)
+    # priority flow control (NULL / 0 when off)
+    cdef PfcPort* pfc
+    cdef readonly int32_t pfc_mode      # PFC_*
+    cdef readonly int32_t pfc_classes   # bit mask of lossless classes
+    cdef int64_t pfc_quanta
+    cdef int64_t pfc_watchdog_ps
+    cdef int64_t pfc_alpha_q16          # dynamic threshold factor x 2^16 (0: static)
+    cdef int64_t* sw_used               # per node: bytes its egress queues hold
+    cdef int64_t* sw_shared             # per node: shared buffer (0: no shared-buffer limit)
+    cdef int64_t* sw_max_used
+    cdef readonly int64_t lossless_overflow   # lossless packets held beyond XOFF + headroom
+    cdef readonly int64_t pfc_pauses          # PAUSE frames sent (all ports and classes)
+    # link-level retry / frame errors (NULL when no link has errors)
+    cdef uint32_t* llr_fer            # per port: frame error probability x 2^32
+    cdef int64_t* llr_errors          # per port: frames found corrupted at the far end
+    cdef int64_t* llr_replay_ps       # per port: transmitter time spent on replays
+    cdef readonly bint llr_replay     # corrupted frames are replayed (LLR) rather than lost
+    cdef bint llr_lost                # the frame just scheduled is corrupted and not replayed
+    cdef uint64_t llr_rng
+    cdef readonly int64_t frames_lost
+    cdef readonly int64_t ctrl_live           # PFC control frames allocated and not yet delivered
     cdef object _host_rates
 
     cdef int32_t alloc(self) except -1
     cdef void release(self, int32_t p) noexcept
     cdef void _prefetch_packets(self) noexcept
-    cdef int send(self, int32_t p) except -1
+    cdef inline int send(self, int32_t p) except -1
     cdef int nic_ready(self, Endpoint ep, int32_t src, int32_t dst) except -1
     cdef int nic_pull(self, int32_t ring) except -1
     cdef int64_t nic_free_at(self, int32_t ring) noexcept
@@ -198,18 +268,19 @@ cdef class Network(EventHandler):
     cdef int forward(self, int32_t node, int32_t p) except -1
     cdef int enqueue(self, int32_t port, int32_t p) except -1
     cdef int _grow_ring(self, Port* pt) except -1
-    cdef int start_service(self, Port* pt, int32_t port) except -1
+    cdef inline int start_service(self, Port* pt, int32_t port) except -1
     cdef int begin_tx(self, Port* pt, int32_t port, int32_t p) except -1
     cdef inline void finish_service(self, Port* pt) noexcept
     cdef int trim_packet(self, Port* pt, int32_t p) except -1
     cdef int enqueue_dequeue_path(self, Port* pt, int32_t port, int32_t p) except -1
+    cdef int enqueue_llr(self, Port* pt, int32_t port, int32_t p) except -1
     cdef int admit(self, Port* pt, int32_t port, int32_t p) except -1
     cdef int32_t newest_data(self, Port* pt) noexcept
     cdef inline int64_t ecn_queue(self, Port* pt) noexcept
     cdef inline void class_push(self, Port* pt, int32_t p) noexcept
     cdef inline void class_unlink(self, Port* pt, int32_t c, int32_t p) noexcept
     cdef int tx_done(self, int32_t port) except -1
-    cdef int put_on_wire(self, Port* pt, int32_t port, int32_t p, int64_t due) except -1
+    cdef inline int put_on_wire(self, Port* pt, int32_t port, int32_t p, int64_t due) except -1
     cdef bint ecn_decide(self, Port* pt, int64_t qbytes) noexcept
     cdef uint32_t rand32(self) noexcept
     # link faults (see set_port_loss): per-port frame loss, NULL until a loss is set
@@ -219,3 +290,21 @@ cdef class Network(EventHandler):
     cdef int32_t loss_n           # ports covered by the arrays above
     cdef readonly int64_t lost    # frames lost on wires (also counted in dropped)
     cdef bint wire_loss(self, int32_t p) noexcept
+    # PFC
+    cdef int pfc_enqueue(self, Port* pt, int32_t port, int32_t p) except -1
+    cdef int pfc_start_service(self, Port* pt, int32_t port) except -1
+    cdef void pfc_charge(self, Port* pt, int32_t p) noexcept
+    cdef void pfc_uncharge(self, int32_t node, int32_t in_port, int32_t cls, int64_t size, bint hr) noexcept
+    cdef int pfc_after_release(self, int32_t in_port) except -1
+    cdef int pfc_signal(self, int32_t in_port, int32_t mask) except -1
+    cdef int pfc_send_ctrl(self, Port* pt, int32_t port) except -1
+    cdef int pfc_apply(self, int32_t port, int32_t cls, bint on, int64_t until) except -1
+    cdef int pfc_timer(self, int64_t arg) except -1
+    cdef int pfc_event(self, int32_t kind, int64_t arg) except -1
+    cdef int pfc_tx_done(self, Port* pt, int32_t port) except -1
+    cdef int64_t llr_start(self, Port* pt, int32_t port, int64_t start, int64_t tx) noexcept
+    cdef int cbfc_return(self, int32_t port, int32_t in_port, int32_t cls, int64_t size) except -1
+    cdef int pfc_admit(self, Port* pt, int32_t port, int32_t p) except -1
+    cdef int pfc_kick(self, int32_t port) except -1
+    cdef inline bint pfc_paused(self, int32_t port, int32_t cls) noexcept
+    cdef inline int64_t pfc_xoff_at(self, int32_t in_port) noexcept

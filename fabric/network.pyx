@@ -208,6 +208,13 @@ cdef class Network(EventHandler):
         free(self.loss_q32)
         free(self.loss_rng)
         free(self.port_lost)
+        free(self.pfc)
+        free(self.sw_used)
+        free(self.sw_shared)
+        free(self.sw_max_used)
+        free(self.llr_fer)
+        free(self.llr_errors)
+        free(self.llr_replay_ps)
 
     # ------------------------------------------------------------------ setup
     def set_host(self, int32_t host, int32_t node):
@@ -230,6 +237,8 @@ cdef class Network(EventHandler):
             raise ValueError(f"delay_ps must be >= 0, got {delay_ps}")
         if buffer_bytes <= 0:
             raise ValueError(f"buffer_bytes must be > 0, got {buffer_bytes}")
+        if self.pfc != NULL or self.llr_fer != NULL:
+            raise RuntimeError("add ports before configure_pfc / configure_llr")
         if self.n_ports == self.port_cap:
             pt = <Port*> realloc(self.ports, 2 * self.port_cap * sizeof(Port))
             if pt == NULL:
@@ -555,6 +564,8 @@ cdef class Network(EventHandler):
             free_at = self.nic_free_at(ring)
             if free_at <= self.sim.now:
                 return self.nic_pull(ring)
+            if free_at == INT64_MAX:
+                return 0                   # paused by PFC: the resume pulls
             self.nic_pending[ring] = 1
             push_event(self.sim, free_at, self.handler_id, EV_NIC_PULL, ring)
         return 0
@@ -562,6 +573,8 @@ cdef class Network(EventHandler):
     cdef inline int64_t port_free_at(self, int32_t port) noexcept:
         # when the port will have serialised everything it holds
         if self.ports[port].mode & PM_DEQUEUE:
+            if (self.ports[port].mode & PM_PFC) and (self.pfc[port].open_mask or self.pfc[port].cb_block):
+                return INT64_MAX           # paused (or out of credit): the NIC waits for the resume
             return self.ports[port].drain_at
         return self.ports[port].busy_until
 
@@ -587,6 +600,8 @@ cdef class Network(EventHandler):
         cdef int32_t e, p
         cdef int64_t free_at
         cdef Endpoint ep
+        if self.pfc != NULL and self.nic_free_at(ring) == INT64_MAX:
+            return 0                       # paused by PFC: the resume pulls
         while self.ready_head[ring] >= 0:
             e = self.ready_head[ring]
             self.ready_head[ring] = self.ready_next[e]
@@ -612,6 +627,8 @@ cdef class Network(EventHandler):
             break
         if self.ready_head[ring] >= 0:
             free_at = self.nic_free_at(ring)
+            if free_at == INT64_MAX:
+                return 0                   # paused by PFC: the resume pulls
             self.nic_pending[ring] = 1
             push_event(self.sim, free_at if free_at > self.sim.now else self.sim.now,
                        self.handler_id, EV_NIC_PULL, ring)
@@ -639,6 +656,7 @@ cdef class Network(EventHandler):
     cdef int forward(self, int32_t node, int32_t p) except -1:
         cdef Packet* pk = &self.pkts[p]
         cdef int32_t r = self.route(pk.table, node, pk.dst)
+        pk.in_port = pk.port          # the link it came in by (PFC ingress accounting)
         cdef int64_t lo = self.fwd_off[r]
         cdef int64_t cnt = self.fwd_off[r + 1] - lo
         cdef int32_t port
@@ -720,8 +738,14 @@ cdef class Network(EventHandler):
             self.dropped += 1
             self.release(p)
             return 0
-        if pt.mode & PM_DEQUEUE:
-            return self.enqueue_dequeue_path(pt, port, p)
+        if pt.mode & (PM_DEQUEUE | PM_LLR):
+            if not (pt.mode & (PM_PFC | PM_LLR)):
+                return self.enqueue_dequeue_path(pt, port, p)
+            if pt.mode & PM_PFC:
+                return self.pfc_enqueue(pt, port, p)
+            if pt.mode & PM_DEQUEUE:
+                return self.enqueue_dequeue_path(pt, port, p)
+            return self.enqueue_llr(pt, port, p)
         # fast path: let go of packets whose last bit has left by now
         while pt.ring_len > 0 and pt.ring_t[pt.ring_head] <= now:
             pt.queued_bytes -= pt.ring_sz[pt.ring_head]
@@ -760,6 +784,54 @@ cdef class Network(EventHandler):
         pt.tx_bytes += size
         return self.put_on_wire(pt, port, p, finish + pt.delay_ps)
 
+    cdef int enqueue_llr(self, Port* pt, int32_t port, int32_t p) except -1:
+        """The FIFO fast path of a port with frame errors (kept apart from ``enqueue``
+        so ports without errors run the same code as before)."""
+        cdef Packet* pk = &self.pkts[p]
+        cdef int64_t now = self.sim.now
+        cdef int64_t start, finish, size = pk.size
+        cdef int32_t idx
+        while pt.ring_len > 0 and pt.ring_t[pt.ring_head] <= now:
+            pt.queued_bytes -= pt.ring_sz[pt.ring_head]
+            pt.ring_head += 1
+            if pt.ring_head == pt.ring_cap:
+                pt.ring_head = 0
+            pt.ring_len -= 1
+        if pt.queued_bytes + size > pt.buffer_bytes:
+            pt.drops += 1
+            pt.drop_bytes += size
+            self.dropped += 1
+            self.release(p)
+            return 0
+        if (pt.mode & PM_ECN) and (pk.flags & PF_ECT):
+            if self.ecn_decide(pt, pt.queued_bytes):
+                pk.flags |= PF_CE
+                pt.ecn_marks += 1
+        pt.queued_bytes += size
+        if pt.queued_bytes > pt.max_queue_bytes:
+            pt.max_queue_bytes = pt.queued_bytes
+        pk.port = port
+        pk.hops += 1
+        start = pt.busy_until if pt.busy_until > now else now
+        # a replayed frame holds the transmitter (and the frames behind it) back
+        start = self.llr_start(pt, port, start, port_tx_time(pt, size))
+        finish = start + port_tx_time(pt, size)
+        pt.busy_until = finish
+        if pt.ring_len == pt.ring_cap:
+            self._grow_ring(pt)
+        idx = pt.ring_head + pt.ring_len
+        if idx >= pt.ring_cap:
+            idx -= pt.ring_cap
+        pt.ring_t[idx] = finish
+        pt.ring_sz[idx] = <int32_t> size
+        pt.ring_len += 1
+        pt.tx_packets += 1
+        pt.tx_bytes += size
+        if self.llr_lost:
+            pk.next = -1
+            return push_event(self.sim, finish + pt.delay_ps, self.handler_id, EV_LOST, p)
+        return self.put_on_wire(pt, port, p, finish + pt.delay_ps)
+
     cdef int enqueue_dequeue_path(self, Port* pt, int32_t port, int32_t p) except -1:
         """Enqueue on a port with class FIFOs (priorities, trimming, dequeue-time ECN)."""
         cdef Packet* pk = &self.pkts[p]
@@ -778,6 +850,10 @@ cdef class Network(EventHandler):
                     victim = self.newest_data(pt)
                 if victim >= 0:
                     # the victim moves, still held, to the tail of the header class
+                    if pt.mode & PM_PFC:
+                        self.pfc_uncharge(pt.node, self.pkts[victim].in_port,
+                                          0 if self.pfc_mode == PFC_HTSIM else self.pkts[victim].prio,
+                                          self.pkts[victim].size, self.pkts[victim].pfc_hr)
                     self.class_unlink(pt, self.pkts[victim].prio, victim)
                     pt.queued_bytes -= self.pkts[victim].size
                     pt.drain_at -= port_tx_time(pt, self.pkts[victim].size)
@@ -794,6 +870,8 @@ cdef class Network(EventHandler):
                         pt.hdr_bytes += pt.trim_bytes
                         pt.drain_at += port_tx_time(pt, pt.trim_bytes)
                         self.class_push(pt, victim)
+                        if pt.mode & PM_PFC:
+                            self.pfc_charge(pt, victim)
                 else:
                     self.trim_packet(pt, p)
         size = pk.size
@@ -840,6 +918,8 @@ cdef class Network(EventHandler):
         pt.drain_at = (pt.drain_at if pt.drain_at > now else now) + port_tx_time(pt, size)
         pk.port = port
         pk.hops += 1
+        if pt.mode & PM_PFC:
+            return self.pfc_admit(pt, port, p)
         if pt.tx_pending or pt.busy_until > now:
             self.class_push(pt, p)
             pt.n_waiting += 1
@@ -935,11 +1015,18 @@ cdef class Network(EventHandler):
         """Start serialising ``p`` now: it goes on the wire at once (its arrival is known)."""
         cdef Packet* pk = &self.pkts[p]
         cdef int64_t tx = port_tx_time(pt, pk.size)
+        cdef int64_t start
         pt.in_service = p
         pt.svc_size = pk.size
         pt.svc_hdr = pk.prio == 0
         pt.svc_data = (pk.flags & (PF_ECT | PF_TRIMMED)) == PF_ECT   # headers are never marked
-        pt.busy_until = self.sim.now + tx
+        if pt.mode & PM_LLR:
+            # a replayed frame holds the transmitter back (kept off the common path)
+            start = self.llr_start(pt, port, self.sim.now, tx)
+            pt.drain_at += start - self.sim.now
+            pt.busy_until = start + tx
+        else:
+            pt.busy_until = self.sim.now + tx
         pt.tx_packets += 1
         pt.tx_bytes += pk.size
         if (pt.mode & PM_ECN_AT_DEQUEUE) and pt.delay_ps == 0 and pt.svc_data:
@@ -949,6 +1036,9 @@ cdef class Network(EventHandler):
             if self.ecn_decide(pt, self.ecn_queue(pt) - pk.size):
                 pk.flags |= PF_CE
                 pt.ecn_marks += 1
+        if (pt.mode & PM_LLR) and self.llr_lost:
+            pk.next = -1
+            return push_event(self.sim, pt.busy_until + pt.delay_ps, self.handler_id, EV_LOST, p)
         return self.put_on_wire(pt, port, p, pt.busy_until + pt.delay_ps)
 
     cdef inline void finish_service(self, Port* pt) noexcept:
@@ -977,6 +1067,8 @@ cdef class Network(EventHandler):
         # the packet in service finished serialising while others wait behind it
         cdef Port* pt = &self.ports[port]
         cdef int32_t p = pt.in_service
+        if pt.mode & PM_PFC:
+            return self.pfc_tx_done(pt, port)
         pt.tx_pending = 0
         if p >= 0:
             self.finish_service(pt)
@@ -988,12 +1080,35 @@ cdef class Network(EventHandler):
                     pt.ecn_marks += 1
         return self.start_service(pt, port)
 
+    cdef int pfc_tx_done(self, Port* pt, int32_t port) except -1:
+        # tx_done of a PFC/CBFC port: the bytes leave the switch, so its ingress counter
+        # and buffer let go of them (and CBFC returns the credit); then serve the next
+        cdef int32_t p = pt.in_service
+        cdef int32_t in_port = -1
+        cdef PfcPort* pf = &self.pfc[port]
+        pt.tx_pending = 0
+        if p >= 0:
+            in_port = pf.svc_in
+            if in_port >= 0:
+                self.pfc_uncharge(pt.node, in_port, pf.svc_cls, pt.svc_size, pf.svc_hr)
+                pf.svc_in = -1
+            if self.pfc_mode == PFC_CBFC:
+                self.cbfc_return(port, in_port, pf.svc_cls, pt.svc_size)
+            self.finish_service(pt)
+            if (pt.mode & PM_ECN_AT_DEQUEUE) and pt.svc_data:
+                if self.ecn_decide(pt, self.ecn_queue(pt)):
+                    self.pkts[p].flags |= PF_CE
+                    pt.ecn_marks += 1
+        if in_port >= 0:
+            self.pfc_after_release(in_port)
+        return self.pfc_start_service(pt, port)
+
     cdef int on_event(self, int32_t kind, int64_t arg) except -1:
         cdef int32_t p = <int32_t> arg
         cdef int32_t node, host
         cdef Packet* pk
         cdef Port* pt
-        self.ev_count[kind & 3] += 1
+        self.ev_count[kind & 15] += 1
         if kind == EV_ARRIVE:
             pk = &self.pkts[p]
             if self.loss_q32 != NULL and self.wire_loss(p):
@@ -1018,7 +1133,468 @@ cdef class Network(EventHandler):
         if kind == EV_NIC_PULL:
             self.nic_pending[p] = 0
             return self.nic_pull(p)
+        if kind >= EV_PFC_FRAME:
+            return self.pfc_event(kind, arg)
         raise ValueError(f"unknown network event kind {kind}")
+
+    # ------------------------------------------------------------------- PFC
+    # Priority flow control.  The ingress side of link ``l`` (port ``l``) lives at its
+    # peer switch: ``pfc[l].in_bytes[c]`` counts the bytes that entered by ``l`` in
+    # class ``c`` and are still held in that switch's egress queues (the packet in
+    # service included).  The pause side lives at port ``l`` itself: it may not start
+    # a packet of a paused class.  The switch tells the upstream with control frames
+    # on the reverse port (frames mode) or out of band one link delay later (htsim).
+
+    cdef inline int64_t pfc_xoff_at(self, int32_t in_port) noexcept:
+        # static threshold, or the dynamic one: alpha x the free shared buffer
+        cdef int32_t node
+        cdef int64_t free_b
+        if self.pfc_alpha_q16 == 0:
+            return self.pfc[in_port].xoff_bytes
+        node = self.ports[in_port].peer
+        free_b = self.sw_shared[node] - self.sw_used[node]
+        if free_b < 0:
+            free_b = 0
+        return (free_b * self.pfc_alpha_q16) >> 16
+
+    cdef inline bint pfc_paused(self, int32_t port, int32_t cls) noexcept:
+        return (self.pfc[port].open_mask >> cls) & 1
+
+    cdef void pfc_charge(self, Port* pt, int32_t p) noexcept:
+        """Account ``p`` (just held by switch port ``pt``) to its ingress and the buffer."""
+        cdef Packet* pk = &self.pkts[p]
+        cdef int32_t in_port = pk.in_port, node = pt.node
+        cdef int32_t cls
+        cdef int64_t size = pk.size
+        cdef PfcPort* pf
+        pk.pfc_hr = 0
+        if in_port < 0 or self.node_host[node] >= 0:
+            return
+        pf = &self.pfc[in_port]
+        if self.pfc_mode == PFC_HTSIM:
+            cls = 0
+        else:
+            cls = pk.prio
+            if self.pfc_mode == PFC_FRAMES and (self.pfc_classes >> cls) & 1 and (
+                    pf.in_bytes[cls] + size > self.pfc_xoff_at(in_port) or
+                    (self.sw_shared[node] and self.sw_used[node] + size > self.sw_shared[node])):
+                # beyond its threshold (or the pool is full): the ingress's headroom holds it
+                pk.pfc_hr = 1
+                pf.hr_used += size
+                if pf.hr_used > pf.headroom_bytes:
+                    self.lossless_overflow += 1
+        if not pk.pfc_hr:
+            self.sw_used[node] += size
+            if self.sw_used[node] > self.sw_max_used[node]:
+                self.sw_max_used[node] = self.sw_used[node]
+        pf.in_bytes[cls] += size
+        if pf.in_bytes[cls] > pf.max_in_bytes:
+            pf.max_in_bytes = pf.in_bytes[cls]
+
+    cdef void pfc_uncharge(self, int32_t node, int32_t in_port, int32_t cls, int64_t size, bint hr) noexcept:
+        # departures free the ingress's headroom first (as switch MMUs do), so a busy
+        # ingress that dips below XOFF gets its whole headroom back for the next round
+        cdef int64_t from_hr
+        if in_port < 0 or self.node_host[node] >= 0:
+            return
+        self.pfc[in_port].in_bytes[cls] -= size
+        from_hr = self.pfc[in_port].hr_used if self.pfc[in_port].hr_used < size else size
+        self.pfc[in_port].hr_used -= from_hr
+        self.sw_used[node] -= size - from_hr
+
+    cdef int pfc_enqueue(self, Port* pt, int32_t port, int32_t p) except -1:
+        """Enqueue on a PFC port: lossless classes are never dropped for want of buffer."""
+        cdef Packet* pk = &self.pkts[p]
+        cdef int32_t node = pt.node
+        if self.pfc_mode == PFC_HTSIM or (self.pfc_classes >> pk.prio) & 1:
+            if ((pt.mode & PM_ECN) and not (pt.mode & PM_ECN_AT_DEQUEUE) and
+                    (pk.flags & (PF_ECT | PF_TRIMMED)) == PF_ECT):
+                if self.ecn_decide(pt, self.ecn_queue(pt)):
+                    pk.flags |= PF_CE
+                    pt.ecn_marks += 1
+            return self.admit(pt, port, p)
+        # a lossy class: the shared pool (without the headroom) bounds it as well
+        if self.sw_shared[node] and self.sw_used[node] + pk.size > self.sw_shared[node]:
+            pt.drops += 1
+            pt.drop_bytes += pk.size
+            self.dropped += 1
+            self.release(p)
+            return 0
+        return self.enqueue_dequeue_path(pt, port, p)
+
+    cdef int pfc_admit(self, Port* pt, int32_t port, int32_t p) except -1:
+        """Hold ``p`` on a PFC port: account it, serve it if allowed, send XOFF if needed."""
+        cdef Packet* pk = &self.pkts[p]
+        cdef PfcPort* pf = &self.pfc[port]
+        cdef PfcPort* ip
+        cdef int32_t cls = 0 if self.pfc_mode == PFC_HTSIM else pk.prio
+        cdef int32_t in_port = -1
+        cdef bint lossless = self.pfc_mode == PFC_HTSIM or (self.pfc_classes >> pk.prio) & 1
+        cdef bint blocked
+        cdef int64_t size = pk.size
+        if self.node_host[pt.node] < 0 and pk.in_port >= 0:
+            in_port = pk.in_port
+            self.pfc_charge(pt, p)
+        if self.pfc_mode == PFC_CBFC:
+            blocked = pf.credits[cls] < size
+            lossless = False             # no XOFF: credits bound the ingress
+        else:
+            blocked = (pf.open_mask >> cls) & 1
+        if pt.tx_pending or pt.busy_until > self.sim.now or blocked:
+            # a PFC port keeps its end-of-service event while busy; a paused one is
+            # started again by the resume (a credit-starved one by the credit)
+            self.class_push(pt, p)
+            pt.n_waiting += 1
+            if blocked and not pt.tx_pending and pt.busy_until <= self.sim.now and self.pfc_mode == PFC_CBFC:
+                if not pf.cb_block:
+                    pf.cb_block = 1
+                    pf.stall_start = self.sim.now
+        else:
+            if self.pfc_mode == PFC_CBFC:
+                pf.credits[cls] -= size
+            pf.svc_in = in_port
+            pf.svc_cls = cls
+            pf.svc_hr = pk.pfc_hr
+            self.begin_tx(pt, port, p)
+            pt.tx_pending = 1
+            push_event(self.sim, pt.busy_until, self.handler_id, EV_TX_DONE, port)
+        if in_port >= 0 and lossless:
+            ip = &self.pfc[in_port]
+            if not ((ip.xoff >> cls) & 1) and ip.in_bytes[cls] > self.pfc_xoff_at(in_port):
+                ip.xoff |= 1 << cls
+                return self.pfc_signal(in_port, 1 << cls)
+        return 0
+
+    cdef int pfc_start_service(self, Port* pt, int32_t port) except -1:
+        """Send a pending control frame, else the head of the highest unpaused class."""
+        cdef PfcPort* pf = &self.pfc[port]
+        cdef int32_t c, p
+        cdef bint htsim = self.pfc_mode == PFC_HTSIM
+        cdef Packet* pk
+        if pf.ctrl_pending:
+            return self.pfc_send_ctrl(pt, port)
+        if pt.n_waiting == 0 or (htsim and pf.open_mask):
+            return 0
+        for c in range(N_CLASSES):
+            p = pt.q_head[c]
+            if p < 0:
+                continue
+            if self.pfc_mode == PFC_CBFC:
+                if pf.credits[c] < self.pkts[p].size:
+                    continue             # no credit for this virtual channel
+                pf.credits[c] -= self.pkts[p].size
+                if pf.cb_block:
+                    pf.cb_block = 0
+                    pf.stall_ps += self.sim.now - pf.stall_start
+            if htsim or not (pf.open_mask >> c) & 1:
+                self.class_unlink(pt, c, p)
+                pt.n_waiting -= 1
+                pk = &self.pkts[p]
+                pf.svc_in = pk.in_port if self.node_host[pt.node] < 0 else -1
+                pf.svc_cls = 0 if htsim else c
+                pf.svc_hr = pk.pfc_hr
+                self.begin_tx(pt, port, p)
+                pt.tx_pending = 1
+                return push_event(self.sim, pt.busy_until, self.handler_id, EV_TX_DONE, port)
+        if self.pfc_mode == PFC_CBFC and not pf.cb_block:
+            pf.cb_block = 1              # packets wait, none has credit: a credit stall
+            pf.stall_start = self.sim.now
+        return 0
+
+    cdef int pfc_after_release(self, int32_t in_port) except -1:
+        # XON once the ingress falls below its XON threshold (strictly), or empties
+        cdef PfcPort* ip = &self.pfc[in_port]
+        cdef int64_t xon
+        cdef int32_t c, mask = 0
+        if not ip.xoff:
+            return 0
+        xon = self.pfc_xoff_at(in_port) - (ip.xoff_bytes - ip.xon_bytes)
+        for c in range(N_CLASSES):
+            if (ip.xoff >> c) & 1 and (ip.in_bytes[c] < xon or ip.in_bytes[c] == 0):
+                mask |= 1 << c
+        if mask:
+            ip.xoff &= ~mask
+            return self.pfc_signal(in_port, mask)
+        return 0
+
+    cdef int pfc_signal(self, int32_t in_port, int32_t mask) except -1:
+        """The switch at the far end of ``in_port`` announces the state of ``mask`` classes."""
+        cdef int32_t q = self.ports[in_port].reverse
+        cdef int32_t on
+        cdef PfcPort* pq
+        if self.pfc_mode == PFC_HTSIM:
+            # htsim: on/off, not serialised, exactly one link delay later
+            on = self.pfc[in_port].xoff & 1
+            if on and q >= 0:
+                self.pfc[q].sent[0] += 1
+                self.pfc_pauses += 1
+            return push_event(self.sim, self.sim.now + self.ports[in_port].delay_ps, self.handler_id,
+                              EV_PFC_OOB, 2 * <int64_t> in_port + on)
+        if q < 0:
+            return 0
+        pq = &self.pfc[q]
+        pq.ctrl_mask |= mask
+        if not pq.ctrl_pending:
+            pq.ctrl_pending = 1
+            if not self.ports[q].tx_pending:
+                return self.pfc_send_ctrl(&self.ports[q], q)
+        return 0
+
+    cdef int pfc_send_ctrl(self, Port* pt, int32_t port) except -1:
+        """Serialise a PFC frame on idle ``port``: ahead of data, never itself paused."""
+        cdef PfcPort* pf = &self.pfc[port]
+        cdef int32_t in_link = pt.reverse
+        cdef PfcPort* ip = &self.pfc[in_link]
+        cdef int32_t mask = pf.ctrl_mask, on, c, p
+        cdef int64_t now = self.sim.now, dur
+        cdef Packet* pk
+        on = ip.xoff & mask
+        pf.ctrl_pending = 0
+        pf.ctrl_mask = 0
+        p = self.alloc()
+        self.ctrl_live += 1
+        pk = &self.pkts[p]
+        pk.kind = PKT_CTRL
+        pk.size = 64
+        pk.aux = mask
+        pk.aux2 = on
+        pk.seq = self.pfc_quanta if on else 0
+        pk.port = port
+        pk.src = -1
+        pk.dst = -1
+        for c in range(N_CLASSES):
+            if (on >> c) & 1:
+                pf.sent[c] += 1
+                self.pfc_pauses += 1
+        pt.busy_until = now + port_tx_time(pt, 64)
+        pt.in_service = -1
+        pf.svc_in = -1
+        pt.tx_pending = 1
+        pk.at_node = pt.peer
+        push_event(self.sim, pt.busy_until, self.handler_id, EV_TX_DONE, port)
+        push_event(self.sim, pt.busy_until + pt.delay_ps, self.handler_id, EV_PFC_FRAME, p)
+        if on:
+            # refresh at half the pause time while the ingress stays congested, but no
+            # more often than every 4 frame times: PAUSE frames may not starve the link
+            dur = self.pfc_quanta * port_tx_time(&self.ports[in_link], 64) // 2
+            if dur < 4 * port_tx_time(pt, 64):
+                dur = 4 * port_tx_time(pt, 64)
+            ip.refresh_at = now + (dur if dur > 0 else 1)
+            push_event(self.sim, ip.refresh_at, self.handler_id, EV_PFC_REFRESH, in_link)
+        return 0
+
+    cdef int pfc_apply(self, int32_t port, int32_t cls, bint on, int64_t until) except -1:
+        """A PAUSE (``on``, until ``until``) or RESUME of ``cls`` reaches ``port``."""
+        cdef PfcPort* pf = &self.pfc[port]
+        cdef int32_t bit = 1 << cls
+        cdef int64_t now = self.sim.now
+        if on:
+            pf.received[cls] += 1
+            if pf.wd_off & bit:
+                return 0
+            if not (pf.open_mask & bit):
+                pf.open_mask |= bit
+                pf.pause_start[cls] = now
+                if self.pfc_watchdog_ps > 0:
+                    push_event(self.sim, now + self.pfc_watchdog_ps, self.handler_id, EV_PFC_TIMER,
+                               2 * (<int64_t> port * N_CLASSES + cls) + 1)
+            pf.paused_until[cls] = until
+            if until != INT64_MAX:
+                push_event(self.sim, until, self.handler_id, EV_PFC_TIMER,
+                           2 * (<int64_t> port * N_CLASSES + cls))
+            return 0
+        if pf.open_mask & bit:
+            pf.paused_ps[cls] += now - pf.pause_start[cls]
+            pf.paused_until[cls] = now
+            pf.open_mask &= ~bit
+            return self.pfc_kick(port)
+        return 0
+
+    cdef int pfc_event(self, int32_t kind, int64_t arg) except -1:
+        # kept out of on_event so the packet events' path stays as lean as without PFC
+        cdef int32_t p = <int32_t> arg, port, mask, on, c
+        cdef int64_t dur
+        cdef Packet* pk
+        if kind == EV_LOST:
+            self.frames_lost += 1
+            self.dropped += 1
+            self.release(p)
+            return 0
+        if kind == EV_PFC_FRAME:
+            pk = &self.pkts[p]
+            port = self.ports[pk.port].reverse     # the port the frame controls
+            mask = <int32_t> pk.aux                # classes it names
+            on = <int32_t> pk.aux2                 # of which paused
+            dur = pk.seq * port_tx_time(&self.ports[port], 64)   # quanta of 512 bit times
+            self.release(p)
+            self.ctrl_live -= 1
+            for c in range(N_CLASSES):
+                if (mask >> c) & 1:
+                    self.pfc_apply(port, c, (on >> c) & 1, self.sim.now + dur)
+            return 0
+        if kind == EV_PFC_OOB:
+            if self.pfc_mode == PFC_CBFC:
+                # credit returned: arg = (port * N_CLASSES + class) << 24 | bytes
+                port = <int32_t> ((arg >> 24) // N_CLASSES)
+                self.pfc[port].credits[(arg >> 24) % N_CLASSES] += arg & 0xFFFFFF
+                return self.pfc_kick(port)
+            return self.pfc_apply(<int32_t> (arg >> 1), 0, arg & 1, INT64_MAX)
+        if kind == EV_PFC_TIMER:
+            return self.pfc_timer(arg)
+        if kind == EV_PFC_REFRESH:
+            if self.pfc[p].refresh_at == self.sim.now and self.pfc[p].xoff:
+                self.pfc[p].refresh_at = 0
+                return self.pfc_signal(p, self.pfc[p].xoff)
+            return 0
+        raise ValueError(f"unknown network event kind {kind}")
+
+    cdef int64_t llr_start(self, Port* pt, int32_t port, int64_t start, int64_t tx) noexcept:
+        """When a frame due to start at ``start`` really starts its good copy.
+
+        The far end finds a corrupted frame bad when it has arrived and NACKs it (64 B on
+        the reverse link); the sender replays from that frame when the NACK is back.
+        Frames sent behind it in the meantime are discarded there and replayed after
+        it in the same order, so the link's deliveries are those of a transmitter that
+        stalls for ``tx + 2 x delay + NACK`` and sends the frame again (which may fail
+        again).  Without LLR a corrupted frame is lost (``llr_lost``).
+        """
+        cdef uint32_t fer = self.llr_fer[port]
+        cdef int64_t t = start, nack
+        cdef uint64_t x
+        self.llr_lost = 0
+        while fer:
+            x = self.llr_rng                       # xorshift64*, its own stream
+            x ^= x >> 12
+            x ^= x << 25
+            x ^= x >> 27
+            self.llr_rng = x
+            if <uint32_t> ((x * 0x2545F4914F6CDD1DULL) >> 32) >= fer:
+                break
+            self.llr_errors[port] += 1
+            if not self.llr_replay:
+                self.llr_lost = 1
+                break
+            nack = port_tx_time(&self.ports[pt.reverse] if pt.reverse >= 0 else pt, 64)
+            t += tx + 2 * pt.delay_ps + nack
+        if t != start:
+            self.llr_replay_ps[port] += t - start
+        return t
+
+    def configure_llr(self, double frame_error_rate, bint replay=True, uint64_t seed=0, port_rates=None):
+        """Frame errors on every link, replayed by link-level retry (or lost).
+
+        Parameters
+        ----------
+        frame_error_rate : float
+            Probability that a frame (every packet is one frame) arrives corrupted,
+            0 .. 0.5; ``port_rates`` (one value per port) overrides it per link.
+        replay : bool
+            LLR: the far end NACKs a corrupted frame and the sender replays from it
+            (see ``llr_start``); otherwise the frame is lost and the transport must
+            recover it end to end.
+        seed : int
+            Seeds the frame-error stream.
+        """
+        cdef int32_t i
+        rates = [frame_error_rate] * self.n_ports if port_rates is None else list(port_rates)
+        if len(rates) != self.n_ports:
+            raise ValueError(f"port_rates needs {self.n_ports} values, got {len(rates)}")
+        for r in rates:
+            if not (0.0 <= r <= 0.5):
+                raise ValueError(f"frame_error_rate must be in [0, 0.5], got {r}")
+        for i in range(self.n_ports):
+            if self.ports[i].queued_bytes:
+                raise RuntimeError("cannot configure frame errors on a busy network")
+        free(self.llr_fer)
+        free(self.llr_errors)
+        free(self.llr_replay_ps)
+        self.llr_fer = <uint32_t*> calloc(max(self.n_ports, 1), sizeof(uint32_t))
+        self.llr_errors = <int64_t*> calloc(max(self.n_ports, 1), sizeof(int64_t))
+        self.llr_replay_ps = <int64_t*> calloc(max(self.n_ports, 1), sizeof(int64_t))
+        if self.llr_fer == NULL or self.llr_errors == NULL or self.llr_replay_ps == NULL:
+            raise MemoryError()
+        self.llr_replay = replay
+        self.llr_rng = (seed * 0x9E3779B97F4A7C15ULL) ^ 0x94D049BB133111EBULL
+        if self.llr_rng == 0:
+            self.llr_rng = 1
+        for i in range(self.n_ports):
+            self.llr_fer[i] = <uint32_t> min(rates[i] * 4294967296.0, 4294967295.0)
+            if self.llr_fer[i]:
+                self.ports[i].mode |= PM_LLR
+            else:
+                self.ports[i].mode &= ~PM_LLR
+
+    def llr_counters(self):
+        """Per port: ``frame_errors`` (frames the far end found corrupted: each one
+        replayed with LLR, lost without) and ``replay_ps`` (transmitter time spent on
+        replays); ``None`` if no frame errors are configured."""
+        cdef int32_t i
+        if self.llr_fer == NULL:
+            return None
+        err = np.zeros(self.n_ports, dtype=np.int64)
+        rps = np.zeros(self.n_ports, dtype=np.int64)
+        for i in range(self.n_ports):
+            err[i] = self.llr_errors[i]
+            rps[i] = self.llr_replay_ps[i]
+        return {"frame_errors": err, "replay_ps": rps}
+
+    cdef int cbfc_return(self, int32_t port, int32_t in_port, int32_t cls, int64_t size) except -1:
+        # the packet in service at ``port`` left its switch: the credit goes back over
+        # the link it came in by; a host consumes on arrival, so the credit of a host
+        # downlink comes back one delay after the packet lands
+        cdef int64_t now = self.sim.now
+        if in_port >= 0:
+            push_event(self.sim, now + self.ports[in_port].delay_ps, self.handler_id, EV_PFC_OOB,
+                       ((<int64_t> in_port * N_CLASSES + cls) << 24) | size)
+        if self.node_host[self.ports[port].peer] >= 0:
+            push_event(self.sim, now + 2 * self.ports[port].delay_ps, self.handler_id, EV_PFC_OOB,
+                       ((<int64_t> port * N_CLASSES + cls) << 24) | size)
+        return 0
+
+    cdef int pfc_timer(self, int64_t arg) except -1:
+        # a pause's quanta ran out, or the watchdog looks at a long pause
+        cdef bint wd = arg & 1
+        cdef int64_t idx = arg >> 1
+        cdef int32_t port = <int32_t> (idx // N_CLASSES), cls = <int32_t> (idx % N_CLASSES)
+        cdef PfcPort* pf = &self.pfc[port]
+        cdef int32_t bit = 1 << cls
+        cdef int64_t now = self.sim.now
+        if not (pf.open_mask & bit):
+            return 0
+        if wd:
+            if now - pf.pause_start[cls] < self.pfc_watchdog_ps:
+                return 0
+            pf.wd_off |= bit
+            pf.watchdog_trips += 1
+            pf.paused_ps[cls] += now - pf.pause_start[cls]
+        else:
+            if pf.paused_until[cls] > now:
+                return 0                 # refreshed since
+            pf.paused_ps[cls] += pf.paused_until[cls] - pf.pause_start[cls]
+        pf.open_mask &= ~bit
+        return self.pfc_kick(port)
+
+    cdef int pfc_kick(self, int32_t port) except -1:
+        """A class of ``port`` may send again: restart service, and its NIC's pulls."""
+        cdef Port* pt = &self.ports[port]
+        cdef PfcPort* pf = &self.pfc[port]
+        cdef int64_t now = self.sim.now, start, waiting, free_at
+        cdef int32_t host, ring
+        waiting = pt.queued_bytes - (pt.svc_size if pt.in_service >= 0 else 0)
+        start = pt.busy_until if pt.busy_until > now else now
+        pt.drain_at = start + port_tx_time(pt, waiting)
+        if not pt.tx_pending and (pt.n_waiting > 0 or pf.ctrl_pending):
+            self.pfc_start_service(pt, port)
+        host = self.node_host[pt.node]
+        if host >= 0 and not pf.open_mask and not pf.cb_block:
+            for ring in range(2 * host, 2 * host + 2):
+                if self.ready_head[ring] >= 0 and not self.nic_pending[ring]:
+                    free_at = self.nic_free_at(ring)
+                    if free_at != INT64_MAX:
+                        self.nic_pending[ring] = 1
+                        push_event(self.sim, free_at if free_at > now else now, self.handler_id,
+                                   EV_NIC_PULL, ring)
+        return 0
 
     # --------------------------------------------------------------- python API
     def inject(self, int32_t src, int32_t dst, int32_t size, int32_t endpoint, *, int32_t flow=0,
@@ -1050,6 +1626,153 @@ cdef class Network(EventHandler):
             pk.flags = PF_ECT
         self.send(p)
 
+    def configure_pfc(self, mode="frames", classes=None, int64_t xoff_bytes=60_000,
+                      int64_t xon_bytes=48_000, int64_t headroom_bytes=1 << 40, int64_t quanta=65535,
+                      double alpha=0.0, int64_t shared_buffer_bytes=0, int64_t watchdog_ps=0,
+                      int64_t credit_bytes=0):
+        """Turn on priority flow control on every port (call before any traffic).
+
+        Every switch counts, per ingress link and class, the bytes that entered by that
+        link and are still held in its egress queues; above ``xoff_bytes`` it pauses the
+        upstream port for that class, below ``xon_bytes`` it resumes it.  All ports use
+        the dequeue path; lossless classes are never dropped for want of buffer.
+
+        Parameters
+        ----------
+        mode : {"frames", "htsim"}
+            ``"frames"``: 64 B PFC frames with quanta (512 bit times each) sent ahead of
+            data on the reverse port, refreshed at half their time while congested, one
+            pause state per class.  ``"htsim"``: htsim's lossless input queues: one class,
+            on/off, delivered out of band one link delay later, the whole port stops.
+        classes : sequence of int, optional
+            Lossless classes (default: all).  Ignored in htsim mode (everything is).
+        xoff_bytes, xon_bytes : int
+            Default per-ingress thresholds (change one link's with :meth:`set_pfc_port`).
+            With ``alpha`` the XOFF threshold is dynamic and ``xoff_bytes - xon_bytes``
+            is the hysteresis.
+        headroom_bytes : int
+            Per ingress: the bytes it may hold beyond its XOFF threshold; a lossless
+            packet beyond that counts in :attr:`lossless_overflow` (it is still queued).
+        quanta : int
+            Pause time of a PAUSE frame, in 512-bit times of the paused link (1..65535).
+        alpha : float
+            Dynamic threshold: XOFF when an ingress holds more than ``alpha`` x the free
+            shared buffer of its switch (0: static ``xoff_bytes``).
+        shared_buffer_bytes : int
+            Shared buffer per switch (0: none).  Lossy classes drop when it is full; the
+            lossless overflow into per-ingress headroom.
+        watchdog_ps : int
+            A port paused in one class for longer than this ignores that class's pauses
+            from then on (0: no watchdog).
+        credit_bytes : int
+            ``mode="cbfc"``: credit-based flow control (UE link layer) instead of PAUSE.
+            The receiving end of every link grants this many bytes of buffer per class;
+            a port sends a packet only against credit, and the credit comes back over
+            the link (one link delay) when the packet leaves the receiving switch (a
+            host: when it arrives).
+        """
+        cdef int32_t i, c, n
+        if mode not in ("frames", "htsim", "cbfc"):
+            raise ValueError(f"mode = {mode!r}: allowed: frames, htsim, cbfc")
+        if mode == "cbfc" and credit_bytes <= 0:
+            raise ValueError(f"credit_bytes must be > 0, got {credit_bytes}")
+        if self.pfc != NULL:
+            raise RuntimeError("PFC is already configured")
+        for i in range(self.n_ports):
+            if self.ports[i].queued_bytes:
+                raise RuntimeError("cannot configure PFC on a busy network")
+        mask = 0
+        for c in (range(N_CLASSES) if classes is None else classes):
+            if not (0 <= c < N_CLASSES):
+                raise ValueError(f"classes: {c} is not a class 0..{N_CLASSES - 1}")
+            mask |= 1 << c
+        if not (0 <= xon_bytes <= xoff_bytes):
+            raise ValueError(f"need 0 <= xon_bytes <= xoff_bytes, got {xon_bytes}, {xoff_bytes}")
+        if headroom_bytes < 0:
+            raise ValueError(f"headroom_bytes must be >= 0, got {headroom_bytes}")
+        if not (1 <= quanta <= 65535):
+            raise ValueError(f"quanta must be in 1..65535, got {quanta}")
+        if alpha < 0 or (alpha > 0 and shared_buffer_bytes <= 0):
+            raise ValueError(f"alpha = {alpha}: must be >= 0, and > 0 needs shared_buffer_bytes > 0")
+        if shared_buffer_bytes < 0 or watchdog_ps < 0:
+            raise ValueError("shared_buffer_bytes and watchdog_ps must be >= 0")
+        n = max(self.n_ports, 1)
+        self.pfc = <PfcPort*> calloc(n, sizeof(PfcPort))
+        self.sw_used = <int64_t*> calloc(self.n_nodes, sizeof(int64_t))
+        self.sw_shared = <int64_t*> calloc(self.n_nodes, sizeof(int64_t))
+        self.sw_max_used = <int64_t*> calloc(self.n_nodes, sizeof(int64_t))
+        if self.pfc == NULL or self.sw_used == NULL or self.sw_shared == NULL or self.sw_max_used == NULL:
+            raise MemoryError()
+        self.pfc_mode = {"frames": PFC_FRAMES, "htsim": PFC_HTSIM, "cbfc": PFC_CBFC}[mode]
+        self.pfc_classes = mask
+        self.pfc_quanta = quanta
+        self.pfc_watchdog_ps = watchdog_ps
+        self.pfc_alpha_q16 = <int64_t> (alpha * 65536.0 + 0.5)
+        for i in range(self.n_nodes):
+            if self.node_host[i] < 0:
+                self.sw_shared[i] = shared_buffer_bytes
+        for i in range(self.n_ports):
+            self.pfc[i].svc_in = -1
+            self.pfc[i].xoff_bytes = xoff_bytes
+            self.pfc[i].xon_bytes = xon_bytes
+            self.pfc[i].headroom_bytes = headroom_bytes
+            self.pfc[i].credit_limit = credit_bytes
+            for c in range(N_CLASSES):
+                self.pfc[i].credits[c] = credit_bytes
+            self.ports[i].mode |= PM_PFC | PM_DEQUEUE
+
+    def set_pfc_port(self, int32_t port, int64_t xoff_bytes, int64_t xon_bytes, int64_t headroom_bytes):
+        """Thresholds of the ingress at the far end of ``port`` (the link ``port`` feeds)."""
+        self._check_port(port)
+        if self.pfc == NULL:
+            raise RuntimeError("PFC is not configured: call configure_pfc first")
+        if not (0 <= xon_bytes <= xoff_bytes) or headroom_bytes < 0:
+            raise ValueError(f"need 0 <= xon_bytes <= xoff_bytes and headroom_bytes >= 0, got "
+                             f"{xon_bytes}, {xoff_bytes}, {headroom_bytes}")
+        self.pfc[port].xoff_bytes = xoff_bytes
+        self.pfc[port].xon_bytes = xon_bytes
+        self.pfc[port].headroom_bytes = headroom_bytes
+
+    def pfc_counters(self):
+        """PFC counters as numpy arrays: per (port, class) ``pauses_sent`` (PAUSE frames
+        this port transmitted), ``pauses_received``, ``paused_ps`` (open pauses counted up
+        to now), ``ingress_bytes`` (now) and ``credits`` (CBFC: bytes it may still send);
+        per port ``watchdog_trips``, ``credit_stall_ps`` (CBFC),
+        ``max_ingress_bytes`` (peak of one class of the ingress this port feeds) and
+        ``headroom_bytes`` (in use now); ``None`` if PFC is off."""
+        cdef int32_t i, c, n = self.n_ports
+        cdef PfcPort* pf
+        if self.pfc == NULL:
+            return None
+        out = {k: np.zeros((n, N_CLASSES), dtype=np.int64) for k in (
+            "pauses_sent", "pauses_received", "paused_ps", "ingress_bytes", "credits")}
+        for k in ("watchdog_trips", "max_ingress_bytes", "headroom_bytes", "credit_stall_ps"):
+            out[k] = np.zeros(n, dtype=np.int64)
+        cdef int64_t[:, ::1] snt = out["pauses_sent"], rcv = out["pauses_received"]
+        cdef int64_t[:, ::1] pps = out["paused_ps"], ing = out["ingress_bytes"]
+        cdef int64_t now = self.sim.now
+        for i in range(n):
+            pf = &self.pfc[i]
+            for c in range(N_CLASSES):
+                snt[i, c] = pf.sent[c]
+                rcv[i, c] = pf.received[c]
+                pps[i, c] = pf.paused_ps[c]
+                if (pf.open_mask >> c) & 1:
+                    pps[i, c] += min(now, pf.paused_until[c]) - pf.pause_start[c]
+                ing[i, c] = pf.in_bytes[c]
+                out["credits"][i, c] = pf.credits[c]
+            out["watchdog_trips"][i] = pf.watchdog_trips
+            out["max_ingress_bytes"][i] = pf.max_in_bytes
+            out["headroom_bytes"][i] = pf.hr_used
+            out["credit_stall_ps"][i] = pf.stall_ps + (now - pf.stall_start if pf.cb_block else 0)
+        return out
+
+    def switch_buffer_bytes(self, int32_t node):
+        """``(held, peak)`` bytes of the shared buffer of switch ``node`` (PFC on)."""
+        if not (0 <= node < self.n_nodes) or self.pfc == NULL:
+            raise ValueError("PFC is off or node out of range")
+        return self.sw_used[node], self.sw_max_used[node]
+
     def port_counters(self):
         """Per-port counters as a dict of numpy arrays (one entry per port)."""
         cdef int32_t i, n = self.n_ports
@@ -1077,6 +1800,15 @@ cdef class Network(EventHandler):
             qb[i] = self.queue_bytes(i)
             up[i] = self.ports[i].up
             tr[i] = self.ports[i].trims
+        pfc = self.pfc_counters()
+        for key, col in (("pfc_pauses_sent", "pauses_sent"), ("pfc_pauses_received", "pauses_received"),
+                         ("pfc_paused_ps", "paused_ps")):
+            cols[key] = pfc[col].sum(axis=1) if pfc is not None else np.zeros(n, dtype=np.int64)
+        cols["pfc_watchdog_trips"] = pfc["watchdog_trips"] if pfc is not None else np.zeros(n, dtype=np.int64)
+        cols["cbfc_stall_ps"] = pfc["credit_stall_ps"] if pfc is not None else np.zeros(n, dtype=np.int64)
+        llr = self.llr_counters()
+        cols["llr_frame_errors"] = llr["frame_errors"] if llr is not None else np.zeros(n, dtype=np.int64)
+        cols["llr_replay_ps"] = llr["replay_ps"] if llr is not None else np.zeros(n, dtype=np.int64)
         return cols
 
     def queue_bytes(self, int32_t port):
@@ -1095,6 +1827,56 @@ cdef class Network(EventHandler):
             if pt.ring_t[j] > self.sim.now:
                 q += pt.ring_sz[j]
         return q
+
+    def port_levels(self, int64_t[::1] queue_out, int64_t[::1] sent_out):
+        """Fill, per port, the bytes held now and the bytes serialised by now.
+
+        Read-only (a time-series sampler calls it between events).  ``queue_out[i]`` is
+        :meth:`queue_bytes` of port ``i``; ``sent_out[i]`` counts the bytes put on the
+        wire by now, the packet being serialised pro rata (``tx_bytes`` less what is
+        still to serialise), so its difference between two samples is the port's
+        output over the interval.  Both arrays need ``n_ports`` entries.
+        """
+        cdef int32_t i, j, k
+        cdef int64_t q, rest, left, size, now = self.sim.now
+        cdef double per_ps
+        cdef Port* pt
+        if queue_out.shape[0] < self.n_ports or sent_out.shape[0] < self.n_ports:
+            raise ValueError(f"port_levels needs arrays of {self.n_ports} entries")
+        for i in range(self.n_ports):
+            pt = &self.ports[i]
+            if pt.mode & PM_DEQUEUE:
+                q = pt.queued_bytes
+                rest = 0
+                if pt.in_service >= 0 and pt.busy_until <= now:
+                    if not pt.tx_pending:
+                        q -= pt.svc_size          # finished, let go of at the next enqueue
+                elif pt.in_service >= 0:
+                    left = pt.busy_until - now
+                    size = pt.svc_size
+                    per_ps = pt.rate_bps / 8e12       # bytes serialised per picosecond
+                    rest = size if left * per_ps >= size else <int64_t> (left * per_ps)
+                queue_out[i] = q
+                sent_out[i] = pt.tx_bytes - rest
+            else:
+                # fast path: packets in the ring whose finish time is still ahead are
+                # held; the first of them is being serialised (FIFO)
+                q = 0
+                rest = 0
+                per_ps = pt.rate_bps / 8e12
+                for k in range(pt.ring_len):
+                    j = (pt.ring_head + k) % pt.ring_cap
+                    if pt.ring_t[j] > now:
+                        size = pt.ring_sz[j]
+                        if q:
+                            rest += size
+                        else:                     # in service: only its unsent part
+                            left = pt.ring_t[j] - now
+                            rest += size if left * per_ps >= size else <int64_t> (left * per_ps)
+                        q += size
+                queue_out[i] = q
+                sent_out[i] = pt.tx_bytes - rest
+        return None
 
     def check_invariants(self):
         """Check every port's bookkeeping; return a list of violations (empty if sound).
@@ -1126,7 +1908,7 @@ cdef class Network(EventHandler):
                     p = self.pkts[p].next
             if n != pt.n_waiting:
                 out.append(f"port {i}: {n} packets queued but n_waiting = {pt.n_waiting}")
-            if n > 0 and not pt.tx_pending:
+            if n > 0 and not pt.tx_pending and not (pt.mode & PM_PFC and self._pfc_blocked(i)):
                 out.append(f"port {i}: {n} packets wait and no end-of-service event is pending")
             if pt.in_service >= 0:
                 held += pt.svc_size
@@ -1135,14 +1917,89 @@ cdef class Network(EventHandler):
             if held != pt.queued_bytes or hdr != pt.hdr_bytes:
                 out.append(f"port {i}: holds {held} B ({hdr} B headers) by its queues, "
                            f"{pt.queued_bytes} B ({pt.hdr_bytes} B) by its counters")
+        if self.pfc != NULL:
+            out.extend(self._pfc_invariants())
+        return out
+
+    def _pfc_blocked(self, int32_t port):
+        # every class with waiting packets is paused
+        cdef int32_t c
+        cdef Port* pt = &self.ports[port]
+        if self.pfc_mode == PFC_HTSIM:
+            return bool(self.pfc[port].open_mask & 1)
+        for c in range(N_CLASSES):
+            if self.pfc_mode == PFC_CBFC:
+                if pt.q_head[c] >= 0 and self.pfc[port].credits[c] >= self.pkts[pt.q_head[c]].size:
+                    return False
+            elif pt.q_head[c] >= 0 and not (self.pfc[port].open_mask >> c) & 1:
+                return False
+        return True
+
+    def _pfc_invariants(self):
+        # ingress counters = bytes held in the switch's egress queues that entered by
+        # that link; headroom and shared-pool use agree; nothing negative
+        cdef int32_t i, c, p, cls
+        cdef Port* pt
+        cdef Packet* pk
+        n = self.n_ports
+        ing = np.zeros((n, N_CLASSES), dtype=np.int64)
+        hr = np.zeros(n, dtype=np.int64)
+        used = np.zeros(self.n_nodes, dtype=np.int64)
+        out = []
+        for i in range(n):
+            pt = &self.ports[i]
+            if self.node_host[pt.node] >= 0:
+                continue
+            for c in range(N_CLASSES):
+                p = pt.q_head[c]
+                while p >= 0:
+                    pk = &self.pkts[p]
+                    if pk.in_port >= 0:
+                        cls = 0 if self.pfc_mode == PFC_HTSIM else pk.prio
+                        if self.ports[pk.in_port].peer != pt.node:
+                            out.append(f"port {i}: packet {p} entered by port {pk.in_port}, "
+                                       f"which does not lead here")
+                        ing[pk.in_port, cls] += pk.size
+                    p = pk.next
+            if pt.in_service >= 0 and self.pfc[i].svc_in >= 0:
+                ing[self.pfc[i].svc_in, self.pfc[i].svc_cls] += pt.svc_size
+        for i in range(n):
+            for c in range(N_CLASSES):
+                if self.pfc[i].in_bytes[c] != ing[i, c] or ing[i, c] < 0:
+                    out.append(f"ingress {i} class {c}: counter {self.pfc[i].in_bytes[c]} B, "
+                               f"queues hold {ing[i, c]} B")
+            if not (0 <= self.pfc[i].hr_used <= ing[i].sum()):
+                out.append(f"ingress {i}: headroom use {self.pfc[i].hr_used} B outside 0..{ing[i].sum()} B")
+            elif self.node_host[self.ports[i].peer] < 0:
+                used[self.ports[i].peer] += ing[i].sum() - self.pfc[i].hr_used
+        if self.pfc_mode == PFC_CBFC:
+            for i in range(n):
+                for c in range(N_CLASSES):
+                    # credit never goes negative nor above the grant; what the receiver
+                    # holds from this link was paid for
+                    if not (0 <= self.pfc[i].credits[c] <= self.pfc[i].credit_limit):
+                        out.append(f"port {i} class {c}: credit {self.pfc[i].credits[c]} outside "
+                                   f"0..{self.pfc[i].credit_limit}")
+                    if ing[i, c] > self.pfc[i].credit_limit - self.pfc[i].credits[c]:
+                        out.append(f"ingress {i} class {c}: holds {ing[i, c]} B, more than the "
+                                   f"{self.pfc[i].credit_limit - self.pfc[i].credits[c]} B of credit used")
+        for i in range(self.n_nodes):
+            if self.sw_used[i] != used[i] or self.sw_used[i] < 0:
+                out.append(f"node {i}: shared buffer counter {self.sw_used[i]} B, queues {used[i]} B")
+        if self.lossless_overflow:
+            out.append(f"{self.lossless_overflow} lossless packets went beyond XOFF + headroom")
         return out
 
     def event_counts(self):
         """Network events handled so far, by kind: arrivals at the far end of a wire,
         end-of-service events of ports with waiting packets, delayed forwards (switch
         latency), host NIC pulls."""
-        return {"arrive": self.ev_count[EV_ARRIVE], "tx_done": self.ev_count[EV_TX_DONE],
-                "forward": self.ev_count[EV_FORWARD], "nic_pull": self.ev_count[EV_NIC_PULL]}
+        out = {"arrive": self.ev_count[EV_ARRIVE], "tx_done": self.ev_count[EV_TX_DONE],
+               "forward": self.ev_count[EV_FORWARD], "nic_pull": self.ev_count[EV_NIC_PULL]}
+        if self.pfc != NULL:
+            out["pfc"] = (self.ev_count[EV_PFC_FRAME] + self.ev_count[EV_PFC_OOB] +
+                          self.ev_count[EV_PFC_TIMER] + self.ev_count[EV_PFC_REFRESH])
+        return out
 
     def in_flight(self):
         """Packets allocated and not yet released (queued, on a wire, or held by an endpoint)."""

@@ -20,7 +20,10 @@ each channel's data into slices pipelined through ring steps and tree levels.
 """
 from __future__ import annotations
 
+from array import array
 from dataclasses import dataclass, field
+
+import numpy as np
 
 from uesim.experiments.workloads.dag import Workload
 
@@ -54,15 +57,22 @@ class Compiled:
     the first round of each phase, and the per-rank completion nodes."""
 
     workload: Workload
-    round_of: dict = field(default_factory=dict)     # flow node -> round
+    round_of: array = field(default_factory=lambda: array("q"))   # per node: round, -1 if no message
     phases: list = field(default_factory=list)       # (name, first round)
     done: list = field(default_factory=list)
     n_rounds: int = 0
 
+    def node_rounds(self) -> np.ndarray:
+        """Round of every node of the workload (-1 for compute nodes and nodes added later)."""
+        out = np.full(len(self.workload), -1, dtype=np.int64)
+        ro = np.frombuffer(self.round_of, dtype=np.int64) if len(self.round_of) else np.zeros(0, np.int64)
+        out[:len(ro)] = ro
+        return out
+
 
 class _Builder:
-    def __init__(self, hosts: list[int], channels: int, chunks: int):
-        self.w = Workload()
+    def __init__(self, hosts: list[int], channels: int, chunks: int, workload=None):
+        self.w = Workload() if workload is None else workload
         self.c = Compiled(self.w)
         self.hosts = hosts
         self.channels, self.chunks = channels, chunks
@@ -75,7 +85,10 @@ class _Builder:
     def send(self, a: int, b: int, size: int, after, rnd: int) -> int:
         """Flow node rank ``a`` -> rank ``b`` (ranks of the communicator)."""
         node = self.w.flow(self.hosts[a], self.hosts[b], size, after=after)
-        self.c.round_of[node] = rnd
+        ro = self.c.round_of
+        while len(ro) < node:
+            ro.append(-1)
+        ro.append(rnd)
         self.c.n_rounds = max(self.c.n_rounds, rnd + 1)
         return node
 
@@ -212,7 +225,8 @@ class _Builder:
 
 def compile_collective(op: str, hosts: list[int], size_bytes: int, algo: str | None = None, *,
                        channels: int = 1, chunks: int = 1, root: int = 0,
-                       domains: list | None = None, inter_algo: str = "ring") -> Compiled:
+                       domains: list | None = None, inter_algo: str = "ring",
+                       workload: Workload | None = None, ready: list | None = None) -> Compiled:
     """Compile one collective over ranks placed on ``hosts`` into a workload DAG.
 
     Parameters
@@ -234,6 +248,10 @@ def compile_collective(op: str, hosts: list[int], size_bytes: int, algo: str | N
         many in every domain).
     inter_algo : str
         ``hier``: the scale-out all-reduce algorithm (ring, tree, hd or direct).
+    workload : Workload, optional
+        Add the collective to this workload (a training step, say) instead of a new one.
+    ready : list of lists, optional
+        ``ready[r]``: node ids rank ``r`` waits for before it starts (default: none).
 
     Examples
     --------
@@ -260,12 +278,17 @@ def compile_collective(op: str, hosts: list[int], size_bytes: int, algo: str | N
         raise ValueError(f"a collective needs at least 2 ranks, got {n}")
     if not 0 <= root < n:
         raise ValueError(f"root = {root}: must be a rank 0..{n - 1}")
-    b = _Builder(list(hosts), int(channels), int(chunks))
+    b = _Builder(list(hosts), int(channels), int(chunks), workload)
     ranks = list(range(n))
-    ready = [[] for _ in ranks]
+    if ready is None:
+        ready = [[] for _ in ranks]
+    elif len(ready) != n:
+        raise ValueError(f"ready has {len(ready)} entries for {n} ranks")
+    else:
+        ready = [list(x) for x in ready]
     S = int(size_bytes)
     if algo == "hier":
-        b.c.done = _hier(b, S, domains, inter_algo)
+        b.c.done = _hier(b, S, domains, inter_algo, ready)
     elif op in ("all_reduce", "reduce_scatter", "all_gather"):
         b.phase(algo)
         if algo == "ring":
@@ -299,7 +322,7 @@ def compile_collective(op: str, hosts: list[int], size_bytes: int, algo: str | N
         for ch in b.split(S, b.channels):
             for piece in b.split(ch, b.chunks):
                 for i in ranks:
-                    received[(i + 1) % n].append(b.send(i, (i + 1) % n, piece, [], 0))
+                    received[(i + 1) % n].append(b.send(i, (i + 1) % n, piece, ready[i], 0))
         b.c.done = b.join(ranks, received)
     else:   # broadcast / reduce from/to root
         b.phase(algo)
@@ -316,7 +339,7 @@ def compile_collective(op: str, hosts: list[int], size_bytes: int, algo: str | N
     return b.c
 
 
-def _hier(b: _Builder, S: int, domains, inter_algo: str) -> list[int]:
+def _hier(b: _Builder, S: int, domains, inter_algo: str, ready) -> list[int]:
     """Hierarchical all-reduce: ring reduce-scatter inside each scale-up domain, an
     all-reduce of each 1/g slice across domains (one group per local index), ring
     all-gather inside each domain."""
@@ -334,7 +357,6 @@ def _hier(b: _Builder, S: int, domains, inter_algo: str) -> list[int]:
                          + ", ".join(str(len(x)) for x in local))
     if inter_algo not in ("ring", "tree", "hd", "direct"):
         raise ValueError(f"inter_algo = {inter_algo!r}: allowed: ring, tree, hd, direct")
-    ready = [[] for _ in range(n)]
 
     def per_domain(fn):
         out = [None] * n

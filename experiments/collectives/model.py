@@ -29,6 +29,8 @@ from __future__ import annotations
 
 from collections import deque
 
+import numpy as np
+
 SCALE_UP, SCALE_OUT = "scale_up", "scale_out"
 
 
@@ -135,65 +137,95 @@ def ideal_times(compiled, pm: PathModel, *, ack_bytes: int = 64,
         NIC), ``alpha_ps`` (per node; 0 for compute nodes).
     """
     w = compiled.workload
-    n_rounds = compiled.n_rounds
-    load: list[dict] = [dict() for _ in range(n_rounds)]   # (host, dir, fabric) -> bytes
-    info = {}
-    for node, rnd in compiled.round_of.items():
-        a, b, m = w.src[node], w.dst[node], w.size[node]
-        if m == 0:
-            continue
-        fab = pm.fabric_of(a, b)
-        wire = pm.wire_bytes(m)
-        n_acks = -(-m // ack_every_bytes) if ack_every_bytes else -(-m // pm.payload)
-        acks = n_acks * ack_bytes
-        keys = ((a, 0, fab), (b, 1, fab), (b, 0, fab), (a, 1, fab))
-        ld = load[rnd]
-        for key, v in zip(keys, (wire, wire, acks, acks)):
-            ld[key] = ld.get(key, 0) + v
-        info[node] = (rnd, keys, pm.alpha_ps(a, b, m))
-
-    def tx(key, v):
-        return -(-8 * v * 10**12 // pm.nic_rate_bps(key[0], key[2]))
     n = len(w)
-    preds = [[] for _ in range(n)]
-    for a, b in zip(w.edges_from, w.edges_to):
-        preds[b].append(a)
-    # processing order: flow nodes by round; a compute node right after its predecessors' rounds
-    order_key = [0.0] * n
-    for node in range(n):
-        if node in compiled.round_of:
-            order_key[node] = float(compiled.round_of[node])
-        else:
-            order_key[node] = max((order_key[p] for p in preds[node]), default=-1.0) + 0.5
+    n_rounds = compiled.n_rounds
+    rnd = compiled.node_rounds()
+    kind = w.kind
+    frm = np.asarray(w.edges_from, dtype=np.int64)
+    to = np.asarray(w.edges_to, dtype=np.int64)
+    pred_ptr = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(np.bincount(to, minlength=n), out=pred_ptr[1:])   # edges are stored by target
+    # processing order: messages by round; any other node right after its predecessors
+    key = rnd.astype(np.float64)
+    for node in np.flatnonzero(rnd < 0).tolist():
+        p0, p1 = pred_ptr[node], pred_ptr[node + 1]
+        key[node] = (key[frm[p0:p1]].max() if p1 > p0 else -1.0) + 0.5
+    order = np.lexsort((np.arange(n), key)).tolist()
+    key_l = key.tolist()
+    pred_ptr_l, frm_l = pred_ptr.tolist(), frm.tolist()
+    src, dst, size, delay = w.src, w.dst, w.size, w.delay
     finish = [0] * n
     alpha = [0] * n
-    busy: dict = {}          # (host, direction, fabric) -> end of its previous rounds' transfers
-    order = sorted(range(n), key=order_key.__getitem__)
+    round_beta = [0] * n_rounds
+    busy: dict = {}          # (host, direction, fabric) -> end of its earlier rounds' transfers
+    alpha_cache: dict = {}
+
+    rate_of: dict = {}       # (host, fabric) -> bit/s
+    msg_cache: dict = {}     # (src, dst, bytes) -> (fabric, wire bytes, ACK bytes, alpha)
+    PS8 = 8 * 10**12
+
+    def tx(k, v):
+        r = rate_of.get((k[0], k[2]))
+        if r is None:
+            r = rate_of[(k[0], k[2])] = pm.nic_rate_bps(k[0], k[2])
+        return -(-PS8 * v // r)
+
+    rnd_l = rnd.tolist()
     i = 0
     while i < n:
-        k = order_key[order[i]]
+        k = key_l[order[i]]
         j = i
-        while j < n and order_key[order[j]] == k:
+        while j < n and key_l[order[j]] == k:
             j += 1
-        ends: dict = {}
-        for node in order[i:j]:
-            ready = max((finish[p] for p in preds[node]), default=0) + w.delay[node]
-            if node not in info:                      # compute node or empty message
-                finish[node] = ready + (w.size[node] if w.kind[node] == 1 else 0)
+        group = order[i:j]
+        i = j
+        # the round's load per NIC direction: data one way, ACKs the other
+        load: dict = {}
+        info = []
+        for node in group:
+            m = size[node]
+            if rnd_l[node] < 0 or m == 0:
+                info.append(None)
                 continue
-            rnd, keys, al = info[node]
-            ld = load[rnd]
-            start = max(ready, busy.get(keys[0], 0), busy.get(keys[1], 0))
-            tx_end = start + max(tx(key, ld[key]) for key in keys)
-            for key in keys[:2]:
-                if tx_end > ends.get(key, 0):
-                    ends[key] = tx_end
+            a, b = src[node], dst[node]
+            msg = msg_cache.get((a, b, m))
+            if msg is None:
+                n_acks = -(-m // ack_every_bytes) if ack_every_bytes else -(-m // pm.payload)
+                msg = msg_cache[(a, b, m)] = (pm.fabric_of(a, b), pm.wire_bytes(m), n_acks * ack_bytes,
+                                              pm.alpha_ps(a, b, m))
+            fab, wire, acks, al = msg
+            keys = ((a, 0, fab), (b, 1, fab), (b, 0, fab), (a, 1, fab))
+            load[keys[0]] = load.get(keys[0], 0) + wire
+            load[keys[1]] = load.get(keys[1], 0) + wire
+            load[keys[2]] = load.get(keys[2], 0) + acks
+            load[keys[3]] = load.get(keys[3], 0) + acks
+            info.append((keys, al))
+        txl = {kk: tx(kk, v) for kk, v in load.items()}
+        if txl:
+            r = rnd_l[group[0]]
+            round_beta[r] = max(round_beta[r], max(txl.values()))
+        ends: dict = {}
+        for node, inf in zip(group, info):
+            p0, p1 = pred_ptr_l[node], pred_ptr_l[node + 1]
+            ready = delay[node]
+            if p1 > p0:
+                ready += max([finish[frm_l[e]] for e in range(p0, p1)])
+            if inf is None:                         # compute node or empty message
+                finish[node] = ready + (size[node] if kind[node] == 1 else 0)
+                continue
+            keys, al = inf
+            b0, b1 = busy.get(keys[0], 0), busy.get(keys[1], 0)
+            start = ready if ready >= b0 and ready >= b1 else max(ready, b0, b1)
+            tx_end = start + max(txl[keys[0]], txl[keys[1]], txl[keys[2]], txl[keys[3]])
+            if tx_end > ends.get(keys[0], 0):
+                ends[keys[0]] = tx_end
+            if tx_end > ends.get(keys[1], 0):
+                ends[keys[1]] = tx_end
             alpha[node] = al
             finish[node] = tx_end + al
-        for key, t in ends.items():
-            if t > busy.get(key, 0):
-                busy[key] = t
-        i = j
-    round_beta = [max((tx(k, v) for k, v in load[r].items()), default=0) for r in range(n_rounds)]
-    return {"total_ps": max(finish, default=0), "finish_ps": finish, "round_beta_ps": round_beta,
-            "alpha_ps": alpha}
+        for kk, t in ends.items():
+            if t > busy.get(kk, 0):
+                busy[kk] = t
+    finish_arr = np.asarray(finish, dtype=np.int64)
+    return {"total_ps": int(finish_arr.max()) if n else 0, "finish_ps": finish_arr,
+            "round_beta_ps": round_beta, "alpha_ps": np.asarray(alpha, dtype=np.int64)}

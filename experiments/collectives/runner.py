@@ -164,9 +164,7 @@ def _phases(compiled, run, ideal_finish, t0) -> list[dict]:
     last arrival to its own."""
     w = compiled.workload
     bounds = [r0 for _, r0 in compiled.phases] + [compiled.n_rounds]
-    node_round = np.full(len(w), -1, dtype=np.int64)
-    for node, rnd in compiled.round_of.items():
-        node_round[node] = rnd
+    node_round = compiled.node_rounds()
     ideal_finish = np.asarray(ideal_finish, dtype=np.int64)
     out, prev_end, prev_ideal = [], t0, 0
     for i, (name, r0) in enumerate(compiled.phases):

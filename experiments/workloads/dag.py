@@ -28,9 +28,19 @@ Examples
 """
 from __future__ import annotations
 
+from array import array
+
 import numpy as np
 
 FLOW, COMPUTE = 0, 1
+
+
+def _int_array(values) -> array:
+    """A compact ``array('q')`` copy of an int64 numpy array (8 bytes per entry, where a
+    list of Python ints costs about 36)."""
+    out = array("q")
+    out.frombytes(np.ascontiguousarray(values, dtype=np.int64).tobytes())
+    return out
 KIND_NAMES = ("flow", "compute")
 
 
@@ -49,14 +59,15 @@ class Workload:
         if done_on not in ("rx", "ack"):
             raise ValueError(f"done_on = {done_on!r}: allowed: rx, ack")
         self.done_on = done_on
-        self.kind: list[int] = []
-        self.src: list[int] = []        # flow: source host; compute: the GPU
-        self.dst: list[int] = []        # flow: destination host; compute: -1
-        self.size: list[int] = []       # flow: bytes; compute: duration ps
-        self.delay: list[int] = []
-        self.tag: list[int] = []
-        self.edges_from: list[int] = []
-        self.edges_to: list[int] = []
+        # compact int arrays: a million-node DAG stays tens of MB
+        self.kind = array("b")
+        self.src = array("q")           # flow: source host; compute: the GPU
+        self.dst = array("q")           # flow: destination host; compute: -1
+        self.size = array("q")          # flow: bytes; compute: duration ps
+        self.delay = array("q")
+        self.tag = array("q")
+        self.edges_from = array("q")
+        self.edges_to = array("q")
 
     def __len__(self) -> int:
         return len(self.kind)
@@ -132,10 +143,11 @@ class WorkloadRun:
         self.sim = sim
         self.kind, self.src, self.dst = a["kind"], a["src"], a["dst"]
         self.size, self.delay, self.tag = a["size"], a["delay"], a["tag"]
-        self._succ_ptr, self._succ = a["succ_ptr"].tolist(), a["succ"].tolist()
-        self._waiting = a["n_pred"].tolist()      # Python ints: fast scalar updates
-        self._kind, self._src, self._dst = self.kind.tolist(), self.src.tolist(), self.dst.tolist()
-        self._size, self._delay = self.size.tolist(), self.delay.tolist()
+        # array('q') copies: fast scalar access from Python, 8 bytes per entry
+        self._succ_ptr, self._succ = _int_array(a["succ_ptr"]), _int_array(a["succ"])
+        self._waiting = _int_array(a["n_pred"])
+        self._kind, self._src, self._dst = workload.kind, workload.src, workload.dst
+        self._size, self._delay = workload.size, workload.delay
         self.start_ps = np.full(n, -1, dtype=np.int64)
         self.end_ps = np.full(n, -1, dtype=np.int64)
         self.flow_id = np.full(n, -1, dtype=np.int64)

@@ -80,7 +80,7 @@ def test_input_is_not_modified():
     ({"topology": {"generator": "fat_tree", "file": "x.json"}},
      "topology needs exactly one of 'generator' (a name) or 'file' (GraphML/JSON)"),
     ({"topology": {"file": 5}}, "topology.file = 5: must be a string"),
-    ({"bogus": 1}, "unknown key 'bogus'; allowed in the scenario: fabric, faults, name, plugins, run, seed, sweep, topology, traffic, transport"),
+    ({"bogus": 1}, "unknown key 'bogus'; allowed in the scenario: fabric, faults, name, outputs, plugins, run, seed, sweep, topology, traffic, transport"),
 ])
 def test_errors_name_key_value_and_rule(kw, message):
     if message is None:

@@ -143,3 +143,26 @@ def test_bad_arguments():
         run_collective("all_reduce", 10, topology=switch(4), placement="x")
     with pytest.raises(ValueError, match="scale-up domain"):
         run_collective("all_reduce", 10, topology=switch(4), algo="hier")
+
+
+def test_rail_placement_keeps_a_flat_ring_on_its_rails():
+    from uesim.topologies import rail_optimized
+    G = rail_optimized(4, gpus_per_server=4, n_spines=2)
+    seq = run_collective("all_reduce", 1 << 20, topology=G, placement="sequential")
+    rail = run_collective("all_reduce", 1 << 20, topology=G, placement="rail")
+    # sequential neighbours sit on different rails (leaf -> spine -> leaf); rail-ordered
+    # neighbours share a rail leaf except where the ring moves to the next rail
+    assert rail.ideal_ps < seq.ideal_ps and rail.time_ps < seq.time_ps
+
+
+def test_root_and_inter_algo():
+    b = run_collective("broadcast", 1 << 20, topology=switch(8), algo="ring", root=5)
+    first = min(range(len(b.run.start_ps)), key=lambda i: (b.run.start_ps[i], i))
+    assert b.run.src[b.run.flow_id >= 0][0] == 5 and b.run.kind[first] == 0
+    from uesim.topologies import hgx, hybrid, leaf_spine
+    G = hybrid(hgx(4), leaf_spine(n_leaves=4, n_spines=8, hosts_per_leaf=8))
+    ring = run_collective("all_reduce", 4 << 20, topology=G, algo="hier")
+    hd = run_collective("all_reduce", 4 << 20, topology=G, algo="hier", inter_algo="hd")
+    assert hd.phases[1]["name"] == "scale-out all-reduce (hd)"
+    # 4 domains: hd needs 2 exchange levels per direction where the ring needs 3 steps
+    assert hd.phases[1]["ideal_ps"] < ring.phases[1]["ideal_ps"]

@@ -1,0 +1,273 @@
+"""A training-step model: compute phases and collectives in one DAG, run on the fabric.
+
+One step of data (DP), tensor (TP), pipeline (PP) and expert (EP) parallel training,
+GPipe schedule (all micro-batches forward, then all backward):
+
+* GPU ``g = (d * pp + s) * tp + t`` holds TP rank ``t`` of pipeline stage ``s`` of data
+  replica ``d`` (TP groups are consecutive GPUs: one scale-up domain when ``tp`` divides
+  the domain size).
+* Per micro-batch and layer: a forward compute on each GPU of the stage (a GPU runs one
+  compute at a time, in program order), then a TP all-reduce of ``tp_bytes`` when
+  ``tp > 1``; every ``moe_every``-th layer adds two all-to-alls of ``ep_bytes`` over the
+  EP group (``ep`` replicas with the same stage and TP rank). A stage sends
+  ``pp_bytes`` of activations to the next stage (forward) and of gradients back.
+* Backward mirrors forward (``backward_us`` per layer). Each layer's gradient
+  (``grad_bytes_per_layer / tp`` per GPU) is ready after its backward on the last
+  micro-batch; gradients fill buckets of ``bucket_bytes`` in backward order, and each
+  full bucket starts a DP all-reduce over the replicas that overlaps the remaining
+  backward compute (as DDP/FSDP buckets do). The step ends when the last bucket is reduced.
+
+Outputs (:class:`StepResult`): step time; the compute-only step (the same DAG with
+free communication); exposed communication = step - compute-only step; GPU idle % (1 -
+busy / step, averaged over GPUs); the uncontended step (every message alone on the
+fabric: its alpha plus its bytes at the NIC rate) and the network stall = step -
+uncontended step; and their cost per million tokens at ``gpu_hour_usd`` and
+``tokens_per_step``.
+
+Examples
+--------
+>>> from uesim.experiments.collectives.training import TrainingModel, run_training_step
+>>> m = TrainingModel(layers=4, forward_us=20.0, dp=4, tp=2, grad_bytes_per_layer=4 << 20,
+...                   bucket_bytes=8 << 20, tp_bytes=1 << 20)
+>>> r = run_training_step(m, topology="leaf_spine:n_leaves=1,n_spines=1,hosts_per_leaf=8")
+>>> r.step_us > r.compute_only_us == 4 * 60.0, 0 < r.gpu_idle_pct < 100
+(True, True)
+"""
+from __future__ import annotations
+
+import tomllib
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+
+import numpy as np
+
+from uesim.experiments.collectives.algorithms import compile_collective
+from uesim.experiments.workloads.dag import Workload
+
+
+@dataclass
+class TrainingModel:
+    """Parameters of one training step (times in microseconds, sizes in bytes)."""
+
+    layers: int = 8
+    forward_us: float = 50.0
+    backward_us: float | None = None          # default 2 x forward
+    micro_batches: int = 1
+    dp: int = 2
+    tp: int = 1
+    pp: int = 1
+    ep: int = 1
+    grad_bytes_per_layer: int = 16 << 20
+    bucket_bytes: int = 25 << 20
+    tp_bytes: int = 0
+    pp_bytes: int = 0
+    moe_every: int = 0
+    ep_bytes: int = 0
+    dp_algo: str = "ring"
+    tp_algo: str = "ring"
+    tokens_per_step: int = 1 << 20
+    gpu_hour_usd: float = 2.0
+
+    def __post_init__(self):
+        for name in ("layers", "micro_batches", "dp", "tp", "pp", "ep", "bucket_bytes", "tokens_per_step"):
+            v = getattr(self, name)
+            if not isinstance(v, int) or isinstance(v, bool) or v < 1:
+                raise ValueError(f"model.{name} = {v!r}: must be an integer >= 1")
+        for name in ("grad_bytes_per_layer", "tp_bytes", "pp_bytes", "moe_every", "ep_bytes"):
+            v = getattr(self, name)
+            if not isinstance(v, int) or isinstance(v, bool) or v < 0:
+                raise ValueError(f"model.{name} = {v!r}: must be an integer >= 0")
+        for name in ("forward_us", "gpu_hour_usd"):
+            v = getattr(self, name)
+            if not isinstance(v, (int, float)) or isinstance(v, bool) or v < 0:
+                raise ValueError(f"model.{name} = {v!r}: must be a number >= 0")
+        if self.backward_us is None:
+            self.backward_us = 2.0 * self.forward_us
+        if self.layers % self.pp:
+            raise ValueError(f"model.layers = {self.layers}: must be a multiple of pp = {self.pp}")
+        if self.dp % self.ep:
+            raise ValueError(f"model.ep = {self.ep}: must divide dp = {self.dp}")
+        for name in ("dp_algo", "tp_algo"):
+            if getattr(self, name) not in ("ring", "tree", "hd", "direct"):
+                raise ValueError(f"model.{name} = {getattr(self, name)!r}: allowed: ring, tree, hd, direct")
+
+    @property
+    def n_gpus(self) -> int:
+        return self.dp * self.tp * self.pp
+
+    @classmethod
+    def from_toml(cls, path) -> "TrainingModel":
+        """Read the ``[model]`` table of a TOML file (unknown keys are errors)."""
+        table = tomllib.loads(Path(path).read_text()).get("model", {})
+        allowed = [f.name for f in fields(cls)]
+        for key in table:
+            if key not in allowed:
+                raise ValueError(f"unknown key 'model.{key}'; allowed: {', '.join(allowed)}")
+        return cls(**table)
+
+
+@dataclass
+class StepResult:
+    model: TrainingModel
+    step_us: float
+    compute_only_us: float
+    uncontended_us: float
+    gpu_idle_pct: float
+    run: object = None
+
+    @property
+    def exposed_comm_us(self) -> float:
+        return self.step_us - self.compute_only_us
+
+    @property
+    def network_stall_us(self) -> float:
+        return self.step_us - self.uncontended_us
+
+    def cost_per_million_tokens(self, us: float) -> float:
+        """USD per million tokens of ``us`` of whole-cluster time per step."""
+        m = self.model
+        return us * 1e-6 / 3600 * m.n_gpus * m.gpu_hour_usd / m.tokens_per_step * 1e6
+
+    def summary(self) -> dict:
+        return {"gpus": self.model.n_gpus, "step_us": round(self.step_us, 3),
+                "compute_only_us": round(self.compute_only_us, 3),
+                "exposed_comm_us": round(self.exposed_comm_us, 3),
+                "uncontended_us": round(self.uncontended_us, 3),
+                "network_stall_us": round(self.network_stall_us, 3),
+                "gpu_idle_pct": round(self.gpu_idle_pct, 3),
+                "idle_usd_per_mtok": self.cost_per_million_tokens(self.step_us * self.gpu_idle_pct / 100),
+                "stall_usd_per_mtok": self.cost_per_million_tokens(self.network_stall_us),
+                "model": asdict(self.model)}
+
+
+def build_step(m: TrainingModel, hosts: list[int]) -> Workload:
+    """The DAG of one step on ``hosts`` (``m.n_gpus`` of them, GPU order as in the module doc)."""
+    if len(hosts) < m.n_gpus:
+        raise ValueError(f"the model needs dp*tp*pp = {m.n_gpus} GPUs, the topology has {len(hosts)}")
+    w = Workload()
+    tp, pp, dp = m.tp, m.pp, m.dp
+    gpu = lambda d, s, t: hosts[(d * pp + s) * tp + t]   # noqa: E731
+    last = {}                                   # host -> its last compute node (program order)
+    per_stage = m.layers // pp
+    fwd_ps, bwd_ps = int(m.forward_us * 1e6), int(m.backward_us * 1e6)
+
+    def compute(h, dur, deps):
+        node = w.compute(h, dur, after=([last[h]] if h in last else []) + deps)
+        last[h] = node
+        return node
+
+    def collective(op, members, size, deps, algo="ring"):
+        if len(members) < 2 or size == 0:
+            return deps
+        c = compile_collective(op, members, size, algo, workload=w, ready=deps)
+        return [[x] for x in c.done]
+
+    def layer(d_list, s, mb, li, dur):
+        """One layer on stage s for replicas d_list; deps per (d, t) in `state`."""
+        for d in d_list:
+            nodes = [compute(gpu(d, s, t), dur, state[(d, t)]) for t in range(tp)]
+            done = collective("all_reduce", [gpu(d, s, t) for t in range(tp)], m.tp_bytes,
+                              [[x] for x in nodes], m.tp_algo) if tp > 1 and m.tp_bytes else [[x] for x in nodes]
+            for t in range(tp):
+                state[(d, t)] = done[t]
+        if m.moe_every and m.ep > 1 and (li + 1) % m.moe_every == 0 and m.ep_bytes:
+            for t in range(tp):
+                for g0 in range(0, dp, m.ep):
+                    grp = list(range(g0, g0 + m.ep))
+                    deps = [state[(d, t)] for d in grp]
+                    for _ in range(2):                 # dispatch and combine
+                        deps = collective("all_to_all", [gpu(d, s, t) for d in grp], m.ep_bytes, deps, "direct")
+                    for d, dep in zip(grp, deps):
+                        state[(d, t)] = dep
+
+    replicas = list(range(dp))
+    # forward, GPipe: stage by stage per micro-batch
+    act = {}                                    # (mb, s, d, t) -> deps arriving at stage s
+    for mb in range(m.micro_batches):
+        for s in range(pp):
+            state = {(d, t): act.get((mb, s, d, t), []) for d in replicas for t in range(tp)}
+            for li in range(s * per_stage, (s + 1) * per_stage):
+                layer(replicas, s, mb, li, fwd_ps)
+            if s + 1 < pp:
+                for d in replicas:
+                    for t in range(tp):
+                        f = w.flow(gpu(d, s, t), gpu(d, s + 1, t), m.pp_bytes, after=state[(d, t)])
+                        act[(mb, s + 1, d, t)] = [f]
+    # backward, last stage first; gradient buckets after the last micro-batch
+    grad = {}
+    buckets = []                                # (stage, bytes, deps per (d, t))
+    for mb in range(m.micro_batches):
+        for s in range(pp - 1, -1, -1):
+            state = {(d, t): grad.get((mb, s, d, t), []) for d in replicas for t in range(tp)}
+            pending, pending_bytes = None, 0
+            for li in range((s + 1) * per_stage - 1, s * per_stage - 1, -1):
+                layer(replicas, s, mb, li, bwd_ps)
+                if mb == m.micro_batches - 1 and dp > 1 and m.grad_bytes_per_layer:
+                    pending = {(d, t): [last[gpu(d, s, t)]] for d in replicas for t in range(tp)}
+                    pending_bytes += m.grad_bytes_per_layer // tp
+                    if pending_bytes >= m.bucket_bytes or li == s * per_stage:
+                        buckets.append((s, pending_bytes, pending))
+                        for t in range(tp):     # start this bucket's DP all-reduce now
+                            collective("all_reduce", [gpu(d, s, t) for d in replicas], pending_bytes,
+                                       [pending[(d, t)] for d in replicas], m.dp_algo)
+                        pending, pending_bytes = None, 0
+            if s > 0:
+                for d in replicas:
+                    for t in range(tp):
+                        f = w.flow(gpu(d, s, t), gpu(d, s - 1, t), m.pp_bytes, after=state[(d, t)])
+                        grad[(mb, s - 1, d, t)] = [f]
+    return w
+
+
+def _longest_path(w: Workload, flow_ps) -> int:
+    """Longest path through ``w`` when flow node i takes ``flow_ps(i)`` and compute nodes
+    their duration (edges are stored in order of their target node)."""
+    n = len(w)
+    finish = [0] * n
+    frm, to = w.edges_from, w.edges_to
+    e, ne = 0, len(to)
+    for node in range(n):
+        start = 0
+        while e < ne and to[e] == node:
+            if finish[frm[e]] > start:
+                start = finish[frm[e]]
+            e += 1
+        dur = w.size[node] if w.kind[node] == 1 else (flow_ps(node) if w.size[node] else 0)
+        finish[node] = start + w.delay[node] + dur
+    return max(finish, default=0)
+
+
+def run_training_step(m: TrainingModel, *, sim=None, topology=None, transport=None, seed: int = 0,
+                      placement: str = "sequential") -> StepResult:
+    """Build one step's DAG on the topology's GPUs, run it, and measure it."""
+    from uesim.experiments.collectives.comm import place_ranks
+    from uesim.experiments.collectives.model import PathModel
+    from uesim.experiments.collectives.runner import DEFAULT_TRANSPORT
+    from uesim.experiments.simulation import Simulation
+    if sim is None:
+        sim = Simulation(topology, transport=transport or DEFAULT_TRANSPORT, seed=seed)
+    hosts = place_ranks(sim.graph, min(m.n_gpus, sim.n_hosts), placement, seed=seed)
+    w = build_step(m, hosts)
+    tr = sim.sc["transport"]
+    pm = PathModel(sim.graph, mtu_bytes=tr["mtu_bytes"], header_bytes=tr["header_bytes"],
+                   switch_latency_ps=sim.sc["fabric"]["switch_latency_ps"])
+
+    def alone(i):                                # a message alone on an idle fabric
+        a, b, size = w.src[i], w.dst[i], w.size[i]
+        fab = pm.fabric_of(a, b)
+        rate = min(pm.nic_rate_bps(a, fab), pm.nic_rate_bps(b, fab))
+        return pm.alpha_ps(a, b, size) + -(-8 * pm.wire_bytes(size) * 10**12 // rate)
+    compute_only = _longest_path(w, lambda i: 0)
+    uncontended = _longest_path(w, alone)
+    t0 = sim.now_ps
+    run = w.launch(sim)
+    sim.run()
+    if not run.done:
+        raise RuntimeError(f"the step did not finish: {len(run.unfinished())} nodes left")
+    step = int(run.end_ps.max()) - t0
+    busy = np.zeros(sim.n_hosts)
+    comp = np.asarray(w.kind) == 1
+    np.add.at(busy, np.asarray(w.src)[comp], np.asarray(w.size)[comp])
+    used = busy[np.asarray(sorted(set(hosts[:m.n_gpus])))]
+    idle = 100.0 * float(np.mean(1 - used / step)) if step else 0.0
+    return StepResult(m, step / 1e6, compute_only / 1e6, uncontended / 1e6, idle, run)
