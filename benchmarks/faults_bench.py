@@ -70,6 +70,12 @@ def limits() -> None:
         run_scenario(sc)
     except ScenarioError as exc:
         print(f"fat_tree(k=128), permutation: refused in {1000 * (time.perf_counter() - t):.1f} ms:\n  {exc}")
+    argv = [sys.executable, "-m", "uesim.experiments.cli", "collective", "all_to_all", "--topology",
+            "fat_tree:k=128", "--quiet"]
+    t = time.perf_counter()
+    p = subprocess.run(argv, capture_output=True, text=True)
+    print(f"uesim collective all_to_all --topology fat_tree:k=128: exit {p.returncode} after "
+          f"{time.perf_counter() - t:.2f} s (whole command):\n  {p.stderr.strip()}")
 
 
 def check_cost() -> None:

@@ -66,6 +66,12 @@ def _print_table(result, limit: int) -> None:
         print(f"FCT us: p50 {s['fct_p50_us']:.3f}  p99 {s['fct_p99_us']:.3f}  last {s['last_fct_us']:.3f}")
     print(f"retransmits {s['retransmits']}  drops {s['drops']}  ECN marks {s['ecn_marks']}"
           + (f"  CNPs {s['cnps']}" if "cnps" in s else ""))
+    stuck = result.stats.get("stuck_flows") or []
+    if stuck:
+        ids = ", ".join(map(str, stuck[:10])) + (" ..." if len(stuck) > 10 else "")
+        print(f"{len(stuck)} flows cannot finish (stuck: cut off by a fault or gave up): {ids}")
+    if result.stats.get("packets_lost"):
+        print(f"frames lost on faulty links {result.stats['packets_lost']}")
     rate = s["packet_hops"] / s["wall_s"] / 1e6 if s["wall_s"] > 0 else float("nan")
     print(f"{s['events']:,} events, {s['packet_hops']:,} packet-hops in {s['wall_s']:.3f} s "
           f"({rate:.1f} M packet-hops/s)")
@@ -128,6 +134,9 @@ def cmd_check(args) -> int:
     sc = load_scenario(args.file, {"plugins": args.plugin} if args.plugin else None)
     G = build_topology(sc["topology"], sc.get("faults"), derive_seed(sc["seed"], 4))
     n_hosts = sum(1 for _, k in G.nodes(data="kind") if k == "gpu")
+    if (sc.get("faults") or {}).get("events"):
+        from uesim.experiments.faults import check_event_targets
+        check_event_targets(G, sc["faults"]["events"])
     flows = make_flows(sc, n_hosts)
     print(f"{args.file}: ok ({n_hosts} hosts, {len(flows)} flows)")
     return 0
@@ -214,8 +223,11 @@ def main(argv=None) -> int:
     except InvariantError as exc:
         print(f"uesim: invariant violated: {exc}", file=sys.stderr)
         return 3
+    except BrokenPipeError:
+        return 141                       # the reader went away (| head): nothing to say
     except OSError as exc:
-        return _error(f"{exc.filename or ''}: {exc.strerror or exc}")
+        name = f"{exc.filename}: " if exc.filename else ""
+        return _error(f"{name}{exc.strerror or exc}")
     except KeyboardInterrupt:
         print("uesim: interrupted", file=sys.stderr)
         return 130

@@ -147,6 +147,18 @@ def check_events(events) -> list[dict]:
     return out
 
 
+def check_event_targets(G, events) -> None:
+    """Raise :class:`ScenarioError` naming the first event whose link or switch is not
+    in the graph ``G`` (``uesim check`` and the run both check this)."""
+    for i, ev in enumerate(events):
+        if "link" in ev:
+            u, v = ev["link"]
+            if not G.has_edge(u, v):
+                raise ScenarioError(f"faults.events[{i}].link = {[u, v]!r}: no such link in the topology")
+        elif ev["switch"] not in G or G.nodes[ev["switch"]].get("kind") != "switch":
+            raise ScenarioError(f"faults.events[{i}].switch = {ev['switch']!r}: no such switch in the topology")
+
+
 class FaultInjector:
     """Applies ``faults.events`` to a built network while it runs.
 
@@ -176,6 +188,8 @@ class FaultInjector:
         self.nominal_rate = [self.net.port_state(p)[1] for p in range(self.net.n_ports)]
         self.down = np.zeros(self.net.n_ports, dtype=bool)     # per port
         self.loss = {}                                          # port -> set probability
+        self.held: dict = {}                                    # port -> what holds it down
+        self._loss_sets: dict = {}                              # port -> loss (re)settings
         self.log: list[tuple] = []                              # (time_ps, action, target)
         self.reconvergences = 0
         self._pending_reconverge = None
@@ -207,8 +221,18 @@ class FaultInjector:
         target = ev.get("link", ev.get("switch"))
         self.log.append((self.sim.now, action, target))
         if action in ("link_down", "switch_down", "link_up", "switch_up"):
-            up = action.endswith("_up")
+            # a port is up only while nothing holds it down: its link, and the switches at
+            # either end (a link_up does not revive a link of a switch that is still down)
+            reason = "link" if action.startswith("link") else ("switch", ev["switch"])
             for p in ports:
+                held = self.held.setdefault(p, set())
+                if action.endswith("_up"):
+                    held.discard(reason)
+                else:
+                    held.add(reason)
+                up = not held
+                if up == (not self.down[p]):
+                    continue
                 net.set_port_up(p, up)
                 self.down[p] = not up
                 # while down, frames already queued or on the wire are lost
@@ -230,8 +254,11 @@ class FaultInjector:
                     net.set_port_loss(p, float(ev["prob"]), self._port_seed(p))
 
     def _port_seed(self, port: int) -> int:
+        # a fresh stream each time the port's loss is (re)set, so a flapping link does
+        # not replay the same losses; still a pure function of the seed and the history
         from uesim.experiments.run import derive_seed
-        return derive_seed(self.seed, 7, port)
+        self._loss_sets[port] = self._loss_sets.get(port, 0) + 1
+        return derive_seed(self.seed, 7, port, self._loss_sets[port])
 
     def reconverge(self) -> None:
         """Install forwarding tables computed without the ports that are down now."""
@@ -251,18 +278,21 @@ class FaultInjector:
 class Watchdog:
     """Stops a run whose unfinished flows have made no progress for ``stall_ps``.
 
-    Progress is any packet delivered anywhere.  A flow that can never finish (its
-    destination cut off, or a transport that retries forever) would otherwise keep the
-    simulation going; the watchdog ends it and the run reports those flows as stalled.
+    Progress is a flow finishing or getting data acknowledged (``cum_ack``,
+    ``acked_packets``; for a transport without ACKs, new data received): not mere
+    deliveries, since a sender whose ACKs die on a failed link retransmits data that
+    keeps arriving as duplicates.  A flow that can never finish (its destination cut
+    off, or a transport that retries forever) would otherwise keep the simulation going;
+    the watchdog ends it and the run reports those flows as stalled.
     It checks every ``stall_ps / 4`` of simulated time (a Python callback, not per packet)
-    and stops rescheduling itself once every flow is done.
+    and stops rescheduling itself once every flow has finished.
     """
 
     def __init__(self, sim, net, objs, stall_ps: int):
         self.sim, self.net, self.objs = sim, net, objs
         self.stall_ps = stall_ps
         self.step = max(1, stall_ps // 4)
-        self.last_delivered = -1
+        self.last_progress = -1
         self.last_progress_ps = 0
         self.fired = False
 
@@ -270,16 +300,39 @@ class Watchdog:
         self.sim.schedule_in(self.step, self.tick)
 
     def tick(self) -> None:
-        if all(o.finished or getattr(o, "aborted", False) for o in self.objs):
+        if all(o.finished for o in self.objs):
             return
-        if self.net.delivered != self.last_delivered:
-            self.last_delivered = self.net.delivered
+        # flows that gave up (aborted) may leave timers running (a rate controller's, say)
+        # that would keep the run alive forever: keep watching until nothing progresses
+        progress = self.progress()
+        if progress != self.last_progress:
+            self.last_progress = progress
             self.last_progress_ps = self.sim.now
         elif self.sim.now - self.last_progress_ps >= self.stall_ps:
             self.fired = True
             self.sim.stop()
             return
         self.sim.schedule_in(self.step, self.tick)
+
+
+    def progress(self) -> int:
+        """A count that grows whenever some flow makes progress."""
+        total = 0
+        fallback = False
+        for o in self.objs:
+            total += 1 if o.finished else 0
+            for name in ("cum_ack", "acked_packets"):
+                value = getattr(o, name, None)
+                if value is not None:
+                    total += value
+                    break
+            else:
+                rx = getattr(o, "rx_packets", None)
+                if rx is None:
+                    fallback = True
+                else:
+                    total += rx - getattr(o, "dup_packets", 0)
+        return total + (self.net.delivered if fallback else 0)
 
 
 def start_faults(sc: dict, built, objs, rto_ps: int):

@@ -16,8 +16,9 @@ What is checked (:class:`InvariantChecker`):
   (minus those lost on them) equal packets out (sent or dropped at its egress ports),
   up to packets with no route (``unroutable``);
 * **per flow**: every transmission is a new packet or a counted retransmission
-  (``sent = new + retransmits``), no more new packets than the flow has, a finished
-  flow sent all of them and ended after it started;
+  (``sent = new + retransmits``), no more new packets than the flow has, its receiver
+  got no more data packets than were sent and its sender no more ACKs/NACKs than the
+  receiver sent, a finished flow sent all of them and ended after it started;
 * **lossless**: if the network counts ``lossless_drops`` (PFC), it is 0.
 
 A violation raises :class:`InvariantError` naming the port, node or flow and the
@@ -58,6 +59,15 @@ def _flow_problems(objs, now: int, final: bool) -> list[str]:
         limit = o.n_packets + (1 if getattr(o, "htsim_extra_packet", False) else 0)
         if new > limit:
             out.append(f"flow {fid}: {new} new packets sent, the flow has only {limit}")
+        rx = getattr(o, "rx_packets", None)
+        if rx is not None and rx > sent:
+            out.append(f"flow {fid}: its receiver got {rx} data packets, its sender sent only {sent}")
+        acks_sent = getattr(o, "acks_sent", None)
+        if acks_sent is not None and hasattr(o, "acks_received"):
+            got = o.acks_received + getattr(o, "nacks_received", 0)
+            made = acks_sent + getattr(o, "nacks_sent", 0)
+            if got > made:
+                out.append(f"flow {fid}: {got} ACKs/NACKs received, only {made} sent")
         if o.finished:
             if new < o.n_packets:
                 out.append(f"flow {fid}: finished after sending {new} of its {o.n_packets} packets")

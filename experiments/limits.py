@@ -128,7 +128,7 @@ def _n_flows(sc: dict, hosts: int) -> int:
     return hosts * max(1, hosts - 1) if "all" in str(pattern) else hosts
 
 
-def estimate_memory(sc: dict, G=None) -> dict:
+def estimate_memory(sc: dict, G=None, build: bool = True) -> dict | None:
     """Estimated peak memory of running ``sc`` (a dict of the parts and ``total_bytes``).
 
     Parameters
@@ -137,9 +137,14 @@ def estimate_memory(sc: dict, G=None) -> dict:
         A checked scenario.
     G : networkx.Graph, optional
         The topology if already built (used when the generator has no formula).
+    build : bool
+        Without ``G`` and a formula (a topology file), build the graph to size it; if
+        False, return None instead.
     """
     shape = _shape_from_params(sc["topology"]) if G is None else None
     if shape is None:
+        if G is None and not build:
+            return None
         if G is None:
             from uesim.experiments.run import build_topology
             G = build_topology(sc["topology"])
@@ -166,12 +171,15 @@ def _gb(b) -> str:
     return f"{b / 1e9:.1f} GB"
 
 
-def check_memory(sc: dict, G=None, available: int | None = None) -> dict:
+def check_memory(sc: dict, G=None, available: int | None = None, build: bool = True) -> dict | None:
     """Raise :class:`ScenarioError` with the estimate if ``sc`` would not fit in memory.
 
-    Returns the estimate when it fits.  ``[run] allow_large = true`` skips the refusal.
+    Returns the estimate when it fits (None if ``build`` is False and the size needs the
+    graph).  ``[run] allow_large = true`` skips the refusal.
     """
-    est = estimate_memory(sc, G)
+    est = estimate_memory(sc, G, build=build)
+    if est is None:
+        return None
     avail = machine_memory_bytes() if available is None else available
     est["available_bytes"] = avail
     if est["total_bytes"] > avail and not sc.get("run", {}).get("allow_large"):
@@ -184,3 +192,50 @@ def check_memory(sc: dict, G=None, available: int | None = None) -> dict:
             f"this machine has {_gb(avail)} available; "
             "set [run] allow_large = true (uesim run --force) to run anyway")
     return est
+
+
+def spec_too_large(spec: str, available: int | None = None, flows=None) -> str | None:
+    """A message if the generator spec (``fat_tree:k=128``) would build a graph larger
+    than the memory available, else None (files and unparsable specs are left to the
+    reader, which reports them).
+
+    With ``flows`` (a function of the host count giving the number of flows, as
+    ``uesim collective`` passes) the network (ports, forwarding tables) and the flows
+    are counted too, as for a run.
+
+    Examples
+    --------
+    >>> spec_too_large("fat_tree:k=8") is None
+    True
+    >>> spec_too_large("fat_tree:k=4096", available=10**9)[:40]
+    'fat_tree:k=4096: refused: it needs about'
+    """
+    from uesim.topologies.spec import parse_value
+    if not isinstance(spec, str) or spec.strip().lower().endswith((".graphml", ".json")):
+        return None
+    name, _, rest = spec.strip().partition(":")
+    topo = {"generator": name.strip()}
+    for item in filter(None, (s.strip() for s in rest.split(","))):
+        key, eq, value = item.partition("=")
+        if not eq:
+            return None
+        try:
+            topo[key.strip()] = parse_value(value)
+        except (ValueError, TypeError):
+            return None
+    shape = _shape_from_params(topo)
+    if shape is None:
+        return None
+    nodes, hosts, edges, groups = shape
+    need = nodes * GRAPH_NODE_B + edges * GRAPH_EDGE_B
+    what = f"{nodes:,} nodes, {hosts:,} hosts, {edges:,} links"
+    if flows is not None:
+        n = int(flows(hosts))
+        need += 2 * edges * PORT_B + nodes * max(1, groups) * FWD_ENTRY_B
+        need += n * FLOW_B       # flow objects only: a collective does not start them all at once
+        what += f", {n:,} flows"
+    avail = machine_memory_bytes() if available is None else available
+    if need <= avail:
+        return None
+    return (f"{spec}: refused: it needs about {_gb(need)} of memory ({what}), "
+            f"this machine has {_gb(avail)} available")

@@ -299,8 +299,13 @@ def run_scenario(sc: dict, progress=None) -> RunResult:
     sc = _checked(sc)
     if progress is not None and not callable(progress):
         raise ScenarioError(f"run_scenario: progress = {progress!r}: must be callable(now_ps, events) or None")
-    check_memory(sc)              # refuse a hopeless size before building anything
-    sim = Simulation.from_scenario(sc)
+    # refuse a hopeless size before building anything (from the generator's parameters),
+    # or right after reading a topology file
+    G = None
+    if check_memory(sc, build=False) is None:
+        G = build_topology(sc["topology"])
+        check_memory(sc, G)
+    sim = Simulation.from_scenario(sc, G)
     sampler = _timeseries_sampler(sc, sim)
     sim.run(until_ps=sc["run"].get("until_ps"), progress=progress)
     return with_timeseries(sim.result(), sampler)

@@ -99,13 +99,14 @@ class Simulation:
         self._setup(sc, G, t0, fabric_config=fabric_config)
 
     @classmethod
-    def from_scenario(cls, sc: dict) -> "Simulation":
+    def from_scenario(cls, sc: dict, G=None) -> "Simulation":
         """A simulation of a checked scenario (see :func:`~uesim.experiments.check_scenario`),
-        with the scenario's own traffic (pattern, ``.cm`` file and its triggers) added."""
+        with the scenario's own traffic (pattern, ``.cm`` file and its triggers) added
+        (``G``: its topology graph if already built)."""
         from uesim.experiments.run import build_topology, make_workload
         t0 = time.perf_counter()
         self = cls.__new__(cls)
-        self._setup(sc, build_topology(sc["topology"]), t0)
+        self._setup(sc, build_topology(sc["topology"]) if G is None else G, t0)
         flows, triggers = make_workload(sc, self.built.n_hosts)
         self.add_flows(flows, triggers=triggers)
         return self
@@ -150,6 +151,7 @@ class Simulation:
         self._injector, self._watchdog = start_faults(sc, self.built, self.flow_objs, rto)
         self._checker = InvariantChecker(self.built, self.flow_objs, trimming=sc["fabric"]["trimming"])
         self.partial = False
+        self.invariant_note = None
         self._pacers: dict = {}
         self._executors: list = []
         self._build_s = time.perf_counter() - t0
@@ -273,7 +275,13 @@ class Simulation:
             self._run_s += time.perf_counter() - t1
             if gc_was_on:
                 gc.enable()
-        self._checker.final()
+        try:
+            self._checker.final()
+        except Exception as exc:
+            if not self.partial:
+                raise
+            # Ctrl-C may land inside a Python hook with an update half done: report, not raise
+            self.invariant_note = str(exc)
 
     def result(self):
         """The :class:`~uesim.experiments.results.RunResult` so far (flows, ports, stats)."""
@@ -316,6 +324,8 @@ class Simulation:
             "wall_s": round(self._run_s, 4),
         }
         stats["partial"] = self.partial
+        if self.invariant_note is not None:
+            stats["invariant_after_interrupt"] = self.invariant_note
         stats["unfinished_flows"] = int(unfinished.sum())
         stats["stuck_flows"] = [int(i) for i in flow_cols["flow_id"][stuck]]
         stats["stalled"] = stalled

@@ -33,6 +33,8 @@ TRANSPORTS = [
     ("window", {"name": "dctcp"}, ["oblivious", "ecmp"]),
     ("uet", {"name": "nscc"}, ["reps", "oblivious", "mixed", "bitmap"]),
     ("uet", {"name": "constant", "cwnd_bytes": 65536}, ["reps", "oblivious"]),
+    ("paced", {"name": "fixed", "cwnd_bytes": 65536}, ["oblivious", "ecmp"]),
+    ("roce", {"name": "dcqcn"}, ["ecmp"]),
 ]
 
 
@@ -85,7 +87,8 @@ def random_scenario(rng: random.Random, seed: int) -> dict:
         "name": f"soak{seed}", "seed": seed, "topology": topo,
         "fabric": {"buffer_bytes": rng.choice([30_000, 100_000, 1_000_000]), "trimming": trimming,
                    "dequeue_path": rng.random() < 0.3},
-        "transport": {"name": name, "cc": dict(cc), "lb": {"name": rng.choice(lbs)}},
+        "transport": {"name": name, "cc": dict(cc), "lb": {"name": rng.choice(lbs)},
+                      **({"rate_bps": rng.choice([25, 50, 100]) * 1_000_000_000} if name == "paced" else {})},
         "traffic": traffic,
         "run": {"check": True, "check_every": rng.choice([500, 5_000]), "until_ps": 2_000_000_000},
     }

@@ -59,7 +59,11 @@ def load_topology(spec: str):
     from xml.etree.ElementTree import ParseError
 
     from uesim.topologies import TopologyError, parse_topology_spec, validate_topology
+    from uesim.experiments.limits import spec_too_large
 
+    too_large = spec_too_large(spec)        # refuse before building a hopeless graph
+    if too_large:
+        raise TopoCliError(too_large)
     try:
         G = parse_topology_spec(spec)
     except FileNotFoundError as exc:

@@ -101,6 +101,13 @@ def _transport(args) -> dict:
 
 def _graph(args):
     from uesim.topologies import hybrid, parse_topology_spec
+    from uesim.experiments.limits import spec_too_large
+    if not args.scale_up:
+        # refuse a hopeless size before building it (all-to-all: a flow per rank pair)
+        a2a = args.op.replace("-", "_").lower() == "all_to_all"
+        too_large = spec_too_large(args.topology, flows=lambda n: n * (n - 1) if a2a else n * args.channels)
+        if too_large:
+            raise ValueError(f"--topology: {too_large}")
     try:
         G = parse_topology_spec(args.topology)
     except (ValueError, TypeError, OSError) as exc:

@@ -193,6 +193,12 @@ def test_checker_catches_a_finished_flow_that_did_not_send_everything(monkeypatc
         run_scenario(scenario(run={"check": False}))       # the end-of-run check alone
 
 
+def test_checker_catches_a_receiver_that_got_more_than_was_sent(monkeypatch):
+    _leaky_transport(monkeypatch, "rx_packets", 1000)
+    with pytest.raises(InvariantError, match=r"its receiver got \d+ data packets, its sender sent only"):
+        run_scenario(scenario())
+
+
 class LeakyNet:
     """A network whose delivery counter loses a packet."""
 
@@ -317,3 +323,82 @@ def test_htsim_failed_links_with_reps_finish_every_flow(capsys):
     summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert code == 0 and summary["flows_finished"] == summary["flows_total"] == 1024
     assert summary["unfinished"] == []
+
+
+def test_topo_describe_refuses_a_hopeless_size_fast(capsys):
+    from uesim.experiments.cli import main
+    t = time.perf_counter()
+    assert main(["topo", "describe", "fat_tree:k=1000"]) == 2
+    assert time.perf_counter() - t < 1.0
+    err = capsys.readouterr().err
+    assert "refused" in err and "GB of memory" in err and "250,000,000 hosts" in err
+
+
+def test_uesim_check_names_a_fault_target_missing_from_the_topology(tmp_path, capsys):
+    from uesim.experiments.cli import main
+    f = tmp_path / "s.toml"
+    f.write_text('[topology]\ngenerator = "fat_tree"\nk = 4\n[traffic]\npattern = "permutation"\n'
+                 'size_bytes = 1000\n[faults]\nevents = [{at_ps = 0, action = "link_down", link = ["agg0", "core3"]}]\n')
+    assert main(["check", str(f)]) == 2
+    assert "faults.events[0].link = ['agg0', 'core3']: no such link" in capsys.readouterr().err
+    f.write_text(f.read_text().replace("core3", "core0"))
+    assert main(["check", str(f)]) == 0
+
+
+def test_stall_ps_sets_when_a_hopeless_run_ends():
+    def end_us(stall):
+        sc = scenario({"events": [down(2_000_000, "gpu0", "tor0")], "stall_ps": stall},
+                      transport={"name": "window", "cc": {"name": "fixed", "cwnd_bytes": 65536},
+                                 "lb": {"name": "oblivious"}},
+                      fabric={"trimming": False})
+        res = run_scenario(sc)
+        assert res.stats["stalled"]
+        return res.stats["sim_time_us"]
+    short, long_ = end_us(2_000_000_000), end_us(8_000_000_000)
+    assert 2_000 <= short < long_ and 8_000 <= long_ < 8_000 + 2_000 + 200
+
+
+def test_degrade_factor_orders_fcts():
+    def last(factor):
+        ev = [{"at_ps": 0, "action": "degrade", "link": ["tor0", a], "factor": factor} for a in ("agg0", "agg1")]
+        return summary(run_scenario(scenario({"events": ev})))[0]
+    assert last(0.05) > last(0.2) > last(0.8)
+
+
+def test_collective_all_to_all_on_an_impossible_fat_tree_is_refused_fast(capsys):
+    from uesim.experiments.cli import main
+    t = time.perf_counter()
+    assert main(["collective", "all_to_all", "--topology", "fat_tree:k=128", "--quiet"]) == 2
+    assert time.perf_counter() - t < 1.0
+    err = capsys.readouterr().err
+    assert "refused: it needs about" in err and "524,288 hosts" in err and "274,877,382,656 flows" in err
+    assert main(["collective", "all_to_all", "--topology", "fat_tree:k=4", "--quiet"]) == 0
+
+
+def test_link_up_does_not_revive_a_link_of_a_switch_still_down():
+    from uesim.experiments.faults import FaultInjector
+    from uesim.fabric import build_network
+    from uesim.topologies import fat_tree
+    built = build_network(fat_tree(4))
+    events = [{"at_ps": 0, "action": "switch_down", "switch": "core0"}, down(1, "agg0", "core0"),
+              down(2, "agg0", "core0", "link_up")]
+    inj = FaultInjector(built, events, 1)
+    inj.schedule()
+    ports = built.ports_between("agg0", "core0") + built.ports_between("core0", "agg0")
+    built.sim.run(until_ps=2)
+    assert all(not built.net.port_state(p)[0] for p in ports)      # core0 still holds it down
+    inj.apply({"action": "switch_up", "switch": "core0"}, inj.events[0][1])
+    assert all(built.net.port_state(p)[0] for p in ports)
+
+
+def test_watchdog_ends_a_run_whose_flows_gave_up_but_left_timers_running():
+    # RoCE over ECMP: flows hashed onto the dead link give up (aborted); their rate
+    # controller's timers would keep the run alive, the watchdog ends it
+    sc = check_scenario({"topology": {"generator": "fat_tree", "k": 4},
+                         "traffic": {"pattern": "permutation", "size_bytes": 100_000},
+                         "transport": {"name": "roce", "cc": {"name": "dcqcn"}, "lb": {"name": "ecmp"}},
+                         "faults": {"events": [down(5_000_000, "agg1", "core2")]}})
+    res = run_scenario(sc)
+    f = res.flows
+    assert res.stats["stalled"] and f["stuck"].sum() == f["aborted"].sum() > 0
+    assert (f["finished"] | f["stuck"]).all()

@@ -285,11 +285,13 @@ def test_htsim_flags(flags):
 ARGV_WORDS = ["run", "check", "topo", "describe", "draw", "htsim", "--json", "--seed", "-1", "x", "--rows",
               "-5", "--out", "/proc/nope", "--plugin", "no_such_mod_zz", "fat_tree:k=3", "fat_tree:k=x",
               "leaf_spine:n_leaves=2", "nope:a=1", "--force", "--check", "-o", "/proc/nope.png", "--help2",
-              "/nonexistent.toml", "", "-tm"]
+              "/nonexistent.toml", "", "-tm", "collective", "all_to_all", "all-reduce", "bogus_op", "--gpus",
+              "1", "--topology", "--min-bytes", "1Q", "--max-bytes", "4K", "--algo", "ring", "--channels",
+              "0", "sweep", "results", "--jobs", "--retries", "--cluster", "nowhere:1"]
 
 
-@FAST(150)
-@given(st.lists(st.sampled_from(ARGV_WORDS + ["@good"]), min_size=0, max_size=5))
+@FAST(200)
+@given(st.lists(st.sampled_from(ARGV_WORDS + ["@good"]), min_size=0, max_size=6))
 def test_random_command_lines(words):
     good = write("good.toml", to_toml(BASE))
     argv = [good if w == "@good" else w for w in words]

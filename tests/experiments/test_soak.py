@@ -20,4 +20,4 @@ def test_short_soak_holds_every_invariant():
     assert len(rows) >= 50
     assert sum(r["faults"] for r in rows) > 50 and sum(r["lost"] for r in rows) > 0
     assert all(r["checks"] >= 1 for r in rows)
-    assert len({r["transport"] for r in rows}) == 2 and len({r["lb"] for r in rows}) >= 4
+    assert len({r["transport"] for r in rows}) == 4 and len({r["lb"] for r in rows}) >= 4
