@@ -11,6 +11,8 @@
     run a GPU collective over message sizes, nccl-tests style (see docs/collectives.md).
 ``uesim sweep FILE --out DIR [--jobs N] [--cluster tcp://HOST:PORT|local:N]``
     run every point of a scenario's ``[sweep]`` table into a result store (docs/sweeps.md).
+``uesim compare FILE [--only A,B] [--json]``
+    run a scenario's ``[compare]`` variants (RoCE vs UET, ...) and print one table (docs/compare.md).
 ``uesim results DIR [--json]``
     one row per stored point: the config keys that vary and the headline metrics.
 ``uesim plot DIR KIND -o FILE`` / ``uesim report DIR -o FILE.html``
@@ -169,6 +171,8 @@ def build_parser() -> argparse.ArgumentParser:
     check.set_defaults(fn=cmd_check)
     from uesim.experiments.sweeps.cli import add_parsers as add_sweep_parsers
     add_sweep_parsers(sub)
+    from uesim.experiments.compare import add_parser as add_compare_parser
+    add_compare_parser(sub)
     from uesim.experiments.report.cli import add_parsers as add_report_parsers
     add_report_parsers(sub)
     topo = sub.add_parser("topo", help="inspect topologies")
