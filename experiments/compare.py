@@ -1,4 +1,4 @@
-"""``uesim compare FILE``: run one scenario under several transports / fabrics, print a table.
+"""``uesim compare FILE [--only A,B] [--seed N] [--json]``: run one scenario under several transports / fabrics, print a table.
 
 A comparison file is a scenario (the *base*: topology, traffic, and whatever the variants
 share) plus a ``[compare]`` table naming the *variants*, each a table of overrides merged
@@ -176,13 +176,17 @@ def expand_compare(raw: dict, path: str | Path | None = None) -> tuple[list[Vari
     return variants, victims
 
 
-def load_compare(path: str | Path) -> tuple[list[Variant], list[int]]:
-    """Read a comparison file and expand it (see :func:`expand_compare`)."""
+def load_compare(path: str | Path, seed: int | None = None) -> tuple[list[Variant], list[int]]:
+    """Read a comparison file and expand it (see :func:`expand_compare`); ``seed``
+    replaces the file's seed."""
     from uesim.experiments.scenario import read_toml
     folder = str(Path(path).resolve().parent)
     if folder not in sys.path:               # plug-in modules next to the file
         sys.path.append(folder)
-    return expand_compare(read_toml(path), path)
+    raw = read_toml(path)
+    if seed is not None:
+        raw["seed"] = seed
+    return expand_compare(raw, path)
 
 
 def _r(x, nd=3):
@@ -277,11 +281,12 @@ def add_parser(sub) -> None:
 def _arguments(p) -> None:
     p.add_argument("file", help="scenario TOML file with a [compare] table")
     p.add_argument("--only", metavar="NAMES", help="comma-separated variant names to run (default all)")
+    p.add_argument("--seed", type=int, help="override the scenario seed")
     p.add_argument("--json", action="store_true", help="print one JSON object per variant instead of the table")
 
 
 def cmd_compare(args) -> int:
-    variants, victims = load_compare(args.file)
+    variants, victims = load_compare(args.file, args.seed)
     if args.only:
         want = [s.strip() for s in args.only.split(",") if s.strip()]
         names = [v.name for v in variants]

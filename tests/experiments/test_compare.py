@@ -79,6 +79,9 @@ def test_cli_prints_the_table(capsys):
     assert main([f, "--only", "uet_nscc", "--json"]) == 0
     row = json.loads(capsys.readouterr().out.strip())
     assert row["variant"] == "UET, NSCC" and row["victim_gbps"] > 90
+    # --seed replaces the file's seed (it moves the UET spraying, so the numbers)
+    assert main([f, "--only", "uet_nscc", "--json", "--seed", "7"]) == 0
+    assert json.loads(capsys.readouterr().out.strip()) != row
     assert cli.main(["compare", f, "--only", "nope"]) == 2
     assert "--only 'nope': no such variant" in capsys.readouterr().err
     # uesim run on a comparison file says what to use
