@@ -124,9 +124,13 @@ def _write_plot(result, path) -> None:
 def cmd_check(args) -> int:
     from uesim.experiments.scenario import load_scenario, read_toml
     from uesim.experiments.run import build_topology, derive_seed, make_flows
-    if "sweep" in read_toml(args.file):
+    raw = read_toml(args.file)
+    if "sweep" in raw:
         from uesim.experiments.sweeps.cli import check_sweep
         return check_sweep(args)
+    if "compare" in raw:
+        from uesim.experiments.compare import check_compare
+        return check_compare(args.file)
     sc = load_scenario(args.file, {"plugins": args.plugin} if args.plugin else None)
     G = build_topology(sc["topology"], sc.get("faults"), derive_seed(sc["seed"], 4))
     n_hosts = sum(1 for _, k in G.nodes(data="kind") if k == "gpu")

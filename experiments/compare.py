@@ -189,6 +189,24 @@ def load_compare(path: str | Path, seed: int | None = None) -> tuple[list[Varian
     return expand_compare(raw, path)
 
 
+def check_compare(path) -> int:
+    """``uesim check`` of a comparison file: every variant checked, its flows made."""
+    from uesim.experiments.run import build_topology, derive_seed, make_flows
+    variants, victims = load_compare(path)
+    for v in variants:
+        sc = v.config
+        try:
+            G = build_topology(sc["topology"], sc.get("faults"), derive_seed(sc["seed"], 4))
+            ids = {f["id"] for f in make_flows(sc, sum(1 for _, k in G.nodes(data="kind") if k == "gpu"))}
+        except (ScenarioError, ValueError, TypeError) as exc:
+            raise ScenarioError(f"compare.variants.{v.name}: {exc}") from None
+        missing = sorted(set(victims) - ids)
+        if missing:
+            raise ScenarioError(f"compare.victim_flows: flow {missing[0]} is not in the traffic")
+    print(f"{path}: ok (comparison of {len(variants)} variants: {', '.join(v.name for v in variants)})")
+    return 0
+
+
 def _r(x, nd=3):
     return None if x is None else round(float(x), nd)
 

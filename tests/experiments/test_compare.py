@@ -84,6 +84,8 @@ def test_cli_prints_the_table(capsys):
     assert json.loads(capsys.readouterr().out.strip()) != row
     assert cli.main(["compare", f, "--only", "nope"]) == 2
     assert "--only 'nope': no such variant" in capsys.readouterr().err
+    assert cli.main(["check", f]) == 0
+    assert "ok (comparison of 5 variants: roce_pfc, roce_dcqcn" in capsys.readouterr().out
     # uesim run on a comparison file says what to use
     assert cli.main(["run", f]) == 2
     assert "uesim compare FILE" in capsys.readouterr().err
@@ -124,3 +126,12 @@ def test_variant_tables_are_not_filled_from_defaults():
     assert "cwnd_bytes" not in variants[0].config["transport"]["cc"]
     assert variants[0].config == check_scenario({**BASE, "name": "compare/n",
                                                  "transport": {"name": "uet", "cc": {"name": "nscc"}}})
+
+
+def test_check_names_a_missing_victim(tmp_path, capsys):
+    f = tmp_path / "c.toml"
+    f.write_text('[topology]\ngenerator = "leaf_spine"\nn_leaves = 1\nn_spines = 1\nhosts_per_leaf = 3\n'
+                 '[traffic]\npattern = "incast"\nreceiver = 0\nn_senders = 2\nsize_bytes = 1000\n'
+                 '[compare]\nvictim_flows = [9]\n[compare.variants.a]\n')
+    assert cli.main(["check", str(f)]) == 2
+    assert "compare.victim_flows: flow 9 is not in the traffic" in capsys.readouterr().err
