@@ -11,6 +11,8 @@
     run a GPU collective over message sizes, nccl-tests style (see docs/collectives.md).
 ``uesim sweep FILE --out DIR [--jobs N] [--cluster tcp://HOST:PORT|local:N]``
     run every point of a scenario's ``[sweep]`` table into a result store (docs/sweeps.md).
+``uesim compare FILE [--only A,B] [--json]``
+    run a scenario's ``[compare]`` variants (RoCE vs UET, ...) and print one table (docs/compare.md).
 ``uesim results DIR [--json]``
     one row per stored point: the config keys that vary and the headline metrics.
 ``uesim plot DIR KIND -o FILE`` / ``uesim report DIR -o FILE.html``
@@ -128,9 +130,13 @@ def _write_plot(result, path) -> None:
 def cmd_check(args) -> int:
     from uesim.experiments.scenario import load_scenario, read_toml
     from uesim.experiments.run import build_topology, derive_seed, make_flows
-    if "sweep" in read_toml(args.file):
+    raw = read_toml(args.file)
+    if "sweep" in raw:
         from uesim.experiments.sweeps.cli import check_sweep
         return check_sweep(args)
+    if "compare" in raw:
+        from uesim.experiments.compare import check_compare
+        return check_compare(args.file)
     sc = load_scenario(args.file, {"plugins": args.plugin} if args.plugin else None)
     G = build_topology(sc["topology"], sc.get("faults"), derive_seed(sc["seed"], 4))
     n_hosts = sum(1 for _, k in G.nodes(data="kind") if k == "gpu")
@@ -178,6 +184,8 @@ def build_parser() -> argparse.ArgumentParser:
     check.set_defaults(fn=cmd_check)
     from uesim.experiments.sweeps.cli import add_parsers as add_sweep_parsers
     add_sweep_parsers(sub)
+    from uesim.experiments.compare import add_parser as add_compare_parser
+    add_compare_parser(sub)
     from uesim.experiments.report.cli import add_parsers as add_report_parsers
     add_report_parsers(sub)
     topo = sub.add_parser("topo", help="inspect topologies")

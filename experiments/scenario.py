@@ -268,6 +268,9 @@ def check_scenario(raw: dict) -> dict:
     if isinstance(raw, dict) and "sweep" in raw:
         raise ScenarioError("sweep: this file describes a sweep of scenarios; run it with "
                             "'uesim sweep FILE --out DIR' (check it with 'uesim check FILE')")
+    if isinstance(raw, dict) and "compare" in raw:
+        raise ScenarioError("compare: this file describes a comparison of variants; run it with "
+                            "'uesim compare FILE'")
     load_entry_points()
     sc = check_table("", copy.deepcopy(raw), TOP)
     import_plugins(sc["plugins"])

@@ -23,6 +23,10 @@ cdef class PullPacer(EventHandler):
     cdef int32_t head
     cdef bint pending                   # a pull event is scheduled
     cdef readonly int64_t pulls
+    cdef list idle                      # sinks fully granted and not finished (slow pulls)
+    cdef int32_t idle_head
+    cdef readonly int64_t unsolicited_bytes   # slow-pull credit since demand last rose
+    cdef readonly int64_t slow_pulls
     cdef int wake(self) except -1
     cdef int add(self, UetFlow f) except -1
 
@@ -95,3 +99,5 @@ cdef class UetFlow(Flow):
     cdef int arm_timer(self, int64_t at_ps) except -1
     cdef int stop_speculating(self) noexcept
     cdef int32_t grant(self, int32_t quanta) except -2
+    cdef int32_t grant_unsolicited(self, int32_t quanta) except -2
+    cdef int send_pull(self, int32_t q) except -1

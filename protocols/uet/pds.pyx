@@ -135,7 +135,12 @@ cdef class PullPacer(EventHandler):
     It sends one pull at a time, round robin over the flows that asked for credit, each
     granting up to ``quanta_per_pull`` quanta of ``quantum_bytes``; the next pull is due
     after the granted quanta at ``rate_share`` of the host's link rate (htsim: 256 B quanta,
-    16 KiB per pull, 99% of line rate).
+    16 KiB per pull, 99% of line rate).  A flow whose request is fully granted goes to an
+    idle list; while no flow is active, idle flows get unsolicited "slow pulls" of
+    ``quanta_per_pull`` quanta each, round robin, until the unsolicited credit reaches
+    ``max_credit_bytes`` (reset when a flow asks again), as htsim's pacer does
+    (MODEL-uec.md section 8).  This is how a sender that has used up its credit and has
+    a packet to retransmit, so no data packet to ask with, gets to send again.
 
     Parameters
     ----------
@@ -164,12 +169,15 @@ cdef class PullPacer(EventHandler):
         self.ps_per_quantum = <int64_t> ((8 * quantum_bytes * 1_000_000_000_000 // rate) / rate_share)
         self.active = []
         self.head = 0
+        self.idle = []
+        self.idle_head = 0
         net.sim.register(self)
 
     cdef int add(self, UetFlow f) except -1:
         if not f.in_pacer:
             f.in_pacer = True
             self.active.append(f)
+            self.unsolicited_bytes = 0
             self.wake()
         return 0
 
@@ -191,6 +199,8 @@ cdef class PullPacer(EventHandler):
             if f.pull_target <= f.granted or f.finished:
                 f.in_pacer = False
                 del self.active[self.head]
+                if not f.finished:
+                    self.idle.append(f)
             else:
                 self.head += 1
             if q > 0:
@@ -199,6 +209,22 @@ cdef class PullPacer(EventHandler):
                 push_event(self.sim, self.sim.now + q * self.ps_per_quantum, self.handler_id,
                            EV_PULL, 0)
                 return 0
+        # no flow is asking: unsolicited slow pulls to the idle ones
+        while self.idle and self.unsolicited_bytes < self.max_credit_bytes:
+            if self.idle_head >= len(self.idle):
+                self.idle_head = 0
+            f = <UetFlow> self.idle[self.idle_head]
+            if f.finished or f.in_pacer:
+                del self.idle[self.idle_head]
+                continue
+            q = f.grant_unsolicited(self.quanta_per_pull)
+            self.idle_head += 1
+            self.unsolicited_bytes += q * self.quantum_bytes
+            self.pulls += 1
+            self.slow_pulls += 1
+            self.pending = True
+            push_event(self.sim, self.sim.now + q * self.ps_per_quantum, self.handler_id, EV_PULL, 0)
+            return 0
         return 0
 
 
@@ -724,13 +750,23 @@ cdef class UetFlow(Flow):
 
     cdef int32_t grant(self, int32_t quanta) except -2:
         """The pacer grants this flow up to ``quanta``; send the pull; return quanta granted."""
-        cdef Network net = self.net
         cdef int64_t want = self.pull_target - self.granted
-        cdef int32_t q, p
-        cdef Packet* pk
+        cdef int32_t q
         if want <= 0 or self.finished:
             return 0
         q = <int32_t> imin((want + self.pacer.quantum_bytes - 1) // self.pacer.quantum_bytes, quanta)
+        self.send_pull(q)
+        return q
+
+    cdef int32_t grant_unsolicited(self, int32_t quanta) except -2:
+        """An unsolicited (slow) pull of ``quanta``; return quanta granted."""
+        self.send_pull(quanta)
+        return quanta
+
+    cdef int send_pull(self, int32_t q) except -1:
+        cdef Network net = self.net
+        cdef int32_t p
+        cdef Packet* pk
         self.granted += q * self.pacer.quantum_bytes
         p = net.alloc()
         pk = &net.pkts[p]
@@ -745,4 +781,4 @@ cdef class UetFlow(Flow):
         pk.entropy = <uint32_t> (self.pacer.pulls & 127)
         pk.ts_ps = self.sim.now
         net.send(p)
-        return q
+        return 0
