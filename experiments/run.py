@@ -72,6 +72,8 @@ def make_workload(sc: dict, n_hosts: int) -> tuple[list[dict], list[dict]]:
     """The scenario's flows and triggers (htsim ``.cm`` files may start flows on triggers:
     such a flow has ``start_ps = None`` and a ``start_trigger``)."""
     t = sc["traffic"]
+    if t["pattern"] == "collective":
+        return [], []             # compiled on the graph when the scenario runs
     if t["pattern"] == "cm":
         from uesim.experiments.workloads.cm import read_cm
         cm = read_cm(t["file"], n_hosts)
@@ -300,6 +302,9 @@ def run_scenario(sc: dict, progress=None) -> RunResult:
     if progress is not None and not callable(progress):
         raise ScenarioError(f"run_scenario: progress = {progress!r}: must be callable(now_ps, events) or None")
     check_memory(sc)              # refuse a hopeless size before building anything
+    if sc["traffic"]["pattern"] == "collective":
+        from uesim.experiments.collectives.scenario import run_collective_scenario
+        return run_collective_scenario(sc, progress)
     sim = Simulation.from_scenario(sc)
     sampler = _timeseries_sampler(sc, sim)
     sim.run(until_ps=sc["run"].get("until_ps"), progress=progress)
