@@ -197,6 +197,11 @@ def test_cc_link_rate_is_the_nic_aggregate_towards_the_destination():
     assert net.host_rate_bps(0, 4) == 100_000_000_000          # its scale-out NIC
     f = sim.add_flow(0, 1, 1 << 20)
     assert f.ctx.link_rate_bps == 3_600_000_000_000
+    assert net.host_rate_bps(0, 1, True) == 900_000_000_000    # one of them
+    # a single-path flow (RoCE QP, ECMP) keeps to one port: its line rate is that port's
+    roce = Simulation(G, transport={"name": "roce", "cc": {"name": "dcqcn"}}, seed=0)
+    q, r = roce.add_flow(0, 1, 1 << 20), roce.add_flow(0, 4, 1 << 20)
+    assert (q.ctx.link_rate_bps, r.ctx.link_rate_bps) == (900_000_000_000, 100_000_000_000)
     # a ring all-reduce inside one HGX server now runs at the NVLink aggregate
     r = run_collective("all_reduce", 16 << 20, topology=G, hosts=[0, 1, 2, 3])
     assert r.time_ps < 1.1 * r.ideal_ps
