@@ -2,7 +2,6 @@
 ``uesim stall``, and the CC link rate of multi-port NICs."""
 from __future__ import annotations
 
-import dataclasses
 import doctest
 import json
 import pathlib
@@ -180,6 +179,12 @@ def test_train_cli(capsys):
     assert main(["train", ex, "--topology", FLAT8, "--json", "--transport", "roce"]) == 0
     roce = json.loads(capsys.readouterr().out)
     assert roce["transport"] == "RoCE/DCQCN+PFC" and roce["step_us"] > roce["compute_only_us"]
+    # TP pairs on NVLink: their all-reduces run far above the 100G scale-out rate
+    assert main(["train", ex, "--topology", "leaf_spine:n_leaves=1,n_spines=1,hosts_per_leaf=8",
+                 "--scale-up", "hgx:n_servers=2,gpus_per_server=4", "--json"]) == 0
+    hgx = json.loads(capsys.readouterr().out)
+    tp = next(c for c in hgx["collectives"] if c["kind"] == "tp")
+    assert tp["busbw_gbps"] > 500 and hgx["step_us"] < one["step_us"]
     assert main(["train", ex, "--transport", "tcp"]) == 2
     assert "--transport = 'tcp': allowed: uet, roce" in capsys.readouterr().err
     assert main(["train", ex, "--topology", "leaf_spine:n_leaves=1,n_spines=1,hosts_per_leaf=4"]) == 2
