@@ -9,6 +9,10 @@
     run an htsim_uec command line unchanged (see docs/htsim.md).
 ``uesim collective OP [--gpus N] [--topology SPEC] [--algo A] [-b MIN -e MAX -f F] [--json]``
     run a GPU collective over message sizes, nccl-tests style (see docs/collectives.md).
+``uesim train MODEL.toml [--topology SPEC] [--transport uet|roce] [--json]``
+    one training step: step time, exposed comm, GPU idle %, stall cost per million tokens.
+``uesim stall FILE [--json]``
+    the stall table per topology x transport, or with ``[[jobs]]`` each job alone and shared.
 ``uesim sweep FILE --out DIR [--jobs N] [--cluster tcp://HOST:PORT|local:N]``
     run every point of a scenario's ``[sweep]`` table into a result store (docs/sweeps.md).
 ``uesim compare FILE [--only A,B] [--json]``
@@ -207,6 +211,10 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("htsim", help="run an htsim_uec command line (-tm FILE -nodes N ...)", add_help=False)
     sub.add_parser("collective", help="run a GPU collective over message sizes (nccl-tests style)",
                    add_help=False)
+    sub.add_parser("train", help="run one training step: step time, exposed comm, GPU idle %%, stall cost",
+                   add_help=False)
+    sub.add_parser("stall", help="stall table per topology x transport; with [[jobs]], noisy neighbours",
+                   add_help=False)
     return parser
 
 
@@ -218,6 +226,9 @@ def main(argv=None) -> int:
     if argv and argv[0] == "collective":
         from uesim.experiments.frontends import collective
         return collective.main(argv[1:])
+    if argv and argv[0] in ("train", "stall"):
+        from uesim.experiments.frontends import training
+        return (training.train_main if argv[0] == "train" else training.stall_main)(argv[1:])
     from uesim.experiments.schema import ScenarioError
     from uesim.experiments.invariants import InvariantError
     try:

@@ -72,6 +72,8 @@ def make_workload(sc: dict, n_hosts: int) -> tuple[list[dict], list[dict]]:
     """The scenario's flows and triggers (htsim ``.cm`` files may start flows on triggers:
     such a flow has ``start_ps = None`` and a ``start_trigger``)."""
     t = sc["traffic"]
+    if t["pattern"] == "collective":
+        return [], []             # compiled on the graph when the scenario runs
     if t["pattern"] == "cm":
         from uesim.experiments.workloads.cm import read_cm
         cm = read_cm(t["file"], n_hosts)
@@ -305,6 +307,9 @@ def run_scenario(sc: dict, progress=None) -> RunResult:
     if check_memory(sc, build=False) is None:
         G = build_topology(sc["topology"])
         check_memory(sc, G)
+    if sc["traffic"]["pattern"] == "collective":
+        from uesim.experiments.collectives.scenario import run_collective_scenario
+        return run_collective_scenario(sc, progress, G)
     sim = Simulation.from_scenario(sc, G)
     sampler = _timeseries_sampler(sc, sim)
     sim.run(until_ps=sc["run"].get("until_ps"), progress=progress)

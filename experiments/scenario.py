@@ -15,7 +15,7 @@ from pathlib import Path
 from uesim.experiments.schema import Field, ScenarioError, check_table
 
 TRANSPORT_NAMES = lambda: sorted(__import__("uesim.protocols", fromlist=["x"]).TRANSPORT_REGISTRY)  # noqa: E731
-PATTERNS = ["permutation", "incast", "explicit", "cm"]
+PATTERNS = ["permutation", "incast", "explicit", "cm", "collective"]
 
 TOP = {
     "name": Field(str, default="scenario"),
@@ -113,6 +113,12 @@ TRAFFIC = {
     "senders": Field(list),
     "flows": Field(list),
     "file": Field(str),
+    "op": Field(str, help="collective: all_reduce, all_gather, ... (docs/collectives.md)"),
+    "algo": Field(str, help="collective: ring, tree, hd, direct, hier (default: the op's first)"),
+    "n_ranks": Field(int, minimum=2, help="collective: ranks (default: every GPU)"),
+    "placement": Field(str, help="collective: sequential (default), rail, random"),
+    "channels": Field(int, minimum=1, help="collective: parallel channels (default 1)"),
+    "chunks": Field(int, minimum=1, help="collective: pipelined slices per channel (default 1)"),
 }
 RUN = {
     "until_ps": Field(int, minimum=0),
@@ -344,10 +350,12 @@ def check_scenario(raw: dict) -> dict:
     sc["transport"] = tr
     traffic = check_table("traffic", sc["traffic"], TRAFFIC)
     needs = {"permutation": ["size_bytes"], "incast": ["size_bytes", "receiver"],
-             "explicit": ["flows"], "cm": ["file"]}[traffic["pattern"]]
+             "explicit": ["flows"], "cm": ["file"], "collective": ["size_bytes", "op"]}[traffic["pattern"]]
     for key in needs:
         if key not in traffic:
             raise ScenarioError(f"missing key 'traffic.{key}' (needed by pattern {traffic['pattern']!r})")
+    from uesim.experiments.collectives.scenario import check_collective_traffic
+    check_collective_traffic(traffic)
     sc["traffic"] = traffic
     sc["run"] = check_table("run", sc["run"], RUN)
     sc["outputs"] = _check_outputs(sc["outputs"])

@@ -309,9 +309,21 @@ cdef class Network(EventHandler):
         pt.trim_tail_q32 = <uint32_t> min(tail_prob * 4294967296.0, 4294967295.0)
         pt.mode |= PM_TRIM | PM_DEQUEUE
 
-    def host_rate_bps(self, int32_t host):
-        """Rate of the first egress port of ``host``'s NIC (0 if it has none)."""
-        cdef int32_t i
+    def host_rate_bps(self, int32_t host, int32_t dst=-1, bint one_port=False):
+        """Rate of the first egress port of ``host``'s NIC (0 if it has none); with ``dst``,
+        the summed rate of the ports the NIC sprays over towards ``dst`` (its scale-up or
+        scale-out ports, all planes), when the NIC's ports are set; with ``one_port`` the
+        fastest of those ports (a single-path flow keeps to one)."""
+        cdef int32_t i, d, ring
+        cdef int64_t k, r, total = 0
+        if dst >= 0 and self.ring_ports_off != NULL and 0 <= host < self.n_hosts and dst < self.n_hosts:
+            d = self.host_domain[host]
+            ring = 2 * host + (1 if (d >= 0 and d == self.host_domain[dst]) else 0)
+            for k in range(self.ring_ports_off[ring], self.ring_ports_off[ring + 1]):
+                r = self.ports[self.ring_ports[k]].rate_bps
+                total = (r if r > total else total) if one_port else total + r
+            if total > 0:
+                return int(total)
         if self._host_rates is None:
             rates = np.zeros(self.n_hosts, dtype=np.int64)
             for i in range(self.n_ports - 1, -1, -1):

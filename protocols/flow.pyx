@@ -10,6 +10,8 @@ from uesim.fabric.engine cimport push_event
 from uesim.fabric.network cimport Network, Packet, PKT_DATA
 from uesim.protocols.hooks cimport EV_CC_TIMER
 
+from uesim.protocols.hooks import FixedEntropy
+
 # Methods only compiled code calls: a Python subclass that defines one would be silently
 # ignored, so defining one is an error (see Flow.__init__).
 COMPILED_ONLY = ("on_packet", "pull", "can_send", "on_event", "payload_of", "new_data_packet",
@@ -86,7 +88,9 @@ cdef class Flow(Endpoint):
         """Attach to ``net`` and schedule the start; return self.
 
         ``base_rtt_ps`` (the unloaded network RTT) and ``trimming`` go to the congestion
-        control's context, with the sender's NIC rate read from ``net``.
+        control's context, with the sender's NIC rate towards ``dst`` read from ``net``: all
+        the ports its NIC sprays over to reach ``dst``, or one of them for a single-path
+        flow (load balancer ``FixedEntropy``, ECMP).
         """
         if not (0 <= self.src < net.n_hosts and 0 <= self.dst < net.n_hosts):
             raise ValueError(f"flow {self.flow_id}: hosts {self.src}->{self.dst} out of range "
@@ -95,7 +99,7 @@ cdef class Flow(Endpoint):
             raise ValueError(f"base_rtt_ps must be >= 0, got {base_rtt_ps}")
         net.add_endpoint(self)
         self.ctx.setup(self.sim, self.handler_id, self.flow_id, base_rtt_ps,
-                       net.host_rate_bps(self.src), self.mtu_bytes,
+                       net.host_rate_bps(self.src, self.dst, isinstance(self.lb, FixedEntropy)), self.mtu_bytes,
                        self.mtu_bytes - self.header_bytes, self.size_bytes, trimming)
         push_event(self.sim, self.start_ps if self.start_ps > self.sim.now else self.sim.now,
                    self.handler_id, 0, 0)

@@ -10,9 +10,12 @@ from uesim.experiments.collectives.algorithms import (ALGOS, BUSBW_FACTOR, OP_AL
 from uesim.experiments.collectives.comm import PLACEMENTS, Communicator, place_ranks, scaleup_domains
 from uesim.experiments.collectives.model import PathModel, ideal_times
 from uesim.experiments.collectives.runner import DEFAULT_TRANSPORT, CollectiveResult, run_collective
-from uesim.experiments.collectives.training import StepResult, TrainingModel, build_step, run_training_step
+from uesim.experiments.collectives.training import (PreparedStep, StepResult, TrainingModel, build_step,
+                                                    prepare_step, run_training_step)
+from uesim.experiments.collectives.jobs import JOB_PLACEMENTS, place_jobs, run_jobs
 
 __all__ = ["ALGOS", "BUSBW_FACTOR", "OP_ALGOS", "OPS", "Compiled", "compile_collective", "PLACEMENTS",
            "Communicator", "place_ranks", "scaleup_domains", "PathModel", "ideal_times",
            "DEFAULT_TRANSPORT", "CollectiveResult", "run_collective",
-           "StepResult", "TrainingModel", "build_step", "run_training_step"]
+           "StepResult", "TrainingModel", "build_step", "run_training_step", "PreparedStep", "prepare_step",
+           "JOB_PLACEMENTS", "place_jobs", "run_jobs"]

@@ -36,7 +36,8 @@ Examples
 from __future__ import annotations
 
 import tomllib
-from dataclasses import asdict, dataclass, fields
+from bisect import bisect_left
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
 import numpy as np
@@ -114,6 +115,7 @@ class StepResult:
     uncontended_us: float
     gpu_idle_pct: float
     run: object = None
+    collectives: list = field(default_factory=list)
 
     @property
     def exposed_comm_us(self) -> float:
@@ -122,6 +124,16 @@ class StepResult:
     @property
     def network_stall_us(self) -> float:
         return self.step_us - self.uncontended_us
+
+    @property
+    def main_busbw_gbps(self) -> float | None:
+        """Mean bus bandwidth (Gbit/s) of the DP gradient all-reduces (else the kind of
+        collective that moves the most bytes), as measured inside the step."""
+        if not self.collectives:
+            return None
+        main = next((c for c in self.collectives if c["kind"] == "dp"), None) \
+            or max(self.collectives, key=lambda c: c["bytes"])
+        return main["busbw_gbps"]
 
     def cost_per_million_tokens(self, us: float) -> float:
         """USD per million tokens of ``us`` of whole-cluster time per step."""
@@ -137,6 +149,9 @@ class StepResult:
                 "gpu_idle_pct": round(self.gpu_idle_pct, 3),
                 "idle_usd_per_mtok": self.cost_per_million_tokens(self.step_us * self.gpu_idle_pct / 100),
                 "stall_usd_per_mtok": self.cost_per_million_tokens(self.network_stall_us),
+                "exposed_usd_per_mtok": self.cost_per_million_tokens(self.exposed_comm_us),
+                "main_busbw_gbps": self.main_busbw_gbps,
+                "collectives": self.collectives,
                 "model": asdict(self.model)}
 
 
@@ -156,11 +171,21 @@ def build_step(m: TrainingModel, hosts: list[int]) -> Workload:
         last[h] = node
         return node
 
-    def collective(op, members, size, deps, algo="ring"):
+    w.collectives = []                          # (label, op, ranks, bytes, first node, end node)
+
+    def collective(op, members, size, deps, algo="ring", label="tp"):
         if len(members) < 2 or size == 0:
             return deps
+        lo = len(w)
         c = compile_collective(op, members, size, algo, workload=w, ready=deps)
+        w.collectives.append((label, op, len(members), int(size), lo, len(w)))
         return [[x] for x in c.done]
+
+    def send(a, b, deps):
+        f = w.flow(a, b, m.pp_bytes, after=deps)
+        if m.pp_bytes:
+            w.collectives.append(("pp", "send_recv", 2, int(m.pp_bytes), f, f + 1))
+        return f
 
     def layer(d_list, s, mb, li, dur):
         """One layer on stage s for replicas d_list; deps per (d, t) in `state`."""
@@ -176,7 +201,8 @@ def build_step(m: TrainingModel, hosts: list[int]) -> Workload:
                     grp = list(range(g0, g0 + m.ep))
                     deps = [state[(d, t)] for d in grp]
                     for _ in range(2):                 # dispatch and combine
-                        deps = collective("all_to_all", [gpu(d, s, t) for d in grp], m.ep_bytes, deps, "direct")
+                        deps = collective("all_to_all", [gpu(d, s, t) for d in grp], m.ep_bytes, deps, "direct",
+                                          label="ep")
                     for d, dep in zip(grp, deps):
                         state[(d, t)] = dep
 
@@ -191,7 +217,7 @@ def build_step(m: TrainingModel, hosts: list[int]) -> Workload:
             if s + 1 < pp:
                 for d in replicas:
                     for t in range(tp):
-                        f = w.flow(gpu(d, s, t), gpu(d, s + 1, t), m.pp_bytes, after=state[(d, t)])
+                        f = send(gpu(d, s, t), gpu(d, s + 1, t), state[(d, t)])
                         act[(mb, s + 1, d, t)] = [f]
     # backward, last stage first; gradient buckets after the last micro-batch
     grad = {}
@@ -209,44 +235,99 @@ def build_step(m: TrainingModel, hosts: list[int]) -> Workload:
                         buckets.append((s, pending_bytes, pending))
                         for t in range(tp):     # start this bucket's DP all-reduce now
                             collective("all_reduce", [gpu(d, s, t) for d in replicas], pending_bytes,
-                                       [pending[(d, t)] for d in replicas], m.dp_algo)
+                                       [pending[(d, t)] for d in replicas], m.dp_algo, label="dp")
                         pending, pending_bytes = None, 0
             if s > 0:
                 for d in replicas:
                     for t in range(tp):
-                        f = w.flow(gpu(d, s, t), gpu(d, s - 1, t), m.pp_bytes, after=state[(d, t)])
+                        f = send(gpu(d, s, t), gpu(d, s - 1, t), state[(d, t)])
                         grad[(mb, s - 1, d, t)] = [f]
     return w
 
 
-def _longest_path(w: Workload, flow_ps) -> int:
-    """Longest path through ``w`` when flow node i takes ``flow_ps(i)`` and compute nodes
-    their duration (edges are stored in order of their target node)."""
-    n = len(w)
-    finish = [0] * n
+def _longest_path(w: Workload, flow_ps, lo: int = 0, hi: int | None = None) -> int:
+    """Longest path through nodes ``lo .. hi-1`` of ``w`` (edges from outside the range are
+    ignored) when flow node i takes ``flow_ps(i)`` and compute nodes their duration (edges
+    are stored in order of their target node)."""
+    hi = len(w) if hi is None else hi
+    finish = {}
     frm, to = w.edges_from, w.edges_to
-    e, ne = 0, len(to)
-    for node in range(n):
+    e, ne = bisect_left(to, lo), len(to)
+    for node in range(lo, hi):
         start = 0
         while e < ne and to[e] == node:
-            if finish[frm[e]] > start:
-                start = finish[frm[e]]
+            f = finish.get(frm[e], 0)
+            if f > start:
+                start = f
             e += 1
         dur = w.size[node] if w.kind[node] == 1 else (flow_ps(node) if w.size[node] else 0)
         finish[node] = start + w.delay[node] + dur
-    return max(finish, default=0)
+    return max(finish.values(), default=0)
 
 
-def run_training_step(m: TrainingModel, *, sim=None, topology=None, transport=None, seed: int = 0,
-                      placement: str = "sequential") -> StepResult:
-    """Build one step's DAG on the topology's GPUs, run it, and measure it."""
-    from uesim.experiments.collectives.comm import place_ranks
+@dataclass
+class PreparedStep:
+    """One step's DAG on its GPUs with its compute-only and uncontended lengths (ps), ready
+    to :meth:`launch` in a simulation (alone or next to other jobs)."""
+
+    model: TrainingModel
+    hosts: list
+    workload: Workload
+    compute_only_ps: int
+    uncontended_ps: int
+    alone_ps: object = None                     # flow node -> its time alone on the fabric
+
+    def launch(self, sim):
+        """Start the DAG now; returns ``(run, t0)`` for :meth:`measure`."""
+        return self.workload.launch(sim), sim.now_ps
+
+    def measure(self, run, t0: int, n_hosts: int) -> "StepResult":
+        """The :class:`StepResult` of a finished run."""
+        m, w = self.model, self.workload
+        if not run.done:
+            raise RuntimeError(f"the step did not finish: {len(run.unfinished())} nodes left")
+        step = int(run.end_ps.max()) - t0
+        busy = np.zeros(n_hosts)
+        comp = np.asarray(w.kind) == 1
+        np.add.at(busy, np.asarray(w.src)[comp], np.asarray(w.size)[comp])
+        used = busy[np.asarray(sorted(set(self.hosts[:m.n_gpus])))]
+        idle = 100.0 * float(np.mean(1 - used / step)) if step else 0.0
+        return StepResult(m, step / 1e6, self.compute_only_ps / 1e6, self.uncontended_ps / 1e6, idle, run,
+                          collectives=self.breakdown(run))
+
+    def breakdown(self, run) -> list[dict]:
+        """Per kind of collective (``tp``, ``dp``, ``ep``, ``pp``): how many, bytes (per-rank
+        buffers, summed), total and mean duration (first start to last arrival of each
+        instance), the same instances alone on an idle fabric, and the mean bus bandwidth
+        (Gbit/s, nccl-tests factor)."""
+        from uesim.experiments.collectives.algorithms import BUSBW_FACTOR
+        rows = {}
+        for label, op, n, size, lo, hi in self.workload.collectives:
+            t = int(run.end_ps[lo:hi].max() - run.start_ps[lo:hi].min())
+            alone = _longest_path(self.workload, self.alone_ps, lo, hi)
+            r = rows.setdefault(label, {"kind": label, "op": op, "ranks": n, "count": 0, "bytes": 0,
+                                        "time_us": 0.0, "alone_us": 0.0, "_bw": []})
+            r["count"] += 1
+            r["bytes"] += size
+            r["time_us"] += t / 1e6
+            r["alone_us"] += alone / 1e6
+            if t > 0:
+                r["_bw"].append(8e3 * size / t * BUSBW_FACTOR[op](n))
+        out = []
+        for label in ("tp", "ep", "pp", "dp"):
+            if label in rows:
+                r = rows[label]
+                bw = r.pop("_bw")
+                r["mean_us"] = r["time_us"] / r["count"]
+                r["stall_us"] = r["time_us"] - r["alone_us"]
+                r["busbw_gbps"] = float(np.mean(bw)) if bw else float("nan")
+                out.append({k: (round(v, 3) if isinstance(v, float) else v) for k, v in r.items()})
+        return out
+
+
+def prepare_step(m: TrainingModel, sim, hosts: list[int]) -> PreparedStep:
+    """Build the step's DAG on ``hosts`` of ``sim``'s fabric and its ideal lengths."""
     from uesim.experiments.collectives.model import PathModel
-    from uesim.experiments.collectives.runner import DEFAULT_TRANSPORT
-    from uesim.experiments.simulation import Simulation
-    if sim is None:
-        sim = Simulation(topology, transport=transport or DEFAULT_TRANSPORT, seed=seed)
-    hosts = place_ranks(sim.graph, min(m.n_gpus, sim.n_hosts), placement, seed=seed)
     w = build_step(m, hosts)
     tr = sim.sc["transport"]
     pm = PathModel(sim.graph, mtu_bytes=tr["mtu_bytes"], header_bytes=tr["header_bytes"],
@@ -257,17 +338,23 @@ def run_training_step(m: TrainingModel, *, sim=None, topology=None, transport=No
         fab = pm.fabric_of(a, b)
         rate = min(pm.nic_rate_bps(a, fab), pm.nic_rate_bps(b, fab))
         return pm.alpha_ps(a, b, size) + -(-8 * pm.wire_bytes(size) * 10**12 // rate)
-    compute_only = _longest_path(w, lambda i: 0)
-    uncontended = _longest_path(w, alone)
-    t0 = sim.now_ps
-    run = w.launch(sim)
+    return PreparedStep(m, list(hosts), w, _longest_path(w, lambda i: 0), _longest_path(w, alone), alone)
+
+
+def run_training_step(m: TrainingModel, *, sim=None, topology=None, transport=None, fabric=None,
+                      seed: int = 0, placement: str = "sequential", hosts=None) -> StepResult:
+    """Build one step's DAG on the topology's GPUs, run it, and measure it.
+
+    ``hosts`` (GPU indices, one per rank in the module doc's order) overrides ``placement``.
+    """
+    from uesim.experiments.collectives.comm import place_ranks
+    from uesim.experiments.collectives.runner import DEFAULT_TRANSPORT
+    from uesim.experiments.simulation import Simulation
+    if sim is None:
+        sim = Simulation(topology, transport=transport or DEFAULT_TRANSPORT, fabric=fabric, seed=seed)
+    if hosts is None:
+        hosts = place_ranks(sim.graph, min(m.n_gpus, sim.n_hosts), placement, seed=seed)
+    prep = prepare_step(m, sim, hosts)
+    run, t0 = prep.launch(sim)
     sim.run()
-    if not run.done:
-        raise RuntimeError(f"the step did not finish: {len(run.unfinished())} nodes left")
-    step = int(run.end_ps.max()) - t0
-    busy = np.zeros(sim.n_hosts)
-    comp = np.asarray(w.kind) == 1
-    np.add.at(busy, np.asarray(w.src)[comp], np.asarray(w.size)[comp])
-    used = busy[np.asarray(sorted(set(hosts[:m.n_gpus])))]
-    idle = 100.0 * float(np.mean(1 - used / step)) if step else 0.0
-    return StepResult(m, step / 1e6, compute_only / 1e6, uncontended / 1e6, idle, run)
+    return prep.measure(run, t0, sim.n_hosts)
