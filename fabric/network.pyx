@@ -1177,7 +1177,7 @@ cdef class Network(EventHandler):
         cdef Packet* pk = &self.pkts[p]
         cdef int32_t in_port = pk.in_port, node = pt.node
         cdef int32_t cls
-        cdef int64_t size = pk.size
+        cdef int64_t size = pk.size, to_hr = 0, over
         cdef PfcPort* pf
         pk.pfc_hr = 0
         if in_port < 0 or self.node_host[node] >= 0:
@@ -1187,16 +1187,22 @@ cdef class Network(EventHandler):
             cls = 0
         else:
             cls = pk.prio
-            if self.pfc_mode == PFC_FRAMES and (self.pfc_classes >> cls) & 1 and (
-                    pf.in_bytes[cls] + size > self.pfc_xoff_at(in_port) or
-                    (self.sw_shared[node] and self.sw_used[node] + size > self.sw_shared[node])):
-                # beyond its threshold (or the pool is full): the ingress's headroom holds it
-                pk.pfc_hr = 1
-                pf.hr_used += size
-                if pf.hr_used > pf.headroom_bytes:
-                    self.lossless_overflow += 1
-        if not pk.pfc_hr:
-            self.sw_used[node] += size
+            if self.pfc_mode == PFC_FRAMES and (self.pfc_classes >> cls) & 1:
+                if self.sw_shared[node] and self.sw_used[node] + size > self.sw_shared[node]:
+                    to_hr = size            # the pool is full: the ingress's headroom holds it
+                else:
+                    # only the bytes beyond the threshold go to headroom: the packet that
+                    # crosses XOFF is partly below it (the headroom formula counts from XOFF)
+                    over = pf.in_bytes[cls] + size - self.pfc_xoff_at(in_port)
+                    if over > 0:
+                        to_hr = over if over < size else size
+                if to_hr > 0:
+                    pk.pfc_hr = 1
+                    pf.hr_used += to_hr
+                    if pf.hr_used > pf.headroom_bytes:
+                        self.lossless_overflow += 1
+        if to_hr < size:
+            self.sw_used[node] += size - to_hr
             if self.sw_used[node] > self.sw_max_used[node]:
                 self.sw_max_used[node] = self.sw_used[node]
         pf.in_bytes[cls] += size
