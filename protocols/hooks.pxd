@@ -43,6 +43,7 @@ cdef class CCContext:
     cdef inline void clear_event(self) noexcept
     cpdef void arm_timer(self, int64_t at_ps, int kind=*) except *
     cpdef void cancel_timer(self, int kind=*) except *
+    cpdef void cancel_timers(self) except *
     cdef bint timer_is_current(self, int kind, int64_t gen) noexcept
 
 

@@ -147,6 +147,12 @@ cdef class CCContext:
             raise ValueError(f"timer kind must be in 0..{CC_TIMER_KINDS - 1}, got {kind}")
         self.timer_gen[kind] += 1
 
+    cpdef void cancel_timers(self) except *:
+        """Forget every pending timer (a flow that gave up must not keep its CC ticking)."""
+        cdef int k
+        for k in range(CC_TIMER_KINDS):
+            self.timer_gen[k] += 1
+
     cdef bint timer_is_current(self, int kind, int64_t gen) noexcept:
         return 0 <= kind < CC_TIMER_KINDS and self.timer_gen[kind] == gen
 

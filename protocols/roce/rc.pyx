@@ -356,6 +356,7 @@ cdef class RoceFlow(Flow):
         self.timeouts += 1
         if self.retry_limit > 0 and self.retries > self.retry_limit:
             self.aborted = True            # reported unfinished; no more timers
+            self.ctx.cancel_timers()         # nor CC timers (DCQCN's would tick for ever)
             return 0
         lost = self.wire_between(self.cum_ack, self.next_psn)
         self.next_psn = self.cum_ack       # go back N from the oldest unacknowledged

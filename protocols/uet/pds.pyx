@@ -613,6 +613,7 @@ cdef class UetFlow(Flow):
             if self.send_ts[psn] + self.rto_ps <= now:
                 if self.tx_count[psn] > self.max_rto_retries:
                     self.aborted = True      # reported unfinished; no more timers
+                    self.ctx.cancel_timers()         # nor CC timers (DCQCN's would tick for ever)
                     return 0
                 lost += self.wire_size(psn)
                 self.queue_rtx(psn)

@@ -158,6 +158,20 @@ def test_retry_limit_aborts_a_queue_pair_that_cannot_progress():
     assert f.aborted and not f.finished and f.timeouts == 4
 
 
+def test_an_aborted_queue_pair_stops_its_congestion_control_timers():
+    """DCQCN re-arms its timers from its own timer hook: a queue pair that gave up must
+    cancel them, or the run never drains."""
+    from uesim.protocols.cc.dcqcn import Dcqcn
+    built = star()
+    f = flow(built, 0, 1, 400_000, min_rto_ps=20 * US, retry_limit=3, cc=Dcqcn(mtu_bytes=4064))
+    built.net.set_port_up(downlink(built, 1), False)
+    until = 100_000 * US
+    built.sim.run(until_ps=until)
+    assert f.aborted
+    # 503 events with the timers cancelled; about 4,100 when they keep ticking to `until`
+    assert built.sim.pending_events == 0 and built.sim.events < 1000
+
+
 def test_a_spurious_timeout_makes_duplicates_that_are_discarded():
     built = star()
     f = flow(built, 0, 1, 400_000, min_rto_ps=2 * US)   # below the 4.66 us RTT
