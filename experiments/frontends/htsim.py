@@ -279,24 +279,42 @@ def failed_edges(n: int, k: int, tiers: int) -> list[list[str]]:
 
 # ---------------------------------------------------------------- translation
 
-def translate(argv: list[str]) -> Translation:
-    """Translate an htsim command line; see :func:`scenario_from_argv`."""
+def read_matrix(o: dict, *, mismatch: str, failures_hint: str = ""):
+    """``(path, CmFile, nodes)`` of the ``-tm`` file, checked against ``-nodes``.
+
+    ``mismatch`` says what htsim does when the two disagree; ``failures_hint`` follows the
+    refusal of ``failure`` lines.
+    """
     from uesim.experiments.workloads.cm import read_cm
-    o = _parse(list(argv))
     if o["tm"] is None:
         raise HtsimArgError(f"{PROG}: -tm FILE is required (htsim would read the matrix from standard input; "
                             f"uesim needs a file)")
     tm = Path(o["tm"]).expanduser().resolve()
     cm = read_cm(tm, o["nodes"])
     if cm.nodes is not None and o["nodes"] is not None and cm.nodes != o["nodes"]:
-        raise HtsimArgError(f"{PROG}: -nodes {o['nodes']} but {tm} says 'Nodes {cm.nodes}' "
-                            f"(htsim: connection matrix number of nodes differs)")
+        raise HtsimArgError(f"{PROG}: -nodes {o['nodes']} but {tm} says 'Nodes {cm.nodes}' ({mismatch})")
     nodes = o["nodes"] if o["nodes"] is not None else cm.nodes
     if nodes is None:
         raise HtsimArgError(f"{PROG}: -nodes N is missing and {tm} has no 'Nodes N' header")
     if cm.failures:
-        raise HtsimArgError(f"{PROG}: {tm}:{cm.failures[0]['line']}: 'failure' lines are not supported "
-                            f"(use -failed N)")
+        raise HtsimArgError(f"{PROG}: {tm}:{cm.failures[0]['line']}: 'failure' lines are not supported"
+                            f"{failures_hint}")
+    return tm, cm, nodes
+
+
+def topology_table(tiers: int, k: int, rate_bps: int, hop_ps: int) -> dict:
+    """htsim's topology: a K-ary 3-tier fat tree, or a 2-tier leaf-spine with K leaves."""
+    if tiers == 3:
+        return {"generator": "fat_tree", "k": k, "rate_bps": rate_bps, "delay_ps": hop_ps}
+    return {"generator": "leaf_spine", "n_leaves": k, "n_spines": k // 2, "hosts_per_leaf": k // 2,
+            "host_rate_bps": rate_bps, "fabric_rate_bps": rate_bps, "delay_ps": hop_ps}
+
+
+def translate(argv: list[str]) -> Translation:
+    """Translate an htsim command line; see :func:`scenario_from_argv`."""
+    o = _parse(list(argv))
+    tm, cm, nodes = read_matrix(o, mismatch="htsim: connection matrix number of nodes differs",
+                                failures_hint=" (use -failed N)")
     tiers = o["tiers"]
     k = fat_tree_k(nodes, tiers)
     mtu = o["mtu"]
@@ -320,11 +338,7 @@ def translate(argv: list[str]) -> Translation:
     if kmax > queue:
         raise HtsimArgError(f"{PROG}: -ecn: HI = {kmax // mtu} packets ({kmax} B) must be <= the queue size "
                             f"{queue_pkts} packets ({queue} B){' (-q)' if o['q'] is not None else ''}")
-    if tiers == 3:
-        topology = {"generator": "fat_tree", "k": k, "rate_bps": rate_bps, "delay_ps": hop_ps}
-    else:
-        topology = {"generator": "leaf_spine", "n_leaves": k, "n_spines": k // 2, "hosts_per_leaf": k // 2,
-                    "host_rate_bps": rate_bps, "fabric_rate_bps": rate_bps, "delay_ps": hop_ps}
+    topology = topology_table(tiers, k, rate_bps, hop_ps)
     if o["cc"] == "constant":
         cc = {"name": "constant", "cwnd_bytes": o["cwnd"] * mtu if o["cwnd"] else int(1.5 * bdp_bytes)}
     else:
@@ -518,11 +532,23 @@ def main(argv=None) -> int:
     if not argv or argv[0] in ("-h", "--help", "-help"):
         print(usage())
         return 0 if argv else 2
+    return run_translated(lambda: translate(argv), lambda tr, sc: _preamble(tr, sys.stdout),
+                          lambda tr, sc, result: report(tr, result.flow_columns(), dict(result.stats),
+                                                        out=sys.stdout))
+
+
+def run_translated(translate_fn, preamble, summarise) -> int:
+    """The run of a front end: translate, check, print the preamble, run with progress,
+    print results; one error line and status 2 for bad input, 130 when interrupted.
+
+    ``translate_fn()`` returns a :class:`Translation`; ``preamble(tr, sc)`` prints what is
+    simulated; ``summarise(tr, sc, result)`` prints the results and returns the JSON summary.
+    """
     try:
-        tr = translate(argv)
+        tr = translate_fn()
         from uesim.experiments.scenario import check_scenario
         sc = check_scenario(tr.scenario)
-        _preamble(tr, sys.stdout)
+        preamble(tr, sc)
         sys.stdout.flush()
         from uesim.experiments.progress import progress_printer
         from uesim.experiments.run import run_scenario
@@ -532,8 +558,7 @@ def main(argv=None) -> int:
         finally:
             if progress is not None:
                 progress.stop()
-        cols = result.flow_columns()
-        summary = report(tr, cols, dict(result.stats), out=sys.stdout)
+        summary = summarise(tr, sc, result)
     except ScenarioError as exc:
         msg = str(exc)
         print(msg if msg.startswith(PROG) else f"{PROG}: {msg}", file=sys.stderr)

@@ -20,13 +20,11 @@ htsim's run, the statistics of collisions do not.
 """
 from __future__ import annotations
 
-import json
 import sys
-from pathlib import Path
 
 from uesim.experiments.frontends.htsim import (Flag, HtsimArgError, PROG, Translation, _g, _int, _num,
-                                               fat_tree_k, report)
-from uesim.experiments.schema import ScenarioError
+                                               fat_tree_k, read_matrix, report, run_translated,
+                                               topology_table)
 
 HEADER_BYTES = 64            # RocePacket: a data packet is payload + 64 B
 ACK_BYTES = 64               # RocePacket ACKSIZE (ACK and NACK)
@@ -128,21 +126,8 @@ def pfc_available() -> bool:
 
 def translate(argv: list[str]) -> Translation:
     """Translate an ``htsim_roce`` command line into a raw scenario (see the module doc)."""
-    from uesim.experiments.workloads.cm import read_cm
     o = _parse(list(argv))
-    if o["tm"] is None:
-        raise HtsimArgError(f"{PROG}: -tm FILE is required (htsim would read the matrix from standard input; "
-                            f"uesim needs a file)")
-    tm = Path(o["tm"]).expanduser().resolve()
-    cm = read_cm(tm, o["nodes"])
-    if cm.nodes is not None and o["nodes"] is not None and cm.nodes != o["nodes"]:
-        raise HtsimArgError(f"{PROG}: -nodes {o['nodes']} but {tm} says 'Nodes {cm.nodes}' "
-                            f"(htsim_roce exits with status 255)")
-    nodes = o["nodes"] if o["nodes"] is not None else cm.nodes
-    if nodes is None:
-        raise HtsimArgError(f"{PROG}: -nodes N is missing and {tm} has no 'Nodes N' header")
-    if cm.failures:
-        raise HtsimArgError(f"{PROG}: {tm}:{cm.failures[0]['line']}: 'failure' lines are not supported")
+    tm, cm, nodes = read_matrix(o, mismatch="htsim_roce exits with status 255")
     tiers = o["tiers"]
     k = fat_tree_k(nodes, tiers)
     rate_bps = int(o["linkspeed_mbps"] * 1e6)
@@ -150,11 +135,7 @@ def translate(argv: list[str]) -> Translation:
     switch_ps = int(o["switch_us"] * 1e6)
     mss = o["mtu"]
     wire = mss + HEADER_BYTES
-    if tiers == 3:
-        topology = {"generator": "fat_tree", "k": k, "rate_bps": rate_bps, "delay_ps": hop_ps}
-    else:
-        topology = {"generator": "leaf_spine", "n_leaves": k, "n_spines": k // 2, "hosts_per_leaf": k // 2,
-                    "host_rate_bps": rate_bps, "fabric_rate_bps": rate_bps, "delay_ps": hop_ps}
+    topology = topology_table(tiers, k, rate_bps, hop_ps)
     fabric = {"buffer_bytes": 1 << 40, "switch_latency_ps": switch_ps}   # FIFOs never drop (§1)
     if o["queue_type"] == "lossless_input":
         if not pfc_available():
@@ -208,42 +189,26 @@ def main(argv=None) -> int:
     if not argv or argv[0] in ("-h", "--help", "-help"):
         print(usage())
         return 0 if argv else 2
-    try:
-        tr = translate(argv)
-        from uesim.experiments.scenario import check_scenario
-        sc = check_scenario(tr.scenario)
-        f = sc["fabric"]
-        pfc = f.get("pfc")
-        print(f"Nodes: {tr.nodes} Connections: {len(tr.cm.flows)} Triggers: {len(tr.cm.triggers)}")
-        print(f"{tr.tiers}-tier fat tree K={tr.k} ({sc['topology']['generator']}); "
-              + (f"PFC xoff {pfc['xoff_bytes']} B xon {pfc['xon_bytes']} B" if pfc else
-                 "no PFC: unbounded switch queues"))
-        print(f"network_max_unloaded_rtt {_g(tr.rtt_ps / 1e6)}; RoCE RC, mtu {sc['transport']['mtu_bytes']} B "
-              f"on the wire, no CC, ECMP one path per flow")
-        print("Starting simulation")
-        sys.stdout.flush()
-        from uesim.experiments.progress import progress_printer
-        from uesim.experiments.run import run_scenario
-        progress = progress_printer()
-        try:
-            result = run_scenario(sc, progress=progress)
-        finally:
-            if progress is not None:
-                progress.stop()
-        stats = dict(result.stats)
-        summary = report(tr, result.flow_columns(), stats, out=sys.stdout, kind="Roce",
-                         header_bytes=HEADER_BYTES, id_base=FLOW_ID_BASE, id_step=1)
-        summary["pfc_pauses"] = stats.get("pfc_pauses")
-        summary["cnps"] = stats.get("cnps_sent")
-        if pfc:
-            print(f"PFC pauses: {stats.get('pfc_pauses')}")
-    except ScenarioError as exc:
-        msg = str(exc)
-        print(msg if msg.startswith(PROG) else f"{PROG}: {msg}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print(f"{PROG}: interrupted", file=sys.stderr)
-        return 130
-    if tr.as_json:
-        print(json.dumps(summary))
-    return 0
+    return run_translated(lambda: translate(argv), _preamble, _summary)
+
+
+def _preamble(tr: Translation, sc: dict) -> None:
+    pfc = sc["fabric"].get("pfc")
+    print(f"Nodes: {tr.nodes} Connections: {len(tr.cm.flows)} Triggers: {len(tr.cm.triggers)}")
+    print(f"{tr.tiers}-tier fat tree K={tr.k} ({sc['topology']['generator']}); "
+          + (f"PFC xoff {pfc['xoff_bytes']} B xon {pfc['xon_bytes']} B" if pfc else
+             "no PFC: unbounded switch queues"))
+    print(f"network_max_unloaded_rtt {_g(tr.rtt_ps / 1e6)}; RoCE RC, mtu {sc['transport']['mtu_bytes']} B "
+          f"on the wire, no CC, ECMP one path per flow")
+    print("Starting simulation")
+
+
+def _summary(tr: Translation, sc: dict, result) -> dict:
+    stats = dict(result.stats)
+    summary = report(tr, result.flow_columns(), stats, out=sys.stdout, kind="Roce",
+                     header_bytes=HEADER_BYTES, id_base=FLOW_ID_BASE, id_step=1)
+    summary["pfc_pauses"] = stats.get("pfc_pauses")
+    summary["cnps"] = stats.get("cnps_sent")
+    if sc["fabric"].get("pfc"):
+        print(f"PFC pauses: {stats.get('pfc_pauses')}")
+    return summary
