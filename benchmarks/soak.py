@@ -36,7 +36,7 @@ def main(argv=None) -> int:
           f"{sum(r['drops'] for r in rows):,} drops")
     print(f"  flows: {sum(r['flows'] for r in rows):,}, finished {sum(r['finished'] for r in rows):,}, "
           f"stuck (cut off by a fault) {sum(r['stuck'] for r in rows):,}")
-    for key in ("topology", "transport", "cc", "lb", "pattern"):
+    for key in ("topology", "transport", "cc", "lb", "pattern", "lossless"):
         print(f"  {key}: {by(key)}")
     return 0
 

@@ -94,6 +94,11 @@ def random_scenario(rng: random.Random, seed: int) -> dict:
     }
     if rng.random() < 0.4:
         sc["fabric"]["ecn"] = {"kmin_bytes": 10_000, "kmax_bytes": 40_000, "pmax": 0.5}
+    lossless = rng.random()
+    if lossless < 0.25:
+        sc["fabric"]["pfc"] = {"mode": rng.choice(["frames", "htsim"])}
+    elif lossless < 0.35 and not trimming:      # credits and trimming do not mix (docs/lossless.md)
+        sc["fabric"]["cbfc"] = {"enabled": True}
     if faults:
         sc["faults"] = faults
     return sc
@@ -125,6 +130,8 @@ def soak(seconds: float, seed: int = 0, out=print) -> list[dict]:
         row = {"round": i, "seed": round_seed, "topology": raw["topology"]["generator"],
                "transport": raw["transport"]["name"], "cc": raw["transport"]["cc"]["name"],
                "lb": raw["transport"]["lb"]["name"], "pattern": raw["traffic"]["pattern"],
+               "lossless": ("pfc-" + raw["fabric"]["pfc"]["mode"] if "pfc" in raw["fabric"]
+                            else "cbfc" if "cbfc" in raw["fabric"] else "none"),
                "faults": len(raw.get("faults", {}).get("events", [])),
                "flows": len(f), "finished": int(f["finished"].sum()), "stuck": int(f["stuck"].sum()),
                "lost": res.stats["packets_lost"], "drops": res.stats["packets_dropped"],
