@@ -107,9 +107,8 @@ def network_problems(net, *, trimming: bool = False, drained: bool = False, port
     if getattr(net, "pfc_mode", 0):
         # lossless fabric: a port may hold more than its own share (shared buffer, headroom);
         # the bound is that no lossless packet overflowed XOFF + headroom
+        # (check_invariants above reports lossless_overflow)
         limit = np.full_like(c["max_queue_bytes"], np.iinfo(np.int64).max)
-        if getattr(net, "lossless_overflow", 0):
-            out.append(f"network: {net.lossless_overflow} lossless packets held beyond XOFF + headroom")
     for p in np.flatnonzero(c["max_queue_bytes"] > limit):
         out.append(f"{name(p)}: queue reached {c['max_queue_bytes'][p]} B, above its limit {limit[p]} B")
     for p in np.flatnonzero((c["queued_bytes"] < 0) | (c["drops"] < 0) | (c["tx_packets"] < 0)):
