@@ -1113,6 +1113,11 @@ cdef class Network(EventHandler):
                     pt.ecn_marks += 1
         if in_port >= 0:
             self.pfc_after_release(in_port)
+            if pt.tx_pending:
+                # the release sent a PFC frame on this very port (a packet that came in
+                # from the port's own peer and turned back, as during a reroute): the
+                # frame holds the port, its end of service serves the next packet
+                return 0
         return self.pfc_start_service(pt, port)
 
     cdef int on_event(self, int32_t kind, int64_t arg) except -1:
