@@ -55,8 +55,9 @@ def _flow_problems(objs, now: int, final: bool) -> list[str]:
                        f"= {new + retx} (a transmission not accounted)")
         if new is None:
             new = sent - retx
-        # htsim_roce's off-by-one (RoCE option htsim_extra_packet) sends one PSN more
-        limit = o.n_packets + (1 if getattr(o, "htsim_extra_packet", False) else 0)
+        # a transport may send more distinct packets than its payload needs (RoCE's
+        # htsim-compatible extra packet): it says so in n_send
+        limit = getattr(o, "n_send", o.n_packets)
         if new > limit:
             out.append(f"flow {fid}: {new} new packets sent, the flow has only {limit}")
         rx = getattr(o, "rx_packets", None)

@@ -138,33 +138,29 @@ OUTPUTS = {
 }
 
 
+def _check_selection(key: str, value, words: tuple, item_ok, item: str) -> None:
+    """``value`` is one of ``words`` or a list whose every entry passes ``item_ok``."""
+    if isinstance(value, str):
+        if value not in words:
+            raise ScenarioError(f"{key} = {value!r}: unknown; allowed: {', '.join(words)}, "
+                               f"or a list (each entry {item})")
+    elif isinstance(value, list):
+        for i, x in enumerate(value):
+            if not item_ok(x):
+                raise ScenarioError(f"{key}[{i}] = {x!r}: must be {item}")
+    else:
+        raise ScenarioError(f"{key} = {value!r}: must be {' or '.join(map(repr, words))} or an array")
+
+
 def _check_outputs(table) -> dict:
     out = check_table("outputs", table, OUTPUTS)
-    ports = out["timeseries_ports"]
-    if isinstance(ports, str):
-        if ports not in ("all", "busy"):
-            raise ScenarioError(f"outputs.timeseries_ports = {ports!r}: unknown; allowed: all, busy, "
-                                "or a list of port indices / [from_node, to_node] pairs")
-    elif isinstance(ports, list):
-        for i, item in enumerate(ports):
-            is_int = isinstance(item, int) and not isinstance(item, bool)
-            is_pair = isinstance(item, list) and len(item) == 2 and all(isinstance(x, str) for x in item)
-            if not (is_int and item >= 0) and not is_pair:
-                raise ScenarioError(f"outputs.timeseries_ports[{i}] = {item!r}: must be a port index "
-                                    "(an integer >= 0) or a [from_node, to_node] pair of names")
-    else:
-        raise ScenarioError(f"outputs.timeseries_ports = {ports!r}: must be \"all\", \"busy\" or an array")
-    flows = out["timeseries_flows"]
-    if isinstance(flows, str):
-        if flows not in ("all", "none"):
-            raise ScenarioError(f"outputs.timeseries_flows = {flows!r}: unknown; allowed: all, none, "
-                                "or a list of flow ids")
-    elif isinstance(flows, list):
-        for i, item in enumerate(flows):
-            if not (isinstance(item, int) and not isinstance(item, bool) and item >= 0):
-                raise ScenarioError(f"outputs.timeseries_flows[{i}] = {item!r}: must be a flow id (an integer >= 0)")
-    else:
-        raise ScenarioError(f"outputs.timeseries_flows = {flows!r}: must be \"all\", \"none\" or an array")
+    _check_selection("outputs.timeseries_ports", out["timeseries_ports"], ("all", "busy"),
+                     lambda x: (isinstance(x, int) and not isinstance(x, bool) and x >= 0) or
+                     (isinstance(x, list) and len(x) == 2 and all(isinstance(n, str) for n in x)),
+                     "a port index (an integer >= 0) or a [from_node, to_node] pair of names")
+    _check_selection("outputs.timeseries_flows", out["timeseries_flows"], ("all", "none"),
+                     lambda x: isinstance(x, int) and not isinstance(x, bool) and x >= 0,
+                     "a flow id (an integer >= 0)")
     return out
 # the field tables of nested tables, by dotted path (the reference page and defaults)
 _SUBTABLES = {"fabric": FABRIC, "fabric.ecn": ECN, "transport": TRANSPORT, "traffic": TRAFFIC,

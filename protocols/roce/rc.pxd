@@ -19,7 +19,7 @@ cdef class RoceFlow(Flow):
     cdef readonly bint htsim_extra_packet
     cdef readonly bint trace_rate
     cdef readonly bint aborted
-    cdef int64_t n_send                 # PSNs the sender may send (n_packets, + 1 htsim-compat)
+    cdef readonly int64_t n_send        # PSNs the sender may send (n_packets, + 1 htsim-compat)
     # sender
     cdef readonly int64_t next_psn      # next PSN to send (go-back-N moves it back)
     cdef readonly int64_t highest_sent  # one past the highest PSN ever sent
