@@ -3,7 +3,7 @@
 The names below are imported on first use, so ``uesim`` commands that need little (the
 htsim front end on a small run) start fast.
 """
-from importlib import import_module
+from uesim.experiments._lazy import lazy_namespace
 
 _LAZY = {
     "ScenarioError": "uesim.experiments.schema",
@@ -23,13 +23,4 @@ _LAZY = {
 __all__ = list(_LAZY)
 
 
-def __getattr__(name):
-    if name in _LAZY:
-        value = getattr(import_module(_LAZY[name]), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'uesim.experiments' has no attribute {name!r}")
-
-
-def __dir__():
-    return sorted(list(globals()) + __all__)
+__getattr__, __dir__ = lazy_namespace(__name__, _LAZY, globals())

@@ -37,13 +37,14 @@ COLLECTIVE_KEYS = ("op", "algo", "n_ranks", "placement", "channels", "chunks")
 def check_collective_traffic(t: dict) -> None:
     """Check the collective keys of a ``[traffic]`` table (errors name the key); other
     patterns must not set them."""
-    from uesim.experiments.collectives.algorithms import OP_ALGOS, OPS
-    from uesim.experiments.collectives.comm import PLACEMENTS
     if t["pattern"] != "collective":
         for key in COLLECTIVE_KEYS:
             if key in t:
                 raise ScenarioError(f"traffic.{key}: only for pattern 'collective' (pattern is {t['pattern']!r})")
         return
+    # only now: importing the collectives package costs every other run its start-up
+    from uesim.experiments.collectives.algorithms import OP_ALGOS, OPS
+    from uesim.experiments.collectives.comm import PLACEMENTS
     if t["op"] not in OPS:
         raise ScenarioError(f"traffic.op = {t['op']!r}: allowed: {', '.join(OPS)}")
     if t.get("algo") is not None and t["algo"] not in OP_ALGOS[t["op"]]:

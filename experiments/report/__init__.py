@@ -11,9 +11,16 @@ Functions over DataFrames (a run's ``flows``/``ports``/``timeseries``, a sweep's
 
 matplotlib is imported only when a figure is made.
 """
-from uesim.experiments.report.html import flow_summary, report_from_results, write_report
-from uesim.experiments.report.plots import (busbw_vs_size, fct_cdf, point_labels, port_names,
-                                            port_series, queue_depth, save, stall_bars, utilisation)
+from uesim.experiments._lazy import lazy_namespace
 
-__all__ = ["busbw_vs_size", "fct_cdf", "flow_summary", "point_labels", "port_names", "port_series",
-           "queue_depth", "report_from_results", "save", "stall_bars", "utilisation", "write_report"]
+# resolved on first use, so ``uesim`` commands that only register the plot and report
+# subcommands do not import these modules (and numpy) at start-up
+_LAZY = {name: "uesim.experiments.report.html" for name in ("flow_summary", "report_from_results", "write_report")}
+_LAZY.update({name: "uesim.experiments.report.plots" for name in (
+    "busbw_vs_size", "fct_cdf", "point_labels", "port_names", "port_series", "queue_depth", "save",
+    "stall_bars", "utilisation")})
+
+__all__ = sorted(_LAZY)
+
+
+__getattr__, __dir__ = lazy_namespace(__name__, _LAZY, globals())
