@@ -38,7 +38,8 @@ def test_sweep_on_dask_survives_a_lost_worker(tmp_path, plugin_scenario):
     from uesim.experiments.sweeps import load_sweep
     from uesim.experiments.sweeps.runner import run_sweep
 
-    scenario = plugin_scenario(tmp_path / "scenario", "dask_test_dctcp", seeds=8, size_bytes=1_500_000)
+    # points long enough that a worker can be killed mid-sweep (15 x 3 MB: 3.6 ms of 5)
+    scenario = plugin_scenario(tmp_path / "scenario", "dask_test_dctcp", seeds=8, size_bytes=3_000_000)
     points = load_sweep(scenario)
     assert len(points) == 8
 
