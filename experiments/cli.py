@@ -252,5 +252,17 @@ def main(argv=None) -> int:
         return 130
 
 
+def console_main() -> int:
+    """The ``uesim`` command: :func:`main`, then an exit that skips the garbage collector.
+
+    The process ends here, so its objects need no cyclic-collection pass: Python's
+    finalisation would otherwise traverse every one of them (about 20 ms after a
+    1024-host run).  ``gc.freeze`` moves them out of the collector's sight.
+    """
+    status = main()
+    gc.freeze()
+    return status
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(console_main())

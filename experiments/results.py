@@ -7,6 +7,7 @@ DataFrames the first time they are read.
 from __future__ import annotations
 
 import json
+import math
 import os
 import tempfile
 from dataclasses import dataclass, field
@@ -14,6 +15,35 @@ from pathlib import Path
 
 import numpy as np
 
+
+
+def percentile(values, q: float) -> float:
+    """The ``q``-th percentile of ``values``, equal to ``np.percentile(values, q)`` to the bit.
+
+    numpy's default method (linear interpolation between the order statistics around
+    the virtual index ``(n - 1) q / 100``), in its own order of operations.  Written out
+    because ``np.percentile`` calls ``np.unique``, which imports ``numpy.ma`` in numpy 2:
+    about 30 ms, a tenth of a small run's start-up.
+
+    Examples
+    --------
+    >>> percentile([1.0, 2.0, 3.0, 4.0], 50), percentile([5.0, 1.0, 3.0], 99)
+    (2.5, 4.96)
+    """
+    a = np.sort(np.asarray(values, dtype=float).ravel())
+    n = a.size
+    if n == 0:
+        raise ValueError("percentile of no values")
+    qf = q / 100
+    virtual = (n - 1) * qf
+    lo = min(max(math.floor(virtual), 0), n - 1)
+    hi = min(lo + 1, n - 1)
+    gamma = virtual - math.floor(virtual)
+    x, y = a[lo], a[hi]
+    diff = y - x
+    if gamma >= 0.5:                                       # numpy's _lerp, both branches
+        return float(y - diff * (1 - gamma))
+    return float(x + diff * gamma)
 
 @dataclass
 class RunResult:
@@ -111,7 +141,7 @@ class RunResult:
         """Headline numbers (the JSON line of ``uesim run --json``)."""
         fin = np.asarray(self.flow_cols["finished"], dtype=bool)
         fct = np.asarray(self.flow_cols["fct_us"], dtype=float)[fin]
-        pct = (lambda q: round(float(np.percentile(fct, q)), 6)) if len(fct) else (lambda q: None)
+        pct = (lambda q: round(percentile(fct, q), 6)) if len(fct) else (lambda q: None)
         return {
             "scenario": self.config.get("name"),
             "flows": int(len(fin)),

@@ -16,6 +16,7 @@ cdef enum:
     WHEEL_SHIFT = 10
     WHEEL_SIZE = 4096
     WHEEL_WORDS = 64          # WHEEL_SIZE / 64 bits of the occupancy bitmap
+    PF_KINDS = 4              # event kinds (0 .. PF_KINDS - 1) that may carry prefetch hints
 
 ctypedef struct Event:
     uint128 key
@@ -44,12 +45,16 @@ cdef class Simulator:
     cdef int64_t cur_len
     cdef int64_t cur_cap
     cdef int64_t cur_abs          # absolute bucket number (time >> WHEEL_SHIFT) loaded in cur
-    # prefetch: events of kind 0 of handler ``pf_handler`` name an element of the array
-    # at ``pf_base`` (``pf_stride`` bytes each); when their bucket is loaded, the elements
-    # are prefetched, so they are in cache when the events run (a packet's arrival)
+    # prefetch: an event of handler ``pf_handler`` and kind ``k < PF_KINDS`` may name
+    # array elements in its argument: the low 32 bits index the array at ``pf_lo[k]``,
+    # the high 32 bits (when not zero) index the one at ``pf_hi[k]`` plus one.  When
+    # the event's bucket is loaded those elements are prefetched, so they are in cache
+    # when the event runs (a packet's arrival, the next packet a port serves)
     cdef int32_t pf_handler
-    cdef char* pf_base
-    cdef int64_t pf_stride
+    cdef char* pf_lo[PF_KINDS]
+    cdef int64_t pf_lo_stride[PF_KINDS]
+    cdef char* pf_hi[PF_KINDS]
+    cdef int64_t pf_hi_stride[PF_KINDS]
     # far events
     cdef Event* heap
     cdef int64_t heap_len

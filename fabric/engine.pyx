@@ -13,7 +13,7 @@ virtual call; nothing on this path creates Python objects.
 from libc.stdlib cimport calloc, free, malloc, realloc
 from cpython.ref cimport PyObject
 
-from libc.stdint cimport INT64_MAX
+from libc.stdint cimport INT64_MAX, uint32_t
 
 cdef int64_t NO_LIMIT = INT64_MAX
 
@@ -78,6 +78,11 @@ cdef class Simulator:
         self.cur_len = 0
         self.cur_abs = -1
         self.pf_handler = -1
+        for i in range(PF_KINDS):
+            self.pf_lo[i] = NULL
+            self.pf_hi[i] = NULL
+            self.pf_lo_stride[i] = 0
+            self.pf_hi_stride[i] = 0
         self.bucket = <Event**> calloc(WHEEL_SIZE, sizeof(Event*))
         self.bucket_len = <int32_t*> calloc(WHEEL_SIZE, sizeof(int32_t))
         self.bucket_cap = <int32_t*> calloc(WHEEL_SIZE, sizeof(int32_t))
@@ -262,6 +267,8 @@ cdef class Simulator:
         cdef int32_t start, w, k, b = -1, n
         cdef uint64_t word
         cdef Event* arr
+        cdef Event* ev
+        cdef int64_t hi
         if (self.now >> WHEEL_SHIFT) > first:   # the clock moved on through far events
             first = self.now >> WHEEL_SHIFT
         start = <int32_t> (first & (WHEEL_SIZE - 1))
@@ -280,9 +287,14 @@ cdef class Simulator:
         n = self.bucket_len[b]
         self.cur_abs = <int64_t> (arr[0].key >> 64) >> WHEEL_SHIFT
         for k in range(n):
-            if arr[k].handler == self.pf_handler and arr[k].kind == 0:
-                prefetch_read(self.pf_base + arr[k].arg * self.pf_stride)
-            self._cur_push(arr[k].key, arr[k].handler, arr[k].kind, arr[k].arg)
+            ev = &arr[k]
+            if ev.handler == self.pf_handler and <uint32_t> ev.kind < PF_KINDS:
+                if self.pf_lo[ev.kind] != NULL:
+                    prefetch_read(self.pf_lo[ev.kind] + <int64_t> (<uint32_t> ev.arg) * self.pf_lo_stride[ev.kind])
+                hi = ev.arg >> 32
+                if hi != 0 and self.pf_hi[ev.kind] != NULL:
+                    prefetch_read(self.pf_hi[ev.kind] + (hi - 1) * self.pf_hi_stride[ev.kind])
+            self._cur_push(ev.key, ev.handler, ev.kind, ev.arg)
         self.wheel_len -= n
         self.bucket_len[b] = 0
         self.bits[b >> 6] &= ~((<uint64_t> 1) << (b & 63))

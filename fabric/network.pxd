@@ -257,7 +257,7 @@ cdef class Network(EventHandler):
 
     cdef int32_t alloc(self) except -1
     cdef void release(self, int32_t p) noexcept
-    cdef void _prefetch_packets(self) noexcept
+    cdef void _register_prefetch(self) noexcept
     cdef inline int send(self, int32_t p) except -1
     cdef int nic_ready(self, Endpoint ep, int32_t src, int32_t dst) except -1
     cdef int nic_pull(self, int32_t ring) except -1

@@ -39,6 +39,12 @@ cdef inline int64_t tx_time(int64_t size, int64_t rate_bps) noexcept:
     return (size * BITS_PS + rate_bps - 1) // rate_bps
 
 
+cdef inline int64_t tx_done_arg(int32_t port, int32_t head) noexcept:
+    # an end-of-service event names its port, and in the high half (plus one) the packet
+    # then at the head of the port's queue, for the engine to prefetch (see _register_prefetch)
+    return <int64_t> port | ((<int64_t> head + 1) << 32)
+
+
 cdef inline int64_t port_tx_time(Port* pt, int64_t size) noexcept:
     if pt.ps_per_byte:          # 100 Gb/s is exactly 80 ps per byte: no division
         return size * pt.ps_per_byte
@@ -176,7 +182,7 @@ cdef class Network(EventHandler):
         self.free_head = 0
         self.endpoints = []
         sim.register(self)
-        self._prefetch_packets()
+        self._register_prefetch()
 
     def __dealloc__(self):
         cdef int32_t i
@@ -472,6 +478,7 @@ cdef class Network(EventHandler):
         if onode.shape[0]:
             memcpy(self.ovr_node, &onode[0], onode.shape[0] * sizeof(int32_t))
             memcpy(self.ovr_row, &orow[0], onode.shape[0] * sizeof(int32_t))
+        self._register_prefetch()
 
     def add_endpoint(self, Endpoint ep):
         """Attach an endpoint (and register it with the simulator); return its id."""
@@ -510,7 +517,7 @@ cdef class Network(EventHandler):
             free(self.pkts)
             self.pkts = grown
             self.pkt_cap = 2 * old
-            self._prefetch_packets()
+            self._register_prefetch()
             for i in range(old, self.pkt_cap):
                 self.pkts[i].next = i + 1 if i + 1 < self.pkt_cap else -1
             self.free_head = old
@@ -523,11 +530,17 @@ cdef class Network(EventHandler):
         self.allocated_packets += 1
         return p
 
-    cdef void _prefetch_packets(self) noexcept:
-        # arrival events (kind EV_ARRIVE = 0) name a packet: let the engine prefetch it
+    cdef void _register_prefetch(self) noexcept:
+        # arrival events name a packet; end-of-service events carry the packet at the
+        # head of the port's queue when they were scheduled (it is served next unless a
+        # header overtakes it): let the engine prefetch them
         self.sim.pf_handler = self.handler_id
-        self.sim.pf_base = <char*> self.pkts
-        self.sim.pf_stride = sizeof(Packet)
+        self.sim.pf_lo[EV_ARRIVE] = <char*> self.pkts
+        self.sim.pf_lo_stride[EV_ARRIVE] = sizeof(Packet)
+        self.sim.pf_hi[EV_TX_DONE] = <char*> self.pkts
+        self.sim.pf_hi_stride[EV_TX_DONE] = sizeof(Packet)
+        self.sim.pf_hi[EV_ARRIVE] = <char*> self.fwd_row
+        self.sim.pf_hi_stride[EV_ARRIVE] = sizeof(int32_t)
 
     cdef void release(self, int32_t p) noexcept:
         self.pkts[p].next = self.free_head
@@ -937,7 +950,8 @@ cdef class Network(EventHandler):
             pt.n_waiting += 1
             if not pt.tx_pending:
                 pt.tx_pending = 1
-                push_event(self.sim, pt.busy_until, self.handler_id, EV_TX_DONE, port)
+                push_event(self.sim, pt.busy_until, self.handler_id, EV_TX_DONE,
+                           tx_done_arg(port, p))
             return 0
         return self.begin_tx(pt, port, p)
 
@@ -998,9 +1012,15 @@ cdef class Network(EventHandler):
         # wire -- at a thousand hosts those are cache misses that cost more than the
         # larger event queue
         cdef Packet* pk = &self.pkts[p]
+        cdef int32_t node = pt.peer
+        cdef int64_t hint = 0
         pk.next = -1
-        pk.at_node = pt.peer
-        return push_event(self.sim, due, self.handler_id, EV_ARRIVE, p)
+        pk.at_node = node
+        if self.node_host[node] < 0 and self.host_group != NULL:
+            # the forwarding entry the switch will read, for the engine to prefetch
+            hint = (<int64_t> node * self.n_groups
+                    + self.host_group[<int64_t> pk.table * self.n_hosts + pk.dst] + 1)
+        return push_event(self.sim, due, self.handler_id, EV_ARRIVE, p | (hint << 32))
 
     cdef int _grow_ring(self, Port* pt) except -1:
         cdef int32_t newcap = 64 if pt.ring_cap == 0 else 2 * pt.ring_cap
@@ -1071,7 +1091,10 @@ cdef class Network(EventHandler):
                 self.begin_tx(pt, port, p)
                 if pt.n_waiting > 0:
                     pt.tx_pending = 1
-                    push_event(self.sim, pt.busy_until, self.handler_id, EV_TX_DONE, port)
+                    while pt.q_head[c] < 0:      # the next head: this class or a lower one
+                        c += 1
+                    push_event(self.sim, pt.busy_until, self.handler_id, EV_TX_DONE,
+                               tx_done_arg(port, pt.q_head[c]))
                 return 0
         return 0
 

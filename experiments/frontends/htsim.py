@@ -416,9 +416,8 @@ def percentile_summary(fct_us: list[float]) -> tuple:
     interpolation between order statistics; Nones when no flow finished."""
     if not fct_us:
         return None, None, None
-    import numpy as np
-    a = np.asarray(fct_us, dtype=float)
-    return float(np.percentile(a, 50)), float(np.percentile(a, 99)), float(a.max())
+    from uesim.experiments.results import percentile
+    return percentile(fct_us, 50), percentile(fct_us, 99), float(max(fct_us))
 
 
 def report(tr: Translation, cols: dict, stats: dict, out=None, *, kind: str = "Uec",
