@@ -65,7 +65,7 @@ ctypedef struct Packet:
     int32_t size         # bytes on the wire
     int32_t port         # port the packet is crossing now
     int32_t next         # free-list / queue link
-    int32_t prev         # queue link backwards (dequeue-path class queues)
+    int32_t prev         # queue link backwards (class FIFOs; stale at the head, see class_unlink)
     int32_t endpoint     # endpoint id that receives this packet at dst
     int32_t src          # source host index
     int32_t hops         # links crossed so far
@@ -88,54 +88,57 @@ ctypedef struct Packet:
 
 
 ctypedef struct Port:
-    # first cache line: what an arrival, an enqueue and a service start touch
+    # 320 bytes, cache-line aligned.  Line 0 and 1 hold what every enqueue and service
+    # start touches; line 2 the class FIFOs (dequeue path only), line 3 the FIFO fast
+    # path's ring and the rest of ECN; line 4 counters of rare events.  At a thousand
+    # hosts a port is rarely in cache when a packet reaches it: each line is a miss.
+    # line 0
     int64_t busy_until    # when the transmitter frees up (dequeue path: the packet in service)
     int64_t queued_bytes  # bytes held (including the one being serialised)
     int64_t hdr_bytes     # bytes of class-0 packets held (in service included)
     int64_t ps_per_byte   # exact serialisation time per byte, or 0 if the rate needs a division
     int64_t delay_ps
-    int64_t pad_hot       # spare: keeps the layout measured fastest (288 B, hot fields in the first 64)
+    int64_t buffer_bytes
     int32_t peer          # receiving node
     int32_t mode          # PM_*
     int32_t in_service    # dequeue path: packet being serialised (on the wire already), or -1
     int32_t n_waiting     # dequeue path: packets in the class FIFOs (not the one in service)
-    # second line
-    int64_t buffer_bytes
+    # line 1
     int64_t drain_at      # when everything held will have been serialised
-    int64_t rate_bps
+    int64_t max_queue_bytes
+    int64_t tx_packets
+    int64_t tx_bytes
+    int64_t ecn_kmin      # ECN (RED-style, linear between kmin and kmax; always above kmax)
     int32_t svc_size      # bytes of the packet in service (held until TX_DONE or the next enqueue)
     uint8_t tx_pending    # a TX_DONE event is scheduled at busy_until
     uint8_t svc_hdr       # the packet in service is of class 0
     uint8_t svc_data      # the packet in service is ECN-markable data (not class 0, ECT)
     uint8_t up
-    int32_t node          # owner (transmitting) node
-    int32_t trim_bytes    # size of a trimmed packet (PM_TRIM)
-    # ECN (RED-style, linear between kmin and kmax; always above kmax)
-    int64_t ecn_kmin
-    int64_t ecn_kmax
-    uint32_t ecn_pmax_q32  # pmax scaled to 2^32
-    uint32_t trim_tail_q32  # probability (x 2^32) of trimming the newest queued packet instead
-    # dequeue path: per-class FIFOs linked through Packet.next/prev; class 0 is the
-    # header class (ACKs, NACKs, trimmed packets).  The packet in service was put on the
-    # wire when its service began; a TX_DONE event exists only while packets wait.
-    int32_t q_head[N_CLASSES]
-    int32_t q_tail[N_CLASSES]
-    # fast path: finish times and sizes of packets held, oldest first (a ring)
-    int64_t* ring_t
-    int32_t* ring_sz
-    int32_t ring_head
+    int32_t ring_head     # fast path: finish times and sizes of packets held, oldest first
     int32_t ring_len
     int32_t ring_cap
+    int32_t trim_bytes    # size of a trimmed packet (PM_TRIM)
+    # line 2: dequeue path: per-class FIFOs linked through Packet.next/prev; class 0 is
+    # the header class (ACKs, NACKs, trimmed packets).  The packet in service was put on
+    # the wire when its service began; a TX_DONE event exists only while packets wait.
+    int32_t q_head[N_CLASSES]
+    int32_t q_tail[N_CLASSES]
+    # line 3
+    int64_t* ring_t
+    int32_t* ring_sz
+    int64_t ecn_kmax
+    uint32_t ecn_pmax_q32   # pmax scaled to 2^32
+    uint32_t trim_tail_q32  # probability (x 2^32) of trimming the newest queued packet instead
+    int32_t node          # owner (transmitting) node
     int32_t reverse       # port in the other direction of the same cable, or -1
-    # counters
-    int64_t tx_packets
-    int64_t tx_bytes
-    int64_t max_queue_bytes
+    int64_t rate_bps
     int64_t drops
     int64_t drop_bytes
+    # line 4
     int64_t ecn_marks
     int64_t trims
     int64_t hdr_drops     # header-class packets dropped (its limit is 2 x buffer_bytes)
+    int64_t pad_end[5]
 
 
 ctypedef struct PfcPort:

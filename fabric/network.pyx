@@ -78,6 +78,15 @@ cdef Packet* alloc_packets(int64_t n) noexcept:
     return <Packet*> mem
 
 
+cdef Port* alloc_ports(int64_t n) noexcept:
+    # zeroed and cache-line aligned: a port's hot fields are its first two lines
+    cdef void* mem = NULL
+    if posix_memalign(&mem, 64, n * sizeof(Port)) != 0:
+        return NULL
+    memset(mem, 0, n * sizeof(Port))
+    return <Port*> mem
+
+
 cdef class Endpoint(EventHandler):
     """Something at a host that packets are addressed to (a transport flow, a sink).
 
@@ -148,8 +157,10 @@ cdef class Network(EventHandler):
         self.host_domain = <int32_t*> malloc(n_hosts * sizeof(int32_t))
         self.n_tables = 1
         self.node_salt = <uint64_t*> malloc(n_nodes * sizeof(uint64_t))
+        if sizeof(Port) % 64 or sizeof(Packet) != 128:
+            raise AssertionError("Port must fill whole cache lines and Packet two")
         self.port_cap = 64
-        self.ports = <Port*> calloc(self.port_cap, sizeof(Port))
+        self.ports = alloc_ports(self.port_cap)
         self.pkt_cap = 4096
         self.pkts = alloc_packets(self.pkt_cap)
         self.endpoint_cap = 64
@@ -246,11 +257,12 @@ cdef class Network(EventHandler):
         if self.pfc != NULL or self.llr_fer != NULL:
             raise RuntimeError("add ports before configure_pfc / configure_llr")
         if self.n_ports == self.port_cap:
-            pt = <Port*> realloc(self.ports, 2 * self.port_cap * sizeof(Port))
+            pt = alloc_ports(2 * self.port_cap)
             if pt == NULL:
                 raise MemoryError()
+            memcpy(pt, self.ports, self.port_cap * sizeof(Port))
+            free(self.ports)
             self.ports = pt
-            memset(&self.ports[self.port_cap], 0, self.port_cap * sizeof(Port))
             self.port_cap *= 2
         pt = &self.ports[self.n_ports]
         pt.node = node
@@ -994,17 +1006,23 @@ cdef class Network(EventHandler):
         pt.q_tail[c] = p
 
     cdef inline void class_unlink(self, Port* pt, int32_t c, int32_t p) noexcept:
-        cdef int32_t a = self.pkts[p].prev, b = self.pkts[p].next
-        if a < 0:
+        # packets leave a class FIFO at its head (service) or its tail (a trimmed
+        # victim), so only a packet behind another needs a valid ``prev``: a head's is
+        # never read, and taking the head leaves its successor's stale rather than
+        # touching that packet (a cache miss per service at scale)
+        cdef int32_t a, b = self.pkts[p].next
+        if pt.q_head[c] == p:
             pt.q_head[c] = b
+            if b < 0:
+                pt.q_tail[c] = -1
         else:
+            a = self.pkts[p].prev
             self.pkts[a].next = b
-        if b < 0:
-            pt.q_tail[c] = a
-        else:
-            self.pkts[b].prev = a
+            if b < 0:
+                pt.q_tail[c] = a
+            else:
+                self.pkts[b].prev = a
         self.pkts[p].next = -1
-        self.pkts[p].prev = -1
 
     cdef int put_on_wire(self, Port* pt, int32_t port, int32_t p, int64_t due) except -1:
         # one arrival event per packet, naming the packet: the arrival then touches only
