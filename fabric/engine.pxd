@@ -25,6 +25,20 @@ ctypedef struct Event:
     int32_t kind      # handler-defined event kind
 
 
+cdef enum:
+    CHUNK_EVENTS = 31         # events per wheel chunk: with its header a chunk is 1 kB
+    CHUNKS_PER_SLAB = 64      # chunks allocated together (64 kB)
+
+cdef struct Chunk:
+    # a piece of a wheel bucket: buckets are lists of chunks, and emptied chunks go to
+    # a free list, most recently emptied first, so the memory events are written to
+    # was read a moment ago and is still in cache
+    Chunk* next
+    int32_t n
+    int32_t pad[5]            # the events start 32 bytes in: 1024 bytes in all
+    Event ev[CHUNK_EVENTS]
+
+
 cdef class EventHandler:
     cdef public int32_t handler_id
     cdef public Simulator sim
@@ -32,13 +46,17 @@ cdef class EventHandler:
 
 
 cdef class Simulator:
-    # timing wheel: per bucket an unsorted array of events (contiguous, so a bucket is
-    # read with few cache misses when the clock reaches it), and an occupancy bitmap
-    cdef Event** bucket
-    cdef int32_t* bucket_len
-    cdef int32_t* bucket_cap
+    # timing wheel: per bucket an unsorted list of chunks of events (contiguous, so a
+    # bucket is read with few cache misses when the clock reaches it), and an occupancy
+    # bitmap
+    cdef Chunk** bucket_head
+    cdef Chunk** bucket_tail
     cdef uint64_t* bits
     cdef int64_t wheel_len
+    cdef Chunk* free_chunks
+    cdef void** slabs
+    cdef int32_t n_slabs
+    cdef int32_t slab_cap
     # the wheel bucket being drained, as a small binary heap (buckets themselves are
     # unsorted lists: a bucket is ordered once, when the clock reaches it)
     cdef Event* cur
@@ -72,7 +90,7 @@ cdef class Simulator:
 
     cdef int schedule(self, int64_t time, int32_t handler, int32_t kind, int64_t arg) except -1
     cdef int _grow(self) except -1
-    cdef int _grow_bucket(self, int32_t b) except -1
+    cdef Chunk* _add_chunk(self, int32_t b) except NULL
     cdef int _heap_push(self, uint128 key, int32_t handler, int32_t kind, int64_t arg) except -1
     cdef int _cur_push(self, uint128 key, int32_t handler, int32_t kind, int64_t arg) except -1
     cdef inline Event _cur_pop(self) noexcept
@@ -91,6 +109,7 @@ cdef inline int push_event(Simulator sim, int64_t time, int32_t handler, int32_t
     cdef int32_t b
     cdef int64_t tb
     cdef Event* ev
+    cdef Chunk* c
     if time < sim.now:
         raise ValueError(f"cannot schedule at {time} ps, before now ({sim.now} ps)")
     key = ((<uint128> time) << 64) | <uint128> sim.next_seq
@@ -101,10 +120,11 @@ cdef inline int push_event(Simulator sim, int64_t time, int32_t handler, int32_t
     if tb - (sim.now >> WHEEL_SHIFT) >= WHEEL_SIZE:
         return sim._heap_push(key, handler, kind, arg)
     b = <int32_t> (tb & (WHEEL_SIZE - 1))
-    if sim.bucket_len[b] == sim.bucket_cap[b]:
-        sim._grow_bucket(b)
-    ev = &sim.bucket[b][sim.bucket_len[b]]   # unsorted: ordered when the bucket is loaded
-    sim.bucket_len[b] += 1
+    c = sim.bucket_tail[b]
+    if c == NULL or c.n == CHUNK_EVENTS:
+        c = sim._add_chunk(b)
+    ev = &c.ev[c.n]                    # unsorted: ordered when the bucket is loaded
+    c.n += 1
     ev.key = key
     ev.arg = arg
     ev.handler = handler

@@ -3,14 +3,19 @@
 
 A :class:`Simulator` owns the clock (integer picoseconds) and the pending events,
 ordered by ``(time, seq)``: near ones in a timing wheel (buckets of about 1 ns over
-about 4 us, with an occupancy bitmap; a bucket is an unsorted list until the clock
-reaches it, then a small binary heap), later ones in a 4-ary heap; ``seq`` is an insertion counter, so
-events at the same picosecond run in the order they were scheduled, which makes
-every run deterministic.  Events are delivered to :class:`EventHandler` objects
+about 4 us, with an occupancy bitmap), later ones in a 4-ary heap.  A bucket is an
+unsorted list of 1 kB chunks of events until the clock reaches it, then a small binary
+heap; emptied chunks are handed out again most recently emptied first, so events are
+written to memory that is still in cache.  ``seq`` is an insertion counter, so events
+at the same picosecond run in the order they were scheduled, which makes every run
+deterministic.  Events are delivered to :class:`EventHandler` objects
 (a packet-level network, a transport flow, a Python callback adaptor) through a C
 virtual call; nothing on this path creates Python objects.
 """
 from libc.stdlib cimport calloc, free, malloc, realloc
+
+cdef extern from "stdlib.h":
+    int posix_memalign(void** ptr, size_t alignment, size_t size) nogil
 from cpython.ref cimport PyObject
 
 from libc.stdint cimport INT64_MAX, uint32_t
@@ -83,13 +88,18 @@ cdef class Simulator:
             self.pf_hi[i] = NULL
             self.pf_lo_stride[i] = 0
             self.pf_hi_stride[i] = 0
-        self.bucket = <Event**> calloc(WHEEL_SIZE, sizeof(Event*))
-        self.bucket_len = <int32_t*> calloc(WHEEL_SIZE, sizeof(int32_t))
-        self.bucket_cap = <int32_t*> calloc(WHEEL_SIZE, sizeof(int32_t))
+        if sizeof(Chunk) != 1024 or sizeof(Event) != 32:
+            raise AssertionError("a wheel chunk must be 1 kB of 32-byte events")
+        self.bucket_head = <Chunk**> calloc(WHEEL_SIZE, sizeof(Chunk*))
+        self.bucket_tail = <Chunk**> calloc(WHEEL_SIZE, sizeof(Chunk*))
+        self.free_chunks = NULL
+        self.slab_cap = 16
+        self.n_slabs = 0
+        self.slabs = <void**> malloc(self.slab_cap * sizeof(void*))
         self.bits = <uint64_t*> calloc(WHEEL_WORDS, sizeof(uint64_t))
         self.handler_cap = 64
         self.handler_ptrs = <void**> malloc(self.handler_cap * sizeof(void*))
-        if self.heap == NULL or self.cur == NULL or self.handler_ptrs == NULL or self.bucket == NULL or self.bits == NULL or self.bucket_len == NULL or self.bucket_cap == NULL:
+        if self.heap == NULL or self.cur == NULL or self.handler_ptrs == NULL or self.bucket_head == NULL or self.bits == NULL or self.bucket_tail == NULL or self.slabs == NULL:
             raise MemoryError()
         self.wheel_len = 0
         self.heap_len = 0
@@ -108,12 +118,12 @@ cdef class Simulator:
         free(self.heap)
         free(self.cur)
         cdef int32_t i
-        if self.bucket != NULL:
-            for i in range(WHEEL_SIZE):
-                free(self.bucket[i])
-        free(self.bucket)
-        free(self.bucket_len)
-        free(self.bucket_cap)
+        if self.slabs != NULL:
+            for i in range(self.n_slabs):
+                free(self.slabs[i])
+        free(self.slabs)
+        free(self.bucket_head)
+        free(self.bucket_tail)
         free(self.bits)
         free(self.handler_ptrs)
 
@@ -142,14 +152,37 @@ cdef class Simulator:
         self.heap_cap *= 2
         return 0
 
-    cdef int _grow_bucket(self, int32_t b) except -1:
-        cdef int32_t cap = 16 if self.bucket_cap[b] == 0 else 2 * self.bucket_cap[b]
-        cdef Event* arr = <Event*> realloc(self.bucket[b], cap * sizeof(Event))
-        if arr == NULL:
-            raise MemoryError()
-        self.bucket[b] = arr
-        self.bucket_cap[b] = cap
-        return 0
+    cdef Chunk* _add_chunk(self, int32_t b) except NULL:
+        """Append an empty chunk to bucket ``b`` (the last one emptied, or a new one)."""
+        cdef Chunk* c
+        cdef void* slab = NULL
+        cdef void** grown
+        cdef int32_t i
+        if self.free_chunks == NULL:
+            if self.n_slabs == self.slab_cap:
+                grown = <void**> realloc(self.slabs, 2 * self.slab_cap * sizeof(void*))
+                if grown == NULL:
+                    raise MemoryError()
+                self.slabs = grown
+                self.slab_cap *= 2
+            if posix_memalign(&slab, 64, CHUNKS_PER_SLAB * sizeof(Chunk)) != 0:
+                raise MemoryError()
+            self.slabs[self.n_slabs] = slab
+            self.n_slabs += 1
+            for i in range(CHUNKS_PER_SLAB - 1, -1, -1):
+                c = &(<Chunk*> slab)[i]
+                c.next = self.free_chunks
+                self.free_chunks = c
+        c = self.free_chunks
+        self.free_chunks = c.next
+        c.next = NULL
+        c.n = 0
+        if self.bucket_tail[b] == NULL:
+            self.bucket_head[b] = c
+        else:
+            self.bucket_tail[b].next = c
+        self.bucket_tail[b] = c
+        return c
 
     cdef int schedule(self, int64_t time, int32_t handler, int32_t kind, int64_t arg) except -1:
         """Schedule an event; ``time`` must not be in the past."""
@@ -266,7 +299,8 @@ cdef class Simulator:
         cdef int64_t first = self.cur_abs + 1
         cdef int32_t start, w, k, b = -1, n
         cdef uint64_t word
-        cdef Event* arr
+        cdef Chunk* c
+        cdef Chunk* nxt
         cdef Event* ev
         cdef int64_t hi
         if (self.now >> WHEEL_SHIFT) > first:   # the clock moved on through far events
@@ -283,20 +317,25 @@ cdef class Simulator:
                 if word:
                     b = (w << 6) + ctz64(word)
                     break
-        arr = self.bucket[b]
-        n = self.bucket_len[b]
-        self.cur_abs = <int64_t> (arr[0].key >> 64) >> WHEEL_SHIFT
-        for k in range(n):
-            ev = &arr[k]
-            if ev.handler == self.pf_handler and <uint32_t> ev.kind < PF_KINDS:
-                if self.pf_lo[ev.kind] != NULL:
-                    prefetch_read(self.pf_lo[ev.kind] + <int64_t> (<uint32_t> ev.arg) * self.pf_lo_stride[ev.kind])
-                hi = ev.arg >> 32
-                if hi != 0 and self.pf_hi[ev.kind] != NULL:
-                    prefetch_read(self.pf_hi[ev.kind] + (hi - 1) * self.pf_hi_stride[ev.kind])
-            self._cur_push(ev.key, ev.handler, ev.kind, ev.arg)
-        self.wheel_len -= n
-        self.bucket_len[b] = 0
+        c = self.bucket_head[b]
+        self.cur_abs = <int64_t> (c.ev[0].key >> 64) >> WHEEL_SHIFT
+        while c != NULL:
+            for k in range(c.n):
+                ev = &c.ev[k]
+                if ev.handler == self.pf_handler and <uint32_t> ev.kind < PF_KINDS:
+                    if self.pf_lo[ev.kind] != NULL:
+                        prefetch_read(self.pf_lo[ev.kind] + <int64_t> (<uint32_t> ev.arg) * self.pf_lo_stride[ev.kind])
+                    hi = ev.arg >> 32
+                    if hi != 0 and self.pf_hi[ev.kind] != NULL:
+                        prefetch_read(self.pf_hi[ev.kind] + (hi - 1) * self.pf_hi_stride[ev.kind])
+                self._cur_push(ev.key, ev.handler, ev.kind, ev.arg)
+            self.wheel_len -= c.n
+            nxt = c.next
+            c.next = self.free_chunks          # emptied: the next chunk handed out
+            self.free_chunks = c
+            c = nxt
+        self.bucket_head[b] = NULL
+        self.bucket_tail[b] = NULL
         self.bits[b >> 6] &= ~((<uint64_t> 1) << (b & 63))
         return 0
 
