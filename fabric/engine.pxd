@@ -71,6 +71,7 @@ cdef class Simulator:
     cdef int32_t pf_handler
     cdef char* pf_lo[PF_KINDS]
     cdef int64_t pf_lo_stride[PF_KINDS]
+    cdef int64_t pf_lo_span[PF_KINDS]      # bytes of the element to prefetch (whole lines)
     cdef char* pf_hi[PF_KINDS]
     cdef int64_t pf_hi_stride[PF_KINDS]
     # far events

@@ -87,6 +87,7 @@ cdef class Simulator:
             self.pf_lo[i] = NULL
             self.pf_hi[i] = NULL
             self.pf_lo_stride[i] = 0
+            self.pf_lo_span[i] = 64
             self.pf_hi_stride[i] = 0
         if sizeof(Chunk) != 1024 or sizeof(Event) != 32:
             raise AssertionError("a wheel chunk must be 1 kB of 32-byte events")
@@ -302,6 +303,8 @@ cdef class Simulator:
         cdef Chunk* c
         cdef Chunk* nxt
         cdef Event* ev
+        cdef char* a
+        cdef int64_t off
         cdef int64_t hi
         if (self.now >> WHEEL_SHIFT) > first:   # the clock moved on through far events
             first = self.now >> WHEEL_SHIFT
@@ -324,7 +327,9 @@ cdef class Simulator:
                 ev = &c.ev[k]
                 if ev.handler == self.pf_handler and <uint32_t> ev.kind < PF_KINDS:
                     if self.pf_lo[ev.kind] != NULL:
-                        prefetch_read(self.pf_lo[ev.kind] + <int64_t> (<uint32_t> ev.arg) * self.pf_lo_stride[ev.kind])
+                        a = self.pf_lo[ev.kind] + <int64_t> (<uint32_t> ev.arg) * self.pf_lo_stride[ev.kind]
+                        for off in range(0, self.pf_lo_span[ev.kind], 64):
+                            prefetch_read(a + off)
                     hi = ev.arg >> 32
                     if hi != 0 and self.pf_hi[ev.kind] != NULL:
                         prefetch_read(self.pf_hi[ev.kind] + (hi - 1) * self.pf_hi_stride[ev.kind])

@@ -263,6 +263,7 @@ cdef class Network(EventHandler):
             memcpy(pt, self.ports, self.port_cap * sizeof(Port))
             free(self.ports)
             self.ports = pt
+            self._register_prefetch()
             self.port_cap *= 2
         pt = &self.ports[self.n_ports]
         pt.node = node
@@ -543,12 +544,16 @@ cdef class Network(EventHandler):
         return p
 
     cdef void _register_prefetch(self) noexcept:
-        # arrival events name a packet; end-of-service events carry the packet at the
-        # head of the port's queue when they were scheduled (it is served next unless a
-        # header overtakes it): let the engine prefetch them
+        # what the engine prefetches when an event's bucket is loaded: an arrival's
+        # packet and the forwarding entry its switch will read; an end-of-service's
+        # port and the packet at the head of its queue when the event was scheduled
+        # (served next unless a header overtakes it)
         self.sim.pf_handler = self.handler_id
         self.sim.pf_lo[EV_ARRIVE] = <char*> self.pkts
         self.sim.pf_lo_stride[EV_ARRIVE] = sizeof(Packet)
+        self.sim.pf_lo[EV_TX_DONE] = <char*> self.ports
+        self.sim.pf_lo_stride[EV_TX_DONE] = sizeof(Port)
+        self.sim.pf_lo_span[EV_TX_DONE] = 192          # its hot lines and the class FIFOs
         self.sim.pf_hi[EV_TX_DONE] = <char*> self.pkts
         self.sim.pf_hi_stride[EV_TX_DONE] = sizeof(Packet)
         self.sim.pf_hi[EV_ARRIVE] = <char*> self.fwd_row
