@@ -16,7 +16,7 @@ cdef enum:
     WHEEL_SHIFT = 10
     WHEEL_SIZE = 4096
     WHEEL_WORDS = 64          # WHEEL_SIZE / 64 bits of the occupancy bitmap
-    PF_KINDS = 4              # event kinds (0 .. PF_KINDS - 1) that may carry prefetch hints
+    PF_KINDS = 16             # event kinds (0 .. PF_KINDS - 1) that may carry prefetch hints
 
 ctypedef struct Event:
     uint128 key
@@ -65,15 +65,19 @@ cdef class Simulator:
     cdef int64_t cur_abs          # absolute bucket number (time >> WHEEL_SHIFT) loaded in cur
     # prefetch: an event of handler ``pf_handler`` and kind ``k < PF_KINDS`` may name
     # array elements in its argument: the low 32 bits index the array at ``pf_lo[k]``,
-    # the high 32 bits (when not zero) index the one at ``pf_hi[k]`` plus one.  When
-    # the event's bucket is loaded those elements are prefetched, so they are in cache
-    # when the event runs (a packet's arrival, the next packet a port serves)
+    # the high 32 bits (when not zero) index the one at ``pf_hi[k]`` plus one; with
+    # ``pf_hi_ptr[k]`` that array holds pointers and the element pointed to is
+    # prefetched.  ``span`` bytes of each element are prefetched (whole lines) when the
+    # event's bucket is loaded, so they are in cache when the event runs (a packet's
+    # arrival, the port that serves it, the endpoint that receives it)
     cdef int32_t pf_handler
     cdef char* pf_lo[PF_KINDS]
     cdef int64_t pf_lo_stride[PF_KINDS]
-    cdef int64_t pf_lo_span[PF_KINDS]      # bytes of the element to prefetch (whole lines)
+    cdef int64_t pf_lo_span[PF_KINDS]
     cdef char* pf_hi[PF_KINDS]
     cdef int64_t pf_hi_stride[PF_KINDS]
+    cdef int64_t pf_hi_span[PF_KINDS]
+    cdef bint pf_hi_ptr[PF_KINDS]
     # far events
     cdef Event* heap
     cdef int64_t heap_len

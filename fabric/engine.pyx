@@ -89,6 +89,8 @@ cdef class Simulator:
             self.pf_lo_stride[i] = 0
             self.pf_lo_span[i] = 64
             self.pf_hi_stride[i] = 0
+            self.pf_hi_span[i] = 64
+            self.pf_hi_ptr[i] = False
         if sizeof(Chunk) != 1024 or sizeof(Event) != 32:
             raise AssertionError("a wheel chunk must be 1 kB of 32-byte events")
         self.bucket_head = <Chunk**> calloc(WHEEL_SIZE, sizeof(Chunk*))
@@ -332,7 +334,12 @@ cdef class Simulator:
                             prefetch_read(a + off)
                     hi = ev.arg >> 32
                     if hi != 0 and self.pf_hi[ev.kind] != NULL:
-                        prefetch_read(self.pf_hi[ev.kind] + (hi - 1) * self.pf_hi_stride[ev.kind])
+                        a = self.pf_hi[ev.kind] + (hi - 1) * self.pf_hi_stride[ev.kind]
+                        if self.pf_hi_ptr[ev.kind]:
+                            a = (<char**> a)[0]
+                        if a != NULL:
+                            for off in range(0, self.pf_hi_span[ev.kind], 64):
+                                prefetch_read(a + off)
                 self._cur_push(ev.key, ev.handler, ev.kind, ev.arg)
             self.wheel_len -= c.n
             nxt = c.next

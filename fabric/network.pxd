@@ -47,6 +47,7 @@ cdef enum:
     EV_PFC_TIMER = 6    # arg = 2 * (port * N_CLASSES + class) + watchdog: a pause may have ended
     EV_PFC_REFRESH = 7  # arg = ingress port: re-send its PAUSE before the quanta run out
     EV_LOST = 8         # arg = packet: a corrupted frame reaches the far end (no LLR): discarded
+    EV_DELIVER = 9      # arg = packet: it reaches the host at the far end of its wire (as EV_ARRIVE)
 
 # PFC modes
 cdef enum:

@@ -507,6 +507,7 @@ cdef class Network(EventHandler):
                 raise MemoryError()
             self.ready_next = nxt
             self.endpoint_cap *= 2
+            self._register_prefetch()
         self.ready_next[self.n_endpoints] = -2
         self.endpoints.append(ep)
         self.endpoint_ptrs[self.n_endpoints] = <void*> ep
@@ -558,6 +559,13 @@ cdef class Network(EventHandler):
         self.sim.pf_hi_stride[EV_TX_DONE] = sizeof(Packet)
         self.sim.pf_hi[EV_ARRIVE] = <char*> self.fwd_row
         self.sim.pf_hi_stride[EV_ARRIVE] = sizeof(int32_t)
+        self.sim.pf_lo[EV_DELIVER] = <char*> self.pkts
+        self.sim.pf_lo_stride[EV_DELIVER] = sizeof(Packet)
+        self.sim.pf_lo_span[EV_DELIVER] = sizeof(Packet)   # the transport reads both lines
+        self.sim.pf_hi[EV_DELIVER] = <char*> self.endpoint_ptrs
+        self.sim.pf_hi_stride[EV_DELIVER] = sizeof(void*)
+        self.sim.pf_hi_ptr[EV_DELIVER] = True
+        self.sim.pf_hi_span[EV_DELIVER] = 512              # a transport flow's fields
 
     cdef void release(self, int32_t p) noexcept:
         self.pkts[p].next = self.free_head
@@ -1039,8 +1047,13 @@ cdef class Network(EventHandler):
         cdef int64_t hint = 0
         pk.next = -1
         pk.at_node = node
-        if self.node_host[node] < 0 and self.host_group != NULL:
-            # the forwarding entry the switch will read, for the engine to prefetch
+        if self.node_host[node] >= 0:
+            # at a host: the engine prefetches the endpoint that will take the packet
+            if 0 <= pk.endpoint < self.n_endpoints:
+                hint = pk.endpoint + 1
+            return push_event(self.sim, due, self.handler_id, EV_DELIVER, p | (hint << 32))
+        if self.host_group != NULL:
+            # at a switch: the engine prefetches the forwarding entry it will read
             hint = (<int64_t> node * self.n_groups
                     + self.host_group[<int64_t> pk.table * self.n_hosts + pk.dst] + 1)
         return push_event(self.sim, due, self.handler_id, EV_ARRIVE, p | (hint << 32))
@@ -1172,7 +1185,7 @@ cdef class Network(EventHandler):
         cdef Packet* pk
         cdef Port* pt
         self.ev_count[kind & 15] += 1
-        if kind == EV_ARRIVE:
+        if kind == EV_ARRIVE or kind == EV_DELIVER:
             pk = &self.pkts[p]
             if self.loss_q32 != NULL and self.wire_loss(p):
                 return 0                          # a lost/corrupted frame (link faults only)
@@ -2063,7 +2076,8 @@ cdef class Network(EventHandler):
         """Network events handled so far, by kind: arrivals at the far end of a wire,
         end-of-service events of ports with waiting packets, delayed forwards (switch
         latency), host NIC pulls."""
-        out = {"arrive": self.ev_count[EV_ARRIVE], "tx_done": self.ev_count[EV_TX_DONE],
+        out = {"arrive": self.ev_count[EV_ARRIVE] + self.ev_count[EV_DELIVER],
+               "tx_done": self.ev_count[EV_TX_DONE],
                "forward": self.ev_count[EV_FORWARD], "nic_pull": self.ev_count[EV_NIC_PULL]}
         if self.pfc != NULL:
             out["pfc"] = (self.ev_count[EV_PFC_FRAME] + self.ev_count[EV_PFC_OOB] +
