@@ -37,3 +37,10 @@ def test_building_a_network_and_summarising_a_run_do_not_import_numpy_ma():
             "print('numpy.ma' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_docstring_examples_of_the_results_module():
+    import doctest
+
+    import uesim.experiments.results as results
+    assert doctest.testmod(results, optionflags=doctest.ELLIPSIS).failed == 0
