@@ -166,3 +166,38 @@ def test_wrapped_buckets_of_the_next_rotation_wait_their_turn(start_bucket):
     sim.schedule_at(start, arm)
     sim.run()
     assert seen == sorted(offsets)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.integers(0, 3), min_size=1, max_size=12),
+       st.integers(0, 2**32 - 1))
+def test_crowded_buckets_span_many_chunks_and_keep_order(buckets, seed):
+    """A bucket holds its events in 31-event chunks that are recycled once emptied:
+    hundreds of events in a few buckets (many chunks each), some scheduling more events
+    into later buckets while theirs is drained (reusing chunks just emptied), run in
+    exact (time, insertion) order."""
+    import random
+    rng = random.Random(seed)
+    sim = Simulator()
+    seen, expected = [], []
+
+    def fire(tag, t):
+        seen.append((sim.now, tag))
+        if tag[0] == "first" and tag[1] % 7 == 0:          # a follow-up one bucket later
+            t2 = sim.now + BUCKET + rng.randrange(BUCKET)
+            sim.schedule_at(t2, fire, ("then", tag[1]), t2)
+
+    k = 0
+    for b in buckets:
+        for _ in range(rng.randrange(1, 150)):
+            t = b * BUCKET + rng.randrange(BUCKET)
+            sim.schedule_at(t, fire, ("first", k), t)
+            expected.append((t, k))
+            k += 1
+    assert sim.pending_events == k
+    sim.run()
+    firsts = [(t, tag[1]) for t, tag in seen if tag[0] == "first"]
+    assert firsts == sorted(expected)
+    assert [t for t, _ in seen] == sorted(t for t, _ in seen)
+    assert sim.events == len(seen) == k + sum(1 for _, i in expected if i % 7 == 0)
+    assert sim.pending_events == 0
