@@ -77,7 +77,7 @@ ctypedef struct Packet:
     uint8_t prio         # traffic class 0 (highest) .. N_CLASSES-1
     uint8_t table        # forwarding table: 0 scale-out, 1 scale-up (same scale-up domain)
     uint8_t pfc_hr       # PFC: its bytes are charged to its ingress headroom, not the shared pool
-    uint8_t pad0[2]
+    uint16_t route_tag   # on a wire to a switch: Network.route_epoch when its egress there was chosen
     int32_t in_port      # port (link) it entered the current switch by, -1 from a host (PFC)
     # second cache line: what the transports read at the ends
     int64_t seq          # transport sequence number (data) or acknowledged number (ACK)
@@ -205,6 +205,7 @@ cdef class Network(EventHandler):
     cdef int32_t* ovr_node        # exceptions of a destination: node ...
     cdef int32_t* ovr_row         # ... and its row
     cdef readonly int64_t switch_latency_ps
+    cdef uint16_t route_epoch      # bumped whenever forwarding changes (see put_on_wire)
     # packet pool
     cdef Packet* pkts
     cdef int32_t pkt_cap
@@ -269,7 +270,8 @@ cdef class Network(EventHandler):
     cdef inline int64_t port_free_at(self, int32_t port) noexcept
     cdef int32_t earliest_free(self, int64_t lo, int64_t cnt, int32_t hashed) noexcept
     cdef int32_t route(self, int32_t table, int32_t node, int32_t dst) noexcept
-    cdef int forward(self, int32_t node, int32_t p) except -1
+    cdef int forward(self, int32_t node, int32_t p, int32_t ahead) except -1
+    cdef int32_t egress(self, int32_t node, Packet* pk) noexcept
     cdef int enqueue(self, int32_t port, int32_t p) except -1
     cdef int _grow_ring(self, Port* pt) except -1
     cdef inline int start_service(self, Port* pt, int32_t port) except -1

@@ -491,6 +491,7 @@ cdef class Network(EventHandler):
         if onode.shape[0]:
             memcpy(self.ovr_node, &onode[0], onode.shape[0] * sizeof(int32_t))
             memcpy(self.ovr_row, &orow[0], onode.shape[0] * sizeof(int32_t))
+        self.route_epoch += 1             # egresses chosen before now are stale
         self._register_prefetch()
 
     def add_endpoint(self, Endpoint ep):
@@ -557,8 +558,9 @@ cdef class Network(EventHandler):
         self.sim.pf_lo_span[EV_TX_DONE] = 192          # its hot lines and the class FIFOs
         self.sim.pf_hi[EV_TX_DONE] = <char*> self.pkts
         self.sim.pf_hi_stride[EV_TX_DONE] = sizeof(Packet)
-        self.sim.pf_hi[EV_ARRIVE] = <char*> self.fwd_row
-        self.sim.pf_hi_stride[EV_ARRIVE] = sizeof(int32_t)
+        self.sim.pf_hi[EV_ARRIVE] = <char*> self.ports
+        self.sim.pf_hi_stride[EV_ARRIVE] = sizeof(Port)
+        self.sim.pf_hi_span[EV_ARRIVE] = 192
         self.sim.pf_lo[EV_DELIVER] = <char*> self.pkts
         self.sim.pf_lo_stride[EV_DELIVER] = sizeof(Packet)
         self.sim.pf_lo_span[EV_DELIVER] = sizeof(Packet)   # the transport reads both lines
@@ -588,7 +590,7 @@ cdef class Network(EventHandler):
         cdef int32_t d = self.host_domain[pk.src]
         self.sent += 1
         pk.table = 1 if (d >= 0 and d == self.host_domain[pk.dst]) else 0
-        return self.forward(self.host_node[pk.src], p)
+        return self.forward(self.host_node[pk.src], p, -1)
 
     cdef int nic_ready(self, Endpoint ep, int32_t src, int32_t dst) except -1:
         """``ep`` at host ``src`` has a packet for host ``dst``: queue it for the NIC.
@@ -703,13 +705,35 @@ cdef class Network(EventHandler):
                 return r
             table = 0                            # no scale-up route: use scale-out
 
-    cdef int forward(self, int32_t node, int32_t p) except -1:
-        cdef Packet* pk = &self.pkts[p]
+    cdef int32_t egress(self, int32_t node, Packet* pk) noexcept:
+        """The port switch ``node`` sends ``pk`` on, or -1 if it has no route."""
         cdef int32_t r = self.route(pk.table, node, pk.dst)
-        pk.in_port = pk.port          # the link it came in by (PFC ingress accounting)
         cdef int64_t lo = self.fwd_off[r]
         cdef int64_t cnt = self.fwd_off[r + 1] - lo
+        if cnt == 1:
+            return self.fwd_ports[lo]
+        if cnt > 1:
+            return self.fwd_ports[lo + <int64_t> (mix_hash(<uint64_t> pk.flow, pk.entropy,
+                                                           self.node_salt[node]) % <uint64_t> cnt)]
+        return -1
+
+    cdef int forward(self, int32_t node, int32_t p, int32_t ahead) except -1:
+        # ``ahead``: the egress chosen when the packet left the previous hop (see
+        # put_on_wire), valid if forwarding has not changed since
+        cdef Packet* pk = &self.pkts[p]
+        cdef int32_t r
+        cdef int64_t lo, cnt
         cdef int32_t port
+        pk.in_port = pk.port          # the link it came in by (PFC ingress accounting)
+        if ahead >= 0 and pk.route_tag == self.route_epoch:
+            if self.switch_latency_ps > 0:
+                pk.port = ahead
+                push_event(self.sim, self.sim.now + self.switch_latency_ps, self.handler_id, EV_FORWARD, p)
+                return 0
+            return self.enqueue(ahead, p)
+        r = self.route(pk.table, node, pk.dst)
+        lo = self.fwd_off[r]
+        cnt = self.fwd_off[r + 1] - lo
         if cnt == 1:
             port = self.fwd_ports[lo]
         elif cnt > 1:
@@ -1053,9 +1077,11 @@ cdef class Network(EventHandler):
                 hint = pk.endpoint + 1
             return push_event(self.sim, due, self.handler_id, EV_DELIVER, p | (hint << 32))
         if self.host_group != NULL:
-            # at a switch: the engine prefetches the forwarding entry it will read
-            hint = (<int64_t> node * self.n_groups
-                    + self.host_group[<int64_t> pk.table * self.n_hosts + pk.dst] + 1)
+            # at a switch: choose its egress now, so that the engine prefetches that port
+            # when the arrival's bucket is loaded (forward() takes it unless forwarding
+            # has changed by the time the packet arrives)
+            hint = self.egress(node, pk) + 1
+            pk.route_tag = self.route_epoch
         return push_event(self.sim, due, self.handler_id, EV_ARRIVE, p | (hint << 32))
 
     cdef int _grow_ring(self, Port* pt) except -1:
@@ -1193,7 +1219,7 @@ cdef class Network(EventHandler):
             self.packet_hops += 1
             host = self.node_host[node]
             if host < 0:
-                return self.forward(node, p)
+                return self.forward(node, p, <int32_t> (arg >> 32) - 1)
             if host == pk.dst:
                 self.delivered += 1
                 return (<Endpoint> self.endpoint_ptrs[pk.endpoint]).on_packet(p)

@@ -122,3 +122,30 @@ def test_fat_tree16_builds_with_full_tables():
     tor0 = built.node_index["tor0"]
     assert len(built.net.next_hops(tor0, 1023)) == 8          # k/2 aggs
     assert len(built.net.next_hops(built.node_index["agg0"], 1023)) == 8   # k/2 cores
+
+
+def test_packets_in_flight_when_forwarding_changes_take_the_new_routes():
+    """A switch's egress is chosen when a packet leaves the previous hop (so the engine
+    can prefetch that port), but forwarding installed while the packet is on the wire
+    must still decide: leaf 0's uplink to spine 0 is taken out of the tables 0.5 us into
+    the run, while the first window is on the host-to-leaf wires, and no packet may
+    cross it afterwards."""
+    G = leaf_spine(2, 2, 2)
+    built = build(G)
+    net = built.net
+    up = [p for p, (a, b, _) in enumerate(built.port_link) if a == "leaf0" and b == "spine0"]
+    assert len(up) == 1
+    exclude = np.zeros(len(built.port_link), dtype=bool)
+    exclude[up[0]] = True
+    is_host = np.array([net.host_of_node(i) >= 0 for i in range(len(built.node_names))])
+    tables = forwarding_tables(built.graph, built.node_names, built.node_index, is_host,
+                               built.host_names, built.port_link, exclude=exclude)
+    crossed = []
+    built.sim.schedule_at(500_000, lambda: (net.set_forwarding(*tables),
+                                            crossed.append(int(net.port_counters()["tx_packets"][up[0]]))))
+    flows = run_flows(built, [(0, 2), (1, 3)])
+    assert all(f.finished for f in flows)
+    # before the change leaf 0 had not forwarded anything yet (its first packets were
+    # still on the 1 us host wires); after it, nothing may take the excluded uplink
+    assert crossed == [0]
+    assert net.port_counters()["tx_packets"][up[0]] == 0
