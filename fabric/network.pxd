@@ -38,16 +38,16 @@ cdef enum:
 
 # event kinds of the network handler
 cdef enum:
-    EV_ARRIVE = 0       # arg = packet: it reaches the far end of its wire
-    EV_TX_DONE = 1      # arg = port: the packet in service finished serialisation
-    EV_FORWARD = 2      # arg = packet: switch latency elapsed, enqueue at pkt.port
+    EV_ARRIVE = 0       # arg = packet (+ egress there + 1 << 32): it reaches the switch at the far end of its wire
+    EV_TX_DONE = 1      # arg = port (+ head packet + 1 << 32): the packet in service finished serialisation
+    EV_FORWARD = 2      # arg = packet (+ its egress port + 1 << 32): switch latency elapsed, enqueue at pkt.port
     EV_NIC_PULL = 3     # arg = NIC ring: its port drained, ask the next ready endpoint for a packet
     EV_PFC_FRAME = 4    # arg = packet: a PFC control frame reaches the port it pauses (frames mode)
     EV_PFC_OOB = 5      # arg = 2 * port + on: an out-of-band PAUSE/RESUME lands (htsim mode)
     EV_PFC_TIMER = 6    # arg = 2 * (port * N_CLASSES + class) + watchdog: a pause may have ended
     EV_PFC_REFRESH = 7  # arg = ingress port: re-send its PAUSE before the quanta run out
     EV_LOST = 8         # arg = packet: a corrupted frame reaches the far end (no LLR): discarded
-    EV_DELIVER = 9      # arg = packet: it reaches the host at the far end of its wire (as EV_ARRIVE)
+    EV_DELIVER = 9      # arg = packet (+ endpoint + 1 << 32): it reaches the host at the far end of its wire
 
 # PFC modes
 cdef enum:

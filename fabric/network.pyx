@@ -561,6 +561,11 @@ cdef class Network(EventHandler):
         self.sim.pf_hi[EV_ARRIVE] = <char*> self.ports
         self.sim.pf_hi_stride[EV_ARRIVE] = sizeof(Port)
         self.sim.pf_hi_span[EV_ARRIVE] = 192
+        self.sim.pf_lo[EV_FORWARD] = <char*> self.pkts       # switch latency elapsed:
+        self.sim.pf_lo_stride[EV_FORWARD] = sizeof(Packet)   # the packet and its egress
+        self.sim.pf_hi[EV_FORWARD] = <char*> self.ports
+        self.sim.pf_hi_stride[EV_FORWARD] = sizeof(Port)
+        self.sim.pf_hi_span[EV_FORWARD] = 192
         self.sim.pf_lo[EV_DELIVER] = <char*> self.pkts
         self.sim.pf_lo_stride[EV_DELIVER] = sizeof(Packet)
         self.sim.pf_lo_span[EV_DELIVER] = sizeof(Packet)   # the transport reads both lines
@@ -728,7 +733,8 @@ cdef class Network(EventHandler):
         if ahead >= 0 and pk.route_tag == self.route_epoch:
             if self.switch_latency_ps > 0:
                 pk.port = ahead
-                push_event(self.sim, self.sim.now + self.switch_latency_ps, self.handler_id, EV_FORWARD, p)
+                push_event(self.sim, self.sim.now + self.switch_latency_ps, self.handler_id, EV_FORWARD,
+                           p | ((<int64_t> ahead + 1) << 32))
                 return 0
             return self.enqueue(ahead, p)
         r = self.route(pk.table, node, pk.dst)
@@ -748,7 +754,8 @@ cdef class Network(EventHandler):
             return 0
         if self.switch_latency_ps > 0 and self.node_host[node] < 0:
             pk.port = port
-            push_event(self.sim, self.sim.now + self.switch_latency_ps, self.handler_id, EV_FORWARD, p)
+            push_event(self.sim, self.sim.now + self.switch_latency_ps, self.handler_id, EV_FORWARD,
+                       p | ((<int64_t> port + 1) << 32))
             return 0
         return self.enqueue(port, p)
 
