@@ -34,7 +34,6 @@ import gc
 import json
 import os
 import sys
-import time
 
 # numpy's OpenBLAS starts a spinning thread per core at import; uesim does no linear
 # algebra, and on a small machine those threads take CPU from the simulation

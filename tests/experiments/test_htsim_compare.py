@@ -1,6 +1,4 @@
 """benchmarks/htsim_compare.py reads htsim's figures from the reference files."""
-import importlib.util
-import sys
 from pathlib import Path
 
 import pytest
@@ -12,11 +10,8 @@ pytestmark = pytest.mark.skipif(not REF.exists(), reason="htsim reference files 
 
 @pytest.fixture(scope="module")
 def bench():
-    spec = importlib.util.spec_from_file_location("htsim_compare", ROOT / "benchmarks" / "htsim_compare.py")
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = mod
-    spec.loader.exec_module(mod)
-    return mod
+    from conftest import load_benchmark
+    return load_benchmark("htsim_compare")
 
 
 def test_reference_figures(bench):

@@ -1,22 +1,13 @@
 """benchmarks/htsim_scale.py: generated permutations and what one run reports."""
 import doctest
-import importlib.util
 import json
-import sys
-from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-
-
 @pytest.fixture(scope="module")
 def bench():
-    spec = importlib.util.spec_from_file_location("htsim_scale", ROOT / "benchmarks" / "htsim_scale.py")
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = mod
-    spec.loader.exec_module(mod)
-    return mod
+    from conftest import load_benchmark
+    return load_benchmark("htsim_scale")
 
 
 def test_docstring_examples(bench):
