@@ -279,7 +279,6 @@ cdef class Network(EventHandler):
     cdef inline void finish_service(self, Port* pt) noexcept
     cdef int trim_packet(self, Port* pt, int32_t p) except -1
     cdef int enqueue_dequeue_path(self, Port* pt, int32_t port, int32_t p) except -1
-    cdef int enqueue_llr(self, Port* pt, int32_t port, int32_t p) except -1
     cdef int admit(self, Port* pt, int32_t port, int32_t p) except -1
     cdef int32_t newest_data(self, Port* pt) noexcept
     cdef inline int64_t ecn_queue(self, Port* pt) noexcept

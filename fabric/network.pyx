@@ -726,37 +726,28 @@ cdef class Network(EventHandler):
         # ``ahead``: the egress chosen when the packet left the previous hop (see
         # put_on_wire), valid if forwarding has not changed since
         cdef Packet* pk = &self.pkts[p]
-        cdef int32_t r
+        cdef int32_t r, port
         cdef int64_t lo, cnt
-        cdef int32_t port
         pk.in_port = pk.port          # the link it came in by (PFC ingress accounting)
         if ahead >= 0 and pk.route_tag == self.route_epoch:
-            if self.switch_latency_ps > 0:
-                pk.port = ahead
-                push_event(self.sim, self.sim.now + self.switch_latency_ps, self.handler_id, EV_FORWARD,
-                           p | ((<int64_t> ahead + 1) << 32))
-                return 0
-            return self.enqueue(ahead, p)
-        r = self.route(pk.table, node, pk.dst)
-        lo = self.fwd_off[r]
-        cnt = self.fwd_off[r + 1] - lo
-        if cnt == 1:
-            port = self.fwd_ports[lo]
-        elif cnt > 1:
-            port = self.fwd_ports[lo + <int64_t> (mix_hash(<uint64_t> pk.flow, pk.entropy,
-                                                            self.node_salt[node]) % <uint64_t> cnt)]
-            if self.node_host[node] >= 0:
-                port = self.earliest_free(lo, cnt, port)
+            port = ahead
         else:
+            port = self.egress(node, pk)
+        if port < 0:
             self.unroutable += 1
             self.dropped += 1
             self.release(p)
             return 0
-        if self.switch_latency_ps > 0 and self.node_host[node] < 0:
+        if self.node_host[node] >= 0:
+            r = self.route(pk.table, node, pk.dst)
+            lo = self.fwd_off[r]
+            cnt = self.fwd_off[r + 1] - lo
+            if cnt > 1:
+                port = self.earliest_free(lo, cnt, port)
+        elif self.switch_latency_ps > 0:
             pk.port = port
-            push_event(self.sim, self.sim.now + self.switch_latency_ps, self.handler_id, EV_FORWARD,
-                       p | ((<int64_t> port + 1) << 32))
-            return 0
+            return push_event(self.sim, self.sim.now + self.switch_latency_ps, self.handler_id,
+                              EV_FORWARD, p | ((<int64_t> port + 1) << 32))
         return self.enqueue(port, p)
 
     cdef int32_t earliest_free(self, int64_t lo, int64_t cnt, int32_t hashed) noexcept:
@@ -819,14 +810,10 @@ cdef class Network(EventHandler):
             self.dropped += 1
             self.release(p)
             return 0
-        if pt.mode & (PM_DEQUEUE | PM_LLR):
-            if not (pt.mode & (PM_PFC | PM_LLR)):
-                return self.enqueue_dequeue_path(pt, port, p)
+        if pt.mode & PM_DEQUEUE:
             if pt.mode & PM_PFC:
                 return self.pfc_enqueue(pt, port, p)
-            if pt.mode & PM_DEQUEUE:
-                return self.enqueue_dequeue_path(pt, port, p)
-            return self.enqueue_llr(pt, port, p)
+            return self.enqueue_dequeue_path(pt, port, p)
         # fast path: let go of packets whose last bit has left by now
         while pt.ring_len > 0 and pt.ring_t[pt.ring_head] <= now:
             pt.queued_bytes -= pt.ring_sz[pt.ring_head]
@@ -851,6 +838,9 @@ cdef class Network(EventHandler):
         pk.hops += 1
         # departure known now, one event (the arrival at the next hop)
         start = pt.busy_until if pt.busy_until > now else now
+        if pt.mode & PM_LLR:
+            # a replayed frame holds the transmitter (and the frames behind it) back
+            start = self.llr_start(pt, port, start, port_tx_time(pt, size))
         finish = start + port_tx_time(pt, size)
         pt.busy_until = finish
         if pt.ring_len == pt.ring_cap:
@@ -863,52 +853,7 @@ cdef class Network(EventHandler):
         pt.ring_len += 1
         pt.tx_packets += 1
         pt.tx_bytes += size
-        return self.put_on_wire(pt, port, p, finish + pt.delay_ps)
-
-    cdef int enqueue_llr(self, Port* pt, int32_t port, int32_t p) except -1:
-        """The FIFO fast path of a port with frame errors (kept apart from ``enqueue``
-        so ports without errors run the same code as before)."""
-        cdef Packet* pk = &self.pkts[p]
-        cdef int64_t now = self.sim.now
-        cdef int64_t start, finish, size = pk.size
-        cdef int32_t idx
-        while pt.ring_len > 0 and pt.ring_t[pt.ring_head] <= now:
-            pt.queued_bytes -= pt.ring_sz[pt.ring_head]
-            pt.ring_head += 1
-            if pt.ring_head == pt.ring_cap:
-                pt.ring_head = 0
-            pt.ring_len -= 1
-        if pt.queued_bytes + size > pt.buffer_bytes:
-            pt.drops += 1
-            pt.drop_bytes += size
-            self.dropped += 1
-            self.release(p)
-            return 0
-        if (pt.mode & PM_ECN) and (pk.flags & PF_ECT):
-            if self.ecn_decide(pt, pt.queued_bytes):
-                pk.flags |= PF_CE
-                pt.ecn_marks += 1
-        pt.queued_bytes += size
-        if pt.queued_bytes > pt.max_queue_bytes:
-            pt.max_queue_bytes = pt.queued_bytes
-        pk.port = port
-        pk.hops += 1
-        start = pt.busy_until if pt.busy_until > now else now
-        # a replayed frame holds the transmitter (and the frames behind it) back
-        start = self.llr_start(pt, port, start, port_tx_time(pt, size))
-        finish = start + port_tx_time(pt, size)
-        pt.busy_until = finish
-        if pt.ring_len == pt.ring_cap:
-            self._grow_ring(pt)
-        idx = pt.ring_head + pt.ring_len
-        if idx >= pt.ring_cap:
-            idx -= pt.ring_cap
-        pt.ring_t[idx] = finish
-        pt.ring_sz[idx] = <int32_t> size
-        pt.ring_len += 1
-        pt.tx_packets += 1
-        pt.tx_bytes += size
-        if self.llr_lost:
+        if (pt.mode & PM_LLR) and self.llr_lost:
             pk.next = -1
             return push_event(self.sim, finish + pt.delay_ps, self.handler_id, EV_LOST, p)
         return self.put_on_wire(pt, port, p, finish + pt.delay_ps)

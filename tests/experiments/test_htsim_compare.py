@@ -9,8 +9,7 @@ pytestmark = pytest.mark.skipif(not REF.exists(), reason="htsim reference files 
 
 
 @pytest.fixture(scope="module")
-def bench():
-    from conftest import load_benchmark
+def bench(load_benchmark):
     return load_benchmark("htsim_compare")
 
 

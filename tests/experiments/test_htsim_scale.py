@@ -5,8 +5,7 @@ import json
 import pytest
 
 @pytest.fixture(scope="module")
-def bench():
-    from conftest import load_benchmark
+def bench(load_benchmark):
     return load_benchmark("htsim_scale")
 
 
