@@ -77,6 +77,8 @@ def _print_table(result, limit: int) -> None:
         print(f"{len(stuck)} flows cannot finish (stuck: cut off by a fault or gave up): {ids}")
     if result.stats.get("packets_lost"):
         print(f"frames lost on faulty links {result.stats['packets_lost']}")
+    for warning in result.stats.get("warnings") or []:
+        print(f"warning: {warning}")
     rate = s["packet_hops"] / s["wall_s"] / 1e6 if s["wall_s"] > 0 else float("nan")
     print(f"{s['events']:,} events, {s['packet_hops']:,} packet-hops in {s['wall_s']:.3f} s "
           f"({rate:.1f} M packet-hops/s)")

@@ -222,7 +222,8 @@ def _flow_columns(objs) -> dict:
         "fct_us": np.where(finished, (end - start) / 1e6, np.nan),
         "rx_done_ps": get("rx_done_ps"), "finished": finished,
         "packets_sent": get("sent_packets"), "retransmits": get("retx_packets"),
-        "timeouts": get("timeouts"), "ecn_echoes": get("ecn_echoes"),
+        "timeouts": get("timeouts"), "timeouts_no_loss": get("timeouts_no_loss"),
+        "ecn_echoes": get("ecn_echoes"),
     }
     if n and hasattr(objs[0], "acks_received"):
         cols["aborted"] = get("aborted", bool)

@@ -55,6 +55,25 @@ def _resolve_graph(topology, seed: int):
                         f"(e.g. 'fat_tree:k=4') or a table with 'generator' or 'file'")
 
 
+def uet_default_rto_ps(fabric: dict, base_rtt_ps: int, rate_bps: int, buffer_bytes: int) -> int:
+    """The UET retransmission timeout when the scenario sets none.
+
+    htsim's: 15 us plus six drain times of a full port queue at the slowest link rate.
+    With no buffer configured (the never-dropping default), the queue drained is one BDP,
+    htsim's own queue size with trimming, which drains in one base RTT: 15 us + 6 base
+    RTTs, 99 us on a 100 Gb/s three-tier fat tree, not the 515 ms of draining 1 GiB.
+
+    >>> uet_default_rto_ps({"buffer_bytes": 178_450}, 14_022_720, 100_000_000_000, 178_450)
+    100656000
+    >>> uet_default_rto_ps({"buffer_bytes": 1 << 30}, 14_022_720, 100_000_000_000, 1 << 30)
+    99136320
+    """
+    from uesim.experiments.scenario import DEFAULT_BUFFER_BYTES
+    if "buffer_bdp" not in fabric and fabric.get("buffer_bytes") == DEFAULT_BUFFER_BYTES:
+        return 15_000_000 + 6 * base_rtt_ps
+    return 15_000_000 + 6 * (buffer_bytes * 8_000_000_000_000 // rate_bps)
+
+
 class Simulation:
     """Build a network once, add flows (any time), run, read results.
 
@@ -130,8 +149,7 @@ class Simulation:
         base_rtt, rate, buffer_bytes = network_sizing(sc, G)
         rto = tr.get("rto_ps", tr.get("min_rto_ps"))     # roce: the floor of its adaptive timer
         if rto is None:
-            # htsim: 15 us plus six drain times of a full queue
-            rto = 15_000_000 + 6 * (buffer_bytes * 8_000_000_000_000 // rate) if tr["name"] == "uet" \
+            rto = uet_default_rto_ps(sc["fabric"], base_rtt, rate, buffer_bytes) if tr["name"] == "uet" \
                 else 100_000_000
         if sc.get("faults"):
             # sizes above come from the nominal fabric (as htsim sizes them); faults act after
@@ -338,6 +356,14 @@ class Simulation:
             stats["trigger_problems"] = [p for ex in self._executors for p in ex.problems]
             stats["unstarted_flows"] = [ex.flow_objs[i].flow_id for ex in self._executors
                                         for i in ex.unstarted()]
+        stats["timeouts"] = int(flow_cols["timeouts"].sum())
+        # a timer that fired for a packet the receiver already had: nothing was lost, so
+        # the ACK path (or an RTO below the RTT) is at fault; expected 0
+        stats["timeouts_no_loss"] = int(flow_cols["timeouts_no_loss"].sum())
+        if stats["timeouts_no_loss"]:
+            stats.setdefault("warnings", []).append(
+                f"{stats['timeouts_no_loss']} retransmission timeouts of packets the receiver "
+                f"already had (nothing lost): an ACK that never came or an RTO below the RTT")
         for key, col in (("packets_new", "packets_new"), ("packets_rtx", "retransmits"),
                          ("acks", "acks"), ("nacks", "nacks")):
             if col in flow_cols:

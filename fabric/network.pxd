@@ -26,6 +26,7 @@ cdef enum:
     PF_LAST_HOP = 64    # trimmed at the last switch (the receiver's downlink)
     PF_SPEC = 128       # sent on speculative credit (RCCC)
     PF_GAP = 256        # a NACK of a gap in ordered delivery, not of a trimmed packet
+    PF_PINNED = 512     # one path end to end: a multi-port NIC sends it on its hashed port
 
 # port modes
 cdef enum:

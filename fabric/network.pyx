@@ -738,7 +738,9 @@ cdef class Network(EventHandler):
             self.dropped += 1
             self.release(p)
             return 0
-        if self.node_host[node] >= 0:
+        if self.node_host[node] >= 0 and not (pk.flags & PF_PINNED):
+            # (a pinned packet, a RoCE queue pair's, keeps the port its hash chose: the
+            # NIC spreading one queue pair over its ports would reorder it)
             r = self.route(pk.table, node, pk.dst)
             lo = self.fwd_off[r]
             cnt = self.fwd_off[r + 1] - lo

@@ -27,6 +27,7 @@ cdef class Flow(Endpoint):
     cdef readonly int64_t retx_packets
     cdef readonly int64_t ecn_echoes
     cdef readonly int64_t timeouts
+    cdef readonly int64_t timeouts_no_loss   # timer expiries for packets the receiver already had
     cdef readonly bint finished
 
     cdef inline int32_t payload_of(self, int64_t seq) noexcept

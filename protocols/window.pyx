@@ -256,6 +256,8 @@ cdef class WindowFlow(Flow):
                 continue
             if self.sent_at[seq] + self.rto_now_ps <= now:
                 self.state[seq] = LOST
+                if self.received[seq]:
+                    self.timeouts_no_loss += 1     # it had arrived: its ACK was late or lost
                 self.inflight_bytes -= self.header_bytes + self.payload_of(seq)
                 lost_bytes += self.header_bytes + self.payload_of(seq)
                 idx = (self.rtx_head + self.rtx_len) % self.n_packets

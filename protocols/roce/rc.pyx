@@ -61,7 +61,7 @@ import numpy as np
 
 from uesim.fabric.engine cimport push_event
 from uesim.fabric.network cimport (Network, Packet, PKT_DATA, PKT_ACK, PKT_NACK, PKT_CNP,
-                                   PF_ECT, PF_CE, PF_ECN_ECHO, PF_RETX)
+                                   PF_ECT, PF_CE, PF_ECN_ECHO, PF_RETX, PF_PINNED)
 from uesim.protocols.hooks cimport CCContext, CongestionControl, LoadBalancer, EV_CC_TIMER
 from uesim.protocols.flow import check_python_overrides
 
@@ -354,6 +354,8 @@ cdef class RoceFlow(Flow):
             return 0
         self.retries += 1
         self.timeouts += 1
+        if self.expected > self.cum_ack:
+            self.timeouts_no_loss += 1     # the receiver had the oldest unacknowledged packet
         if self.retry_limit > 0 and self.retries > self.retry_limit:
             self.aborted = True            # reported unfinished; no more timers
             self.ctx.cancel_timers()         # nor CC timers (DCQCN's would tick for ever)
@@ -385,7 +387,7 @@ cdef class RoceFlow(Flow):
         psn = self.next_psn
         p = self.new_data_packet(psn)
         pk = &self.net.pkts[p]
-        pk.flags = PF_ECT
+        pk.flags = PF_ECT | PF_PINNED      # a queue pair leaves by one NIC port
         if psn < self.highest_sent:
             pk.flags |= PF_RETX
             self.retx_packets += 1

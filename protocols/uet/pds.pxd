@@ -63,6 +63,8 @@ cdef class UetFlow(Flow):
     cdef readonly int64_t acks_received
     cdef readonly int64_t nacks_received
     cdef readonly int64_t pulls_received
+    cdef int64_t ar_psn                   # PSN of the latest transmission that asked for an ACK
+    cdef readonly int64_t ack_requests    # ACK-request control packets sent (window closed, no ACK due)
     # receiver
     cdef uint8_t* rcv
     cdef readonly int64_t expected
@@ -76,6 +78,7 @@ cdef class UetFlow(Flow):
     cdef readonly int64_t nacks_sent
     cdef readonly int64_t dup_packets
     cdef int64_t rod_nacked
+    cdef int64_t ack_horizon             # an ACK request: ACK once every PSN below this has arrived
     # receiver credit (RCCC)
     cdef int64_t pull_target
     cdef int64_t granted
@@ -91,6 +94,9 @@ cdef class UetFlow(Flow):
     cdef int on_ack_packet(self, int32_t p) except -1
     cdef int on_nack_packet(self, int32_t p) except -1
     cdef int on_pull_packet(self, int32_t p) except -1
+    cdef int on_ack_request(self, int32_t p) except -1
+    cdef bint ack_due(self) noexcept
+    cdef int request_ack(self) except -1
     cdef int64_t ack_one(self, int64_t psn) noexcept
     cdef int64_t rtx_bytes(self) noexcept
     cdef int uud_check(self) except -1

@@ -321,6 +321,7 @@ cdef class UetFlow(Flow):
         self.backlog_bytes = n * header_bytes + size_bytes
         self.highest_rx = -1
         self.rod_nacked = -1
+        self.ar_psn = -1
 
     def __dealloc__(self):
         free(self.send_ts)
@@ -400,6 +401,51 @@ cdef class UetFlow(Flow):
     cdef int try_send(self) except -1:
         if self.next_to_send() >= 0:
             self.net.nic_ready(self, self.src, self.dst)
+        elif (self.sender_cc and self.inflight_bytes > 0 and not self.finished and not self.aborted
+              and (self.rtx_pending > 0 or self.next_psn < self.n_packets)
+              and not (self.receiver_cc and self.credit_bytes <= 0) and not self.ack_due()):
+            # the window closed below what is in flight, and nothing in flight makes the
+            # receiver answer (no ack-request packet, fewer than ack_every_bytes): without
+            # help the flow would wait for its RTO with nothing lost
+            self.request_ack()
+        return 0
+
+    cdef bint ack_due(self) noexcept:
+        """An ACK is coming without asking: an ack-request packet is still outstanding, or
+        at least ``ack_every_bytes`` are in flight (the receiver ACKs every that many)."""
+        if self.ar_psn >= 0 and self.st[self.ar_psn] == OUTSTANDING:
+            return True
+        return self.inflight_bytes >= self.ack_every_bytes
+
+    cdef int request_ack(self) except -1:
+        """Send an ACK request (a 64 B control packet, the PDS's ACK_REQ): the receiver
+        ACKs what it has now, and again once every PSN sent so far has arrived."""
+        cdef Network net = self.net
+        cdef int32_t p
+        cdef Packet* pk
+        cdef int64_t psn = self.next_psn - 1
+        while psn >= self.cum_ack and self.st[psn] != OUTSTANDING:
+            psn -= 1
+        if psn < self.cum_ack:
+            return 0                  # nothing outstanding: in flight is only rtx-queued echo
+        self.ar_psn = psn             # answered when the receiver has everything up to it
+        self.ack_requests += 1
+        p = net.alloc()
+        pk = &net.pkts[p]
+        pk.kind = PKT_CTRL
+        pk.flags = PF_AR
+        pk.flow = self.flow_id
+        pk.endpoint = self.endpoint_id
+        pk.src = self.src
+        pk.dst = self.dst
+        pk.size = self.ack_bytes
+        pk.payload = 0
+        pk.prio = 0
+        pk.seq = -1
+        pk.aux = self.next_psn
+        pk.entropy = self.tx_ev[psn]
+        pk.ts_ps = self.sim.now
+        net.send(p)
         return 0
 
     cdef bint can_send(self) noexcept:
@@ -451,6 +497,8 @@ cdef class UetFlow(Flow):
                 pk.flags |= PF_AR
             elif self.sender_cc and self.inflight_bytes + size >= self.cc.cwnd_bytes:
                 pk.flags |= PF_AR
+        if pk.flags & PF_AR:
+            self.ar_psn = psn
         if self.mode != MODE_UUD and not self.timer_armed:
             self.arm_timer(now + self.rto_ps)
         return p
@@ -616,6 +664,8 @@ cdef class UetFlow(Flow):
                     self.ctx.cancel_timers()         # nor CC timers (DCQCN's would tick for ever)
                     return 0
                 lost += self.wire_size(psn)
+                if self.rcv[psn]:
+                    self.timeouts_no_loss += 1     # it had arrived: its ACK was what was missing
                 self.queue_rtx(psn)
                 self.lb.now_ps = now
                 self.lb.on_feedback(self.tx_ev[psn], False, False, True)
@@ -644,6 +694,8 @@ cdef class UetFlow(Flow):
         if kind == PKT_NACK:
             return self.on_nack_packet(p)
         if kind == PKT_CTRL:
+            if self.net.pkts[p].flags & PF_AR:
+                return self.on_ack_request(p)
             return self.on_pull_packet(p)
         self.net.release(p)
         return 0
@@ -700,9 +752,31 @@ cdef class UetFlow(Flow):
         elif self.ack_request and self.expected > self.highest_rx:
             self.ack_request = False
             ack_now = True
+        if self.ack_horizon > 0 and self.expected >= self.ack_horizon:
+            self.ack_horizon = 0               # an ACK request is answered: all it covered is here
+            ack_now = True
         if ack_now:
             return self.send_ack(p, psn, (flags & (PF_CE | PF_AR)) != 0)
         net.release(p)
+        return 0
+
+    cdef int on_ack_request(self, int32_t p) except -1:
+        """The sender's window is closed and it asks for an ACK: ACK what has arrived
+        now (if anything is unacknowledged), and once more when every PSN below the
+        request's horizon has arrived."""
+        cdef Packet* pk = &self.net.pkts[p]
+        cdef int64_t horizon = pk.aux
+        pk.flags = 0
+        if self.mode == MODE_UUD:
+            self.net.release(p)
+            return 0
+        if self.expected >= horizon:
+            return self.send_ack(p, -1, False)
+        if horizon > self.ack_horizon:
+            self.ack_horizon = horizon
+        if self.accepted_bytes > 0:
+            return self.send_ack(p, -1, False)
+        self.net.release(p)
         return 0
 
     cdef int uud_check(self) except -1:

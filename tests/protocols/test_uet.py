@@ -296,3 +296,37 @@ def test_a_late_ack_of_a_packet_waiting_for_retransmission_restores_the_count():
     assert all(f.finished for f in flows)
     assert sum(f.timeouts for f in flows) > 100
     assert [f.inflight_bytes for f in flows] == [0] * 8
+
+
+class _CutOnFirstAck(CongestionControl):
+    """Starts at ``cwnd_bytes``; the first ACK cuts the window to one packet (as NSCC's
+    multiplicative decrease can, to its minimum, while packets are in flight)."""
+
+    def on_ack(self, ctx):
+        self.cwnd_bytes = self.mtu_bytes
+
+
+def test_a_window_cut_below_what_is_in_flight_asks_for_an_ack_instead_of_timing_out():
+    # a window far above what one round trip sends: about 40 packets leave at line rate
+    # before the first ACK, none with an ack request; the ACK cuts the window to one
+    # packet, later ACKs (one per 16 KiB) bring what is in flight down to fewer than 4
+    # packets, which the receiver would never answer: without the ACK request the sender
+    # waits for its RTO with nothing lost
+    built = build_network(fat_tree(4), config=htsim_config())
+    f = UetFlow(0, 0, 13, 400_000, 0, _CutOnFirstAck(1_000_000, 4150), ObliviousSpray(1, 8),
+                mtu_bytes=4150, rto_ps=1_000_000_000).attach(built.net, base_rtt_ps=14_022_720)
+    built.sim.run()
+    assert f.finished and f.timeouts == 0 and f.timeouts_no_loss == 0
+    assert f.ack_requests > 0
+    # one packet per round trip after the cut (about 97 packets), nowhere near an RTO
+    assert f.fct_ps < 1.5 * f.n_packets * 14_022_720
+
+
+def test_a_timed_out_packet_the_receiver_had_counts_as_a_timeout_with_no_loss():
+    # an RTO below the RTT: packets time out while their ACKs are on the way, nothing lost
+    built = build_network(fat_tree(4), config=htsim_config())
+    f = UetFlow(0, 0, 13, 200_000, 0, CongestionControl(262_926, 4150), ObliviousSpray(1, 8),
+                mtu_bytes=4150, rto_ps=12_000_000).attach(built.net, base_rtt_ps=14_022_720)
+    built.sim.run()
+    assert built.net.dropped == 0 and built.net.trimmed == 0
+    assert f.timeouts > 0 and 0 < f.timeouts_no_loss <= f.retx_packets

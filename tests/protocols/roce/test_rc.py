@@ -324,3 +324,19 @@ def test_pacing_costs_about_one_event_per_packet_under_dcqcn():
     built.sim.run()
     assert cc.n_cuts > 3 and f.finished
     assert f.pace_events <= f.sent_packets + cc.n_cuts + 10
+
+
+def test_a_queue_pair_leaves_a_multi_port_nic_by_one_port_and_arrives_in_order():
+    # an HGX GPU has a port to each of 4 NVSwitches; the NIC spreads other traffic over
+    # whichever port is free first, but a queue pair's packets keep the port their hash
+    # chose: spread over 4 ports they would overtake each other and go back N for nothing
+    from uesim.topologies import hgx
+    built = build_network(hgx(n_servers=1))
+    f = flow(built, 0, 1, 2_000_000)
+    built.sim.run()
+    tx = built.net.port_counters()["tx_packets"]
+    gpu0 = [p for p, (a, _, _) in enumerate(built.port_link) if a == "gpu0"]
+    assert len(gpu0) == 4
+    used = [p for p in gpu0 if tx[p] > 0]
+    assert len(used) == 1 and tx[used[0]] == f.sent_packets
+    assert f.finished and f.retx_packets == 0 and f.ooo_discards == 0 and f.timeouts_no_loss == 0
