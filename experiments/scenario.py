@@ -39,7 +39,7 @@ FAULTS = {
     "stall_ps": Field(int, minimum=1, help="stop when no packet was delivered for this long"),
 }
 #: the port buffer when a scenario sets none: big enough never to drop (a stand-in for
-#: "unbounded", not a buffer size anyone configured; the UET RTO is not sized from it)
+#: "unbounded", not a buffer size anyone configured)
 DEFAULT_BUFFER_BYTES = 1 << 30
 FABRIC = {
     "buffer_bytes": Field(int, default=DEFAULT_BUFFER_BYTES, minimum=1),
@@ -88,7 +88,7 @@ TRANSPORT = {
     "mtu_bytes": Field(int, default=4096, minimum=2),
     "header_bytes": Field(int, default=64, minimum=0),
     "ack_bytes": Field(int, default=64, minimum=1),
-    "rto_ps": Field(int, minimum=1, help="default 100 us (window); uet: 15 us + 6 drains of a port buffer, or of a one-BDP queue (6 base RTTs) when no buffer is set"),
+    "rto_ps": Field(int, minimum=1, help="default 100 us (window), 15 us + 6 queue drains (uet)"),
     "base_rtt_ps": Field(int, minimum=1, help="default: the fabric's longest unloaded RTT"),
     "mode": Field(str, choices=["rud", "rod", "uud"]),
     "ack_every_bytes": Field(int, minimum=1),

@@ -56,21 +56,17 @@ def _resolve_graph(topology, seed: int):
 
 
 def uet_default_rto_ps(fabric: dict, base_rtt_ps: int, rate_bps: int, buffer_bytes: int) -> int:
-    """The UET retransmission timeout when the scenario sets none.
+    """The UET retransmission timeout when the scenario sets none: htsim's, 15 us plus six
+    drain times of a full port queue at the slowest link rate.
 
-    htsim's: 15 us plus six drain times of a full port queue at the slowest link rate.
-    With no buffer configured (the never-dropping default), the queue drained is one BDP,
-    htsim's own queue size with trimming, which drains in one base RTT: 15 us + 6 base
-    RTTs, 99 us on a 100 Gb/s three-tier fat tree, not the 515 ms of draining 1 GiB.
+    With the never-dropping default buffer (1 GiB) that is about half a second: nothing
+    is lost there, so the timer only matters after faults, and a shorter one would fire
+    for packets that are merely queued (an 8:1 incast queues milliseconds). The presets
+    (:mod:`uesim.experiments.presets`) set 1 MB buffers: about 0.5 ms.
 
     >>> uet_default_rto_ps({"buffer_bytes": 178_450}, 14_022_720, 100_000_000_000, 178_450)
     100656000
-    >>> uet_default_rto_ps({"buffer_bytes": 1 << 30}, 14_022_720, 100_000_000_000, 1 << 30)
-    99136320
     """
-    from uesim.experiments.scenario import DEFAULT_BUFFER_BYTES
-    if "buffer_bdp" not in fabric and fabric.get("buffer_bytes") == DEFAULT_BUFFER_BYTES:
-        return 15_000_000 + 6 * base_rtt_ps
     return 15_000_000 + 6 * (buffer_bytes * 8_000_000_000_000 // rate_bps)
 
 

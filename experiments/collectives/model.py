@@ -110,122 +110,216 @@ class PathModel:
                                   if d.get("up", True) and (not self.hybrid or d.get("fabric", SCALE_OUT) == fabric))
         return self._rate[key]
 
+    def port_rate_bps(self, a: int, fabric: str) -> int:
+        """The fastest single link of host ``a`` on ``fabric`` (what one pinned queue pair gets)."""
+        G = self.G
+        return max(int(d["rate_bps"]) for _, d in G.adj[self.hosts[a]].items()
+                   if d.get("up", True) and (not self.hybrid or d.get("fabric", SCALE_OUT) == fabric))
+
     def wire_bytes(self, size_bytes: int) -> int:
         """Bytes on the wire for ``size_bytes`` of payload."""
         return size_bytes + max(1, -(-size_bytes // self.payload)) * self.header
 
 
-def ideal_times(compiled, pm: PathModel, *, ack_bytes: int = 64,
-                ack_every_bytes: int | None = None) -> dict:
-    """The ideal schedule of a compiled collective on an idle fabric.
+def max_min_rates(res, weight, cap, flow_cap):
+    """Weighted max-min fair rates by progressive filling.
 
-    Every message takes ``beta + alpha``: ``beta`` the busiest of the NIC directions it
-    uses in its round (its source's egress, its destination's ingress, and the reverse
-    directions that carry its ACKs), counting every message of the round on that NIC;
-    then ``alpha``, its own path latency. A message starts its ``beta`` when its data
-    has arrived (its DAG predecessors finished) and its source's egress and destination's
-    ingress have finished the transfers of earlier rounds (a NIC serialises rounds).
-    Rounds are scheduled in order; compute nodes take their duration. So a ring over
-    paths of different lengths is charged the latencies on its critical path, a ring
-    with one slow link runs at that link's pace, and a lock-step algorithm on a uniform
-    fabric gets exactly the sum over its rounds of ``alpha + beta``.
+    Flow ``f`` uses resource ``res[f, j]`` at ``weight[f, j]`` times its rate; resource
+    ``r`` carries at most ``cap[r]``; flow ``f`` runs at most at ``flow_cap[f]``. All
+    flows grow together until a resource is full or a flow reaches its cap; those flows
+    freeze; the rest grow on.
+
+    >>> import numpy as np
+    >>> res = np.array([[0], [0], [1]]); w = np.ones((3, 1))
+    >>> max_min_rates(res, w, np.array([10.0, 10.0]), np.array([np.inf, 2.0, np.inf])).tolist()
+    [8.0, 2.0, 10.0]
+    """
+    n = len(res)
+    rate = np.zeros(n)
+    live = np.ones(n, dtype=bool)
+    remcap = cap.astype(np.float64).copy()
+    full = np.zeros(len(cap), dtype=bool)
+    while live.any():
+        idx = np.flatnonzero(live)
+        r, wt = res[idx], weight[idx]
+        wsum = np.bincount(r.ravel(), weights=wt.ravel(), minlength=len(cap))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            share = np.where(wsum > 0, remcap / wsum, np.inf)
+        level = min(share.min(), (flow_cap[idx] - rate[idx]).min())
+        rate[idx] += level
+        remcap -= level * wsum
+        full |= (wsum > 0) & (remcap <= 1e-9 * cap)
+        stop = full[r].any(axis=1) & (wt > 0).any(axis=1) | (rate[idx] >= flow_cap[idx] * (1 - 1e-12))
+        # a flow whose resources are all weightless for it is bounded only by its cap
+        stop |= ~np.isfinite(level)
+        live[idx[stop]] = False
+    return rate
+
+
+def ideal_times(compiled, pm: PathModel, *, ack_bytes: int = 64, ack_every_bytes: int | None = None,
+                ack_every_packets: int = 1, pinned: bool = False) -> dict:
+    """The ideal schedule of a compiled collective: its DAG on a perfect fabric.
+
+    The fabric between the NICs has infinite capacity and no queues; what remains are
+    the bottlenecks no fabric can remove. Every NIC direction (a GPU's egress and its
+    ingress on each fabric, at the sum of its port rates) is shared max-min fairly by
+    the messages using it; a message's data loads its source's egress and destination's
+    ingress, its ACKs (``ack_bytes`` per ``ack_every_bytes`` of payload for UET, per
+    ``ack_every_packets`` packets otherwise) the reverse directions. A message starts
+    when its DAG predecessors have finished (plus its delay), and finishes its path
+    latency ``alpha`` (:meth:`PathModel.alpha_ps`) after its last byte leaves the NIC.
+    ``pinned`` (a RoCE queue pair) caps a message at the fastest single port of its
+    source on that fabric. Compute nodes take their duration.
+
+    So the ideal is at least the algorithm's critical path with every message alone
+    (``critical_ps``) and at least every NIC direction's bytes at its rate; on an idle
+    fabric the packet simulation can only add to it (queueing, loss recovery, pauses).
 
     Returns
     -------
     dict
-        ``total_ps``, ``finish_ps`` (per node), ``round_beta_ps`` (per round, the busiest
-        NIC), ``alpha_ps`` (per node; 0 for compute nodes).
+        ``total_ps``; ``finish_ps`` and ``alpha_ps`` per node; ``critical_ps``: the
+        longest DAG path with every message alone at its NIC rate (no sharing);
+        ``nic_bound_ps``: the busiest NIC direction's bytes at its rate.
     """
+    import heapq
     w = compiled.workload
+    a = w.arrays()
     n = len(w)
-    n_rounds = compiled.n_rounds
-    rnd = compiled.node_rounds()
-    kind = w.kind
+    kind, src, dst, size, delay = a["kind"], a["src"], a["dst"], a["size"], a["delay"]
+    succ_ptr, succ = a["succ_ptr"].tolist(), a["succ"].tolist()
+    waiting = a["n_pred"].tolist()
+    PS8 = 8e12
+    # per message: fabric, wire bytes, ACK/wire ratio, latency, resources, cap
+    res_id: dict = {}
+    caps: list = []
+
+    def rid(host, direction, fab):
+        k = (host, direction, fab)
+        r = res_id.get(k)
+        if r is None:
+            r = res_id[k] = len(caps)
+            caps.append(pm.nic_rate_bps(host, fab) / PS8)         # bytes per ps
+        return r
+
+    msg = np.flatnonzero((kind == 0) & (size > 0))
+    wire = np.zeros(n)
+    ack_ratio = np.zeros(n)
+    alpha = np.zeros(n, dtype=np.int64)
+    res = np.zeros((n, 4), dtype=np.int64)
+    flow_cap = np.full(n, np.inf)
+    cache: dict = {}
+    src_l, dst_l, size_l = src.tolist(), dst.tolist(), size.tolist()
+    for node in msg.tolist():
+        s_, d_, m = src_l[node], dst_l[node], size_l[node]
+        key = (s_, d_, m)
+        info = cache.get(key)
+        if info is None:
+            fab = pm.fabric_of(s_, d_)
+            wb = pm.wire_bytes(m)
+            packets = max(1, -(-m // pm.payload))
+            n_acks = -(-m // ack_every_bytes) if ack_every_bytes else -(-packets // ack_every_packets)
+            fcap = pm.port_rate_bps(s_, fab) / PS8 if pinned else np.inf
+            info = cache[key] = (wb, n_acks * ack_bytes / wb, pm.alpha_ps(s_, d_, m),
+                                 (rid(s_, 0, fab), rid(d_, 1, fab), rid(d_, 0, fab), rid(s_, 1, fab)), fcap)
+        wire[node], ack_ratio[node], alpha[node], res[node], flow_cap[node] = info
+    cap = np.asarray(caps, dtype=np.float64)
+
+    # contention-free critical path (nodes are stored in a topological order)
+    own = np.zeros(n)
+    if len(msg):
+        alone = np.minimum(np.minimum(cap[res[msg, 0]], cap[res[msg, 1]]), flow_cap[msg])
+        own[msg] = wire[msg] / alone + alpha[msg]
+    own[kind == 1] = size[kind == 1]
     frm = np.asarray(w.edges_from, dtype=np.int64)
     to = np.asarray(w.edges_to, dtype=np.int64)
-    pred_ptr = np.zeros(n + 1, dtype=np.int64)
-    np.cumsum(np.bincount(to, minlength=n), out=pred_ptr[1:])   # edges are stored by target
-    # processing order: messages by round; any other node right after its predecessors
-    key = rnd.astype(np.float64)
-    for node in np.flatnonzero(rnd < 0).tolist():
-        p0, p1 = pred_ptr[node], pred_ptr[node + 1]
-        key[node] = (key[frm[p0:p1]].max() if p1 > p0 else -1.0) + 0.5
-    order = np.lexsort((np.arange(n), key)).tolist()
-    key_l = key.tolist()
-    pred_ptr_l, frm_l = pred_ptr.tolist(), frm.tolist()
-    src, dst, size, delay = w.src, w.dst, w.size, w.delay
-    finish = [0] * n
-    alpha = [0] * n
-    round_beta = [0] * n_rounds
-    busy: dict = {}          # (host, direction, fabric) -> end of its earlier rounds' transfers
-    alpha_cache: dict = {}
+    crit = np.zeros(n)
+    pred_order = np.argsort(to, kind="stable")
+    frm_s, to_s = frm[pred_order].tolist(), to[pred_order].tolist()
+    own_l, delay_l, crit_l = own.tolist(), delay.tolist(), crit.tolist()
+    e = 0
+    for node in range(n):
+        best = 0.0
+        while e < len(to_s) and to_s[e] == node:
+            c = crit_l[frm_s[e]]
+            if c > best:
+                best = c
+            e += 1
+        crit_l[node] = best + delay_l[node] + own_l[node]
+    critical = max(crit_l) if n else 0.0
+    load = np.zeros(len(cap))
+    if len(msg):
+        np.add.at(load, res[msg, 0], wire[msg])
+        np.add.at(load, res[msg, 1], wire[msg])
+        np.add.at(load, res[msg, 2], wire[msg] * ack_ratio[msg])
+        np.add.at(load, res[msg, 3], wire[msg] * ack_ratio[msg])
+    nic_bound = float((load / cap).max()) if len(cap) else 0.0
 
-    rate_of: dict = {}       # (host, fabric) -> bit/s
-    msg_cache: dict = {}     # (src, dst, bytes) -> (fabric, wire bytes, ACK bytes, alpha)
-    PS8 = 8 * 10**12
+    # the fluid schedule: events are message starts, transfer ends and node finishes
+    finish = np.zeros(n)
+    ready_at = np.zeros(n)
+    START, DONE = 0, 1
+    heap = [(float(delay_l[v]), START, v) for v in range(n) if waiting[v] == 0]
+    heapq.heapify(heap)
+    active: list = []          # message nodes transferring
+    remaining: dict = {}
+    rates = np.zeros(0)
+    t = 0.0
+    dirty = False
 
-    def tx(k, v):
-        r = rate_of.get((k[0], k[2]))
-        if r is None:
-            r = rate_of[(k[0], k[2])] = pm.nic_rate_bps(k[0], k[2])
-        return -(-PS8 * v // r)
+    def done(v, at):
+        finish[v] = at
+        for k in range(succ_ptr[v], succ_ptr[v + 1]):
+            s2 = succ[k]
+            if at > ready_at[s2]:
+                ready_at[s2] = at
+            waiting[s2] -= 1
+            if waiting[s2] == 0:
+                heapq.heappush(heap, (ready_at[s2] + delay_l[s2], START, s2))
 
-    rnd_l = rnd.tolist()
-    i = 0
-    while i < n:
-        k = key_l[order[i]]
-        j = i
-        while j < n and key_l[order[j]] == k:
-            j += 1
-        group = order[i:j]
-        i = j
-        # the round's load per NIC direction: data one way, ACKs the other
-        load: dict = {}
-        info = []
-        for node in group:
-            m = size[node]
-            if rnd_l[node] < 0 or m == 0:
-                info.append(None)
-                continue
-            a, b = src[node], dst[node]
-            msg = msg_cache.get((a, b, m))
-            if msg is None:
-                n_acks = -(-m // ack_every_bytes) if ack_every_bytes else -(-m // pm.payload)
-                msg = msg_cache[(a, b, m)] = (pm.fabric_of(a, b), pm.wire_bytes(m), n_acks * ack_bytes,
-                                              pm.alpha_ps(a, b, m))
-            fab, wire, acks, al = msg
-            keys = ((a, 0, fab), (b, 1, fab), (b, 0, fab), (a, 1, fab))
-            load[keys[0]] = load.get(keys[0], 0) + wire
-            load[keys[1]] = load.get(keys[1], 0) + wire
-            load[keys[2]] = load.get(keys[2], 0) + acks
-            load[keys[3]] = load.get(keys[3], 0) + acks
-            info.append((keys, al))
-        txl = {kk: tx(kk, v) for kk, v in load.items()}
-        if txl:
-            r = rnd_l[group[0]]
-            round_beta[r] = max(round_beta[r], max(txl.values()))
-        ends: dict = {}
-        for node, inf in zip(group, info):
-            p0, p1 = pred_ptr_l[node], pred_ptr_l[node + 1]
-            ready = delay[node]
-            if p1 > p0:
-                ready += max([finish[frm_l[e]] for e in range(p0, p1)])
-            if inf is None:                         # compute node or empty message
-                finish[node] = ready + (size[node] if kind[node] == 1 else 0)
-                continue
-            keys, al = inf
-            b0, b1 = busy.get(keys[0], 0), busy.get(keys[1], 0)
-            start = ready if ready >= b0 and ready >= b1 else max(ready, b0, b1)
-            tx_end = start + max(txl[keys[0]], txl[keys[1]], txl[keys[2]], txl[keys[3]])
-            if tx_end > ends.get(keys[0], 0):
-                ends[keys[0]] = tx_end
-            if tx_end > ends.get(keys[1], 0):
-                ends[keys[1]] = tx_end
-            alpha[node] = al
-            finish[node] = tx_end + al
-        for kk, t in ends.items():
-            if t > busy.get(kk, 0):
-                busy[kk] = t
-    finish_arr = np.asarray(finish, dtype=np.int64)
-    return {"total_ps": int(finish_arr.max()) if n else 0, "finish_ps": finish_arr,
-            "round_beta_ps": round_beta, "alpha_ps": np.asarray(alpha, dtype=np.int64)}
+    while heap or active:
+        if dirty and active:
+            idx = np.asarray(active)
+            wts = np.stack([np.ones(len(idx)), np.ones(len(idx)), ack_ratio[idx], ack_ratio[idx]], axis=1)
+            rates = max_min_rates(res[idx], wts, cap, flow_cap[idx])
+            rem = np.asarray([remaining[v] for v in active])
+            dirty = False
+        t_fin = t + float((rem / rates).min()) if active else np.inf
+        t_evt = heap[0][0] if heap else np.inf
+        if t_fin <= t_evt:
+            dt = t_fin - t
+            rem = rem - rates * dt
+            t = t_fin
+            ends = rem <= rates * 0.5 + 1e-9 * wire[np.asarray(active)]
+            keep = []
+            for v, r_left, end in zip(active, rem.tolist(), ends.tolist()):
+                if end:
+                    heapq.heappush(heap, (t + alpha[v], DONE, v))
+                else:
+                    keep.append(v)
+                    remaining[v] = r_left
+            active = keep
+            rem = rem[~ends]
+            dirty = True
+            continue
+        if active:
+            rem = rem - rates * (t_evt - t)
+            for v, r_left in zip(active, rem.tolist()):
+                remaining[v] = r_left
+        t = t_evt
+        while heap and heap[0][0] <= t:
+            at, what, v = heapq.heappop(heap)
+            if what == DONE:
+                done(v, at)
+            elif kind[v] == 1 or size_l[v] == 0 or wire[v] == 0:
+                heapq.heappush(heap, (at + (size_l[v] if kind[v] == 1 else 0), DONE, v))
+            else:
+                active.append(v)
+                remaining[v] = wire[v]
+                dirty = True
+        if active:
+            rem = np.asarray([remaining[v] for v in active])
+    finish_arr = np.ceil(finish - 1e-3).astype(np.int64)      # float rounding, not a picosecond late
+    total = int(finish_arr.max()) if n else 0
+    return {"total_ps": total, "finish_ps": finish_arr, "alpha_ps": alpha,
+            "critical_ps": int(np.ceil(critical)), "nic_bound_ps": int(np.ceil(nic_bound))}

@@ -17,11 +17,16 @@ DEFAULT_TRANSPORT = {"name": "uet", "cc": {"name": "nscc"}, "lb": {"name": "obli
 class CollectiveResult:
     """One collective: times in ps, bandwidths in Gbit/s (``*_GBps``: GB/s as nccl-tests).
 
-    ``stall_ps = time_ps - ideal_ps``; ``phases`` lists per phase ``name, actual_ps,
+    ``ideal_ps`` is the DAG on a perfect fabric with NICs shared fairly
+    (:func:`~.model.ideal_times`); ``critical_ps`` the algorithm's critical path with
+    every message alone, so ``endpoint_ps = ideal_ps - critical_ps`` is NIC
+    serialisation beyond the critical path (time no fabric could remove);
+    ``stall_ps = time_ps - ideal_ps`` is the network stall, split in ``stall_by_cause``
+    (see :func:`stall_by_cause`). ``phases`` lists per phase ``name, actual_ps,
     ideal_ps`` (a phase ends when its last message arrives); ``sources`` holds the
-    counters that explain a stall: retransmitted packets, RTO timeouts, drops, trims,
-    ECN marks, the deepest queue, bytes per fabric, and PFC pause time when the fabric
-    reports it.
+    counters that explain a stall: retransmitted packets, RTO timeouts (and those with
+    nothing lost), drops, trims, ECN marks, the deepest queue, bytes per fabric, and PFC
+    pause time when the fabric reports it.
     """
 
     op: str
@@ -33,6 +38,12 @@ class CollectiveResult:
     phases: list = field(default_factory=list)
     sources: dict = field(default_factory=dict)
     run: object = None
+    critical_ps: int = 0
+    stall_by_cause: dict = field(default_factory=dict)
+
+    @property
+    def endpoint_ps(self) -> int:
+        return self.ideal_ps - self.critical_ps
 
     @property
     def stall_ps(self) -> int:
@@ -53,8 +64,10 @@ class CollectiveResult:
             "time_us": round(self.time_ps / 1e6, 4), "algbw_gbps": round(self.algbw_gbps, 3),
             "busbw_gbps": round(self.busbw_gbps, 3), "algbw_GBps": round(self.algbw_gbps / 8, 3),
             "busbw_GBps": round(self.busbw_gbps / 8, 3), "ideal_us": round(self.ideal_ps / 1e6, 4),
+            "critical_us": round(self.critical_ps / 1e6, 4), "endpoint_us": round(self.endpoint_ps / 1e6, 4),
             "stall_us": round(self.stall_ps / 1e6, 4),
             "stall_pct": round(100 * self.stall_ps / self.ideal_ps, 3) if self.ideal_ps else None,
+            **{f"stall_{k}_us": round(v / 1e6, 4) for k, v in self.stall_by_cause.items()},
             **{k: v for k, v in self.sources.items() if not isinstance(v, dict)},
         }
 
@@ -74,7 +87,8 @@ def run_collective(op: str, size_bytes: int, *, sim=None, topology=None, n_ranks
         Buffer size, nccl-tests convention.
     sim : Simulation, optional
         Run in this simulation (its fabric and transport); else one is built from
-        ``topology``, ``transport`` (default UET/NSCC/oblivious), ``fabric`` and ``seed``.
+        ``topology``, ``transport``, ``fabric`` and ``seed`` (with neither transport nor
+        fabric given: the ``uet`` preset of :mod:`uesim.experiments.presets`).
     topology : networkx.Graph, str or dict
         Topology when ``sim`` is not given.
     n_ranks : int, optional
@@ -98,6 +112,10 @@ def run_collective(op: str, size_bytes: int, *, sim=None, topology=None, n_ranks
     if sim is None:
         if topology is None:
             raise ValueError("run_collective needs sim= or topology=")
+        if transport is None and fabric is None:
+            from uesim.experiments.presets import preset
+            p = preset("uet")
+            transport, fabric = p["transport"], p["fabric"]
         sim = Simulation(topology, transport=transport or DEFAULT_TRANSPORT, fabric=fabric, seed=seed)
     G = sim.graph
     algo = algo or OP_ALGOS.get(op, ("ring",))[0]
@@ -113,7 +131,8 @@ def run_collective(op: str, size_bytes: int, *, sim=None, topology=None, n_ranks
     pm = PathModel(G, mtu_bytes=tr["mtu_bytes"], header_bytes=tr["header_bytes"],
                    switch_latency_ps=sim.sc["fabric"]["switch_latency_ps"])
     ideal = ideal_times(compiled, pm, ack_bytes=tr["ack_bytes"],
-                        ack_every_bytes=tr.get("ack_every_bytes") if tr["name"] == "uet" else None)
+                        ack_every_bytes=tr.get("ack_every_bytes") if tr["name"] == "uet" else None,
+                        ack_every_packets=tr.get("ack_every_packets", 1), pinned=tr["name"] == "roce")
     before = _counters(sim)
     t0 = sim.now_ps
     run = compiled.workload.launch(sim)
@@ -133,9 +152,64 @@ def run_collective(op: str, size_bytes: int, *, sim=None, topology=None, n_ranks
     objs = sim.flow_objs
     sources["retransmits"] = int(sum(objs[i].retx_packets for i in fids))
     sources["timeouts"] = int(sum(objs[i].timeouts for i in fids))
+    sources["timeouts_no_loss"] = int(sum(objs[i].timeouts_no_loss for i in fids))
     sources["finished"] = bool(run.done)
+    causes = stall_by_cause(compiled.workload, run, objs, ideal["finish_ps"], t0, time_ps - int(ideal["total_ps"]),
+                            paused=sources.get("pfc_paused_ps", 0) > 0 or sources.get("cbfc_stall_ps", 0) > 0)
     return CollectiveResult(op, algo, comm.size, int(size_bytes), time_ps, int(ideal["total_ps"]),
-                            phases=phases, sources=sources, run=run)
+                            phases=phases, sources=sources, run=run, critical_ps=int(ideal["critical_ps"]),
+                            stall_by_cause=causes)
+
+
+#: the causes a stall is split into, in the order a message is charged to them
+CAUSES = ("loss_recovery", "reordering", "pause", "queueing", "other")
+
+
+def stall_by_cause(w, run, objs, ideal_finish, t0: int, stall_ps: int, *, paused: bool) -> dict:
+    """Split a stall by cause along the run's critical path.
+
+    From the message that finished last, walk back through the predecessor that
+    released each node (the one that finished last). Each message on that path is late
+    by its actual duration minus its ideal one; the lateness is charged to one cause, by
+    what its flow counted: ``loss_recovery`` if it retransmitted or timed out,
+    ``reordering`` if its receiver discarded out-of-order packets (RoCE), ``pause`` if
+    the fabric paused (PFC) or waited for credit (CBFC) during the run, else
+    ``queueing``. ``other`` is what the path does not explain (the ideal's own critical
+    path may be another one), so the causes add up to the stall exactly.
+    """
+    out = dict.fromkeys(CAUSES, 0)
+    if not run.done or len(w) == 0:
+        out["other"] = stall_ps
+        return out
+    frm = np.asarray(w.edges_from, dtype=np.int64)
+    to = np.asarray(w.edges_to, dtype=np.int64)
+    order = np.argsort(to, kind="stable")
+    pred_ptr = np.zeros(len(w) + 1, dtype=np.int64)
+    np.cumsum(np.bincount(to, minlength=len(w)), out=pred_ptr[1:])
+    preds = frm[order]
+    end, start = run.end_ps, run.start_ps
+    v = int(np.argmax(end))
+    explained = 0
+    while v >= 0:
+        p0, p1 = pred_ptr[v], pred_ptr[v + 1]
+        prev = int(preds[p0:p1][np.argmax(end[preds[p0:p1]])]) if p1 > p0 else -1
+        if w.kind[v] == 0 and run.flow_id[v] >= 0:
+            ideal_start = int(ideal_finish[preds[p0:p1]].max()) if p1 > p0 else 0
+            late = int(end[v] - start[v]) - (int(ideal_finish[v]) - ideal_start - int(w.delay[v]))
+            o = objs[int(run.flow_id[v])]
+            if o.retx_packets or o.timeouts:
+                cause = "loss_recovery"
+            elif getattr(o, "ooo_discards", 0):
+                cause = "reordering"
+            elif paused:
+                cause = "pause"
+            else:
+                cause = "queueing"
+            out[cause] += late
+            explained += late
+        v = prev
+    out["other"] = stall_ps - explained
+    return out
 
 
 def _counters(sim) -> dict:

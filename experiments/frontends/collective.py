@@ -21,7 +21,11 @@ import argparse
 import json
 import sys
 
-SUFFIX = {"": 1, "B": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30}
+SUFFIX = {"": 1, "B": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
+#: the largest message a run accepts (1 TiB: far beyond any GPU buffer)
+MAX_BYTES = 1 << 40
+#: the most sizes one sweep runs
+MAX_SIZES = 1000
 #: nccl-tests element type and size per op (float32; all-to-all too)
 DTYPE = ("float", 4)
 
@@ -39,19 +43,37 @@ def parse_size(text: str, option: str) -> int:
         value = float(num) * SUFFIX[unit]
     except ValueError:
         raise ValueError(f"{option} = {text!r}: expected a size such as 4096, 64K, 1M or 1G") from None
-    if value < 1 or value != int(value):
+    if value != value or value < 1 or value != int(value):
         raise ValueError(f"{option} = {text!r}: must be a whole number of bytes >= 1")
+    if value > MAX_BYTES:
+        raise ValueError(f"{option} = {text!r}: must be at most 1T ({MAX_BYTES} bytes)")
     return int(value)
 
 
-def sizes(min_bytes: int, max_bytes: int, factor: float) -> list[int]:
-    """nccl-tests sizes: ``min, min*f, ...`` up to ``max`` (inclusive)."""
+def sizes(min_bytes: int, max_bytes: int, factor: float, step_bytes: int = 1 << 20) -> list[int]:
+    """nccl-tests sizes: ``min, min*f, ...`` up to ``max`` (inclusive); with ``factor``
+    1, ``min, min+step, ...`` (nccl-tests' ``-i``).
+
+    >>> sizes(1 << 20, 8 << 20, 2) == [1 << 20, 2 << 20, 4 << 20, 8 << 20]
+    True
+    >>> sizes(1000, 3000, 1, step_bytes=1000)
+    [1000, 2000, 3000]
+    """
+    if factor == 1:
+        n = (max_bytes - min_bytes) // step_bytes + 1
+    else:
+        n, s = 0, min_bytes
+        while s <= max_bytes and n <= MAX_SIZES:
+            n, s = n + 1, max(s + 1, int(s * factor))
+    if n > MAX_SIZES:
+        raise ValueError(f"{n} message sizes from {min_bytes} to {max_bytes}: at most {MAX_SIZES} "
+                         f"(raise --step-factor or --step-bytes)")
+    if factor == 1:
+        return list(range(min_bytes, max_bytes + 1, step_bytes))
     out, s = [], min_bytes
     while s <= max_bytes:
         out.append(s)
-        if factor <= 1 or len(out) > 64:
-            break
-        s = int(s * factor)
+        s = max(s + 1, int(s * factor))
     return out
 
 
@@ -66,9 +88,18 @@ def build_parser() -> argparse.ArgumentParser:
                         "with --scale-up, the scale-out part")
     p.add_argument("--scale-up", help="scale-up spec (hgx:n_servers=4) joined with --topology by "
                                       "topologies.hybrid")
-    p.add_argument("--transport", default="uet", help="transport name (uet, window, ...)")
-    p.add_argument("--cc", help="congestion control name (default: nscc for uet, the transport's otherwise)")
-    p.add_argument("--lb", default="oblivious", help="load balancer name")
+    p.add_argument("--preset", help="transport preset: uet (NSCC, spraying, trimming) or roce (RC, ECMP, "
+                                    "DCQCN, PFC), each with its fabric settings (default: uet, or the one "
+                                    "--transport names)")
+    p.add_argument("--transport", help="transport name (uet, roce, window, ...; default: the preset's)")
+    p.add_argument("--cc", help="congestion control name (default: the preset's)")
+    p.add_argument("--lb", help="load balancer name (default: the preset's; ecmp for roce)")
+    p.add_argument("--buffer", help="switch port buffer, e.g. 1M (default: the preset's, 1 MB)")
+    p.add_argument("--ecn", help="ECN marking KMIN,KMAX[,PMAX] in bytes (100K,400K,0.2) or 'off'")
+    p.add_argument("--pfc", choices=("on", "off"), help="priority flow control (default: the preset's)")
+    p.add_argument("--trimming", choices=("on", "off"), help="switch packet trimming (default: the preset's)")
+    p.add_argument("--plugin", action="append", default=[], metavar="MODULE",
+                   help="import MODULE first (a congestion control or load balancer it registers)")
     p.add_argument("--algo", "-a", help=f"one of {', '.join(ALGOS)} (default: the op's first)")
     p.add_argument("--inter-algo", default="ring", help="hier: the scale-out all-reduce algorithm")
     p.add_argument("--placement", default="sequential", help=f"one of {', '.join(PLACEMENTS)}")
@@ -77,26 +108,76 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--root", type=int, default=0, help="root rank of broadcast/reduce")
     p.add_argument("--min-bytes", "-b", default="1M", help="smallest size (default 1M)")
     p.add_argument("--max-bytes", "-e", default=None, help="largest size (default: --min-bytes)")
-    p.add_argument("--step-factor", "-f", type=float, default=2.0, help="size multiplier (default 2)")
+    p.add_argument("--step-factor", "-f", type=float, default=2.0,
+                   help="size multiplier (default 2); 1: add --step-bytes instead, as nccl-tests")
+    p.add_argument("--step-bytes", "-i", default="1M", help="size increment when -f is 1 (default 1M)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--json", action="store_true", help="end with one JSON line")
     p.add_argument("--quiet", action="store_true", help="print nothing (for tests)")
     return p
 
 
-def _transport(args) -> dict:
+def _setup(args) -> tuple[dict, dict, str]:
+    """``(transport table, fabric table, label)``: the preset, then the options over it."""
+    from uesim.experiments.presets import PRESETS, preset
+    from uesim.experiments.scenario import import_plugins
     from uesim.protocols import CC_REGISTRY, LB_REGISTRY, TRANSPORT_REGISTRY
-    if args.transport not in TRANSPORT_REGISTRY:
-        raise ValueError(f"--transport = {args.transport!r}: allowed: {', '.join(sorted(TRANSPORT_REGISTRY))}")
-    tr = {"name": args.transport, "lb": {"name": args.lb}}
-    cc = args.cc or ("nscc" if args.transport == "uet" else None)
-    if cc is not None:
-        if cc not in CC_REGISTRY:
-            raise ValueError(f"--cc = {cc!r}: allowed: {', '.join(sorted(CC_REGISTRY))}")
-        tr["cc"] = {"name": cc}
-    if args.lb not in LB_REGISTRY:
-        raise ValueError(f"--lb = {args.lb!r}: allowed: {', '.join(sorted(LB_REGISTRY))}")
-    return tr
+    from uesim.experiments.schema import ScenarioError
+    try:
+        import_plugins(args.plugin, "--plugin")
+    except ScenarioError as exc:
+        raise ValueError(str(exc)) from None
+    name = args.preset or (args.transport if args.transport in PRESETS else "uet")
+    p = preset(name) if args.preset is None or args.preset in PRESETS else None
+    if p is None:
+        raise ValueError(f"--preset = {args.preset!r}: allowed: {', '.join(PRESETS)}")
+    tr, fab, label = p["transport"], p["fabric"], p["label"]
+    if args.transport is not None and args.transport != tr["name"]:
+        if args.transport not in TRANSPORT_REGISTRY:
+            raise ValueError(f"--transport = {args.transport!r}: allowed: {', '.join(sorted(TRANSPORT_REGISTRY))}")
+        # another transport than the preset's: its own defaults, the preset's fabric
+        tr = {"name": args.transport, "lb": {"name": "ecmp" if args.transport == "roce" else "oblivious"}}
+        label = args.transport
+    if args.cc is not None:
+        if args.cc not in CC_REGISTRY:
+            raise ValueError(f"--cc = {args.cc!r}: allowed: {', '.join(sorted(CC_REGISTRY))}")
+        tr["cc"] = {"name": args.cc}
+        label += f" cc={args.cc}"
+    if args.lb is not None:
+        if args.lb not in LB_REGISTRY:
+            raise ValueError(f"--lb = {args.lb!r}: allowed: {', '.join(sorted(LB_REGISTRY))}")
+        tr["lb"] = {"name": args.lb}
+        label += f" lb={args.lb}"
+    if args.buffer is not None:
+        fab["buffer_bytes"] = parse_size(args.buffer, "--buffer")
+    if args.ecn is not None:
+        fab["ecn"] = _ecn(args.ecn)
+    if args.pfc is not None:
+        fab["pfc"] = {"enabled": args.pfc == "on"}
+    if args.trimming is not None:
+        fab["trimming"] = args.trimming == "on"
+    return tr, fab, label
+
+
+def _ecn(text: str) -> dict:
+    """``--ecn KMIN,KMAX[,PMAX]`` or ``off`` as a ``[fabric.ecn]`` table.
+
+    >>> _ecn("100K,400K"), _ecn("off")
+    ({'kmin_bytes': 102400, 'kmax_bytes': 409600, 'pmax': 0.2}, {})
+    """
+    if text.strip().lower() == "off":
+        return {}
+    parts = [t.strip() for t in text.split(",")]
+    if len(parts) not in (2, 3):
+        raise ValueError(f"--ecn = {text!r}: expected KMIN,KMAX[,PMAX] (e.g. 100K,400K,0.2) or off")
+    kmin, kmax = parse_size(parts[0], "--ecn KMIN"), parse_size(parts[1], "--ecn KMAX")
+    try:
+        pmax = float(parts[2]) if len(parts) == 3 else 0.2
+    except ValueError:
+        raise ValueError(f"--ecn = {text!r}: PMAX must be a number in (0, 1]") from None
+    if not 0 < pmax <= 1 or kmax < kmin:
+        raise ValueError(f"--ecn = {text!r}: needs KMIN <= KMAX and 0 < PMAX <= 1")
+    return {"kmin_bytes": kmin, "kmax_bytes": kmax, "pmax": pmax}
 
 
 def _graph(args):
@@ -142,37 +223,53 @@ def run(args) -> list[dict]:
     hi = parse_size(args.max_bytes, "--max-bytes") if args.max_bytes else lo
     if hi < lo:
         raise ValueError(f"--max-bytes ({hi}) must be >= --min-bytes ({lo})")
-    tr = _transport(args)
+    step = parse_size(args.step_bytes, "--step-bytes")
+    todo = sizes(lo, hi, args.step_factor, step)
+    tr, fab, label = _setup(args)
     G = _graph(args)
     n_gpus = sum(1 for _, k in G.nodes(data="kind") if k == "gpu")
     if args.gpus is not None and not 2 <= args.gpus <= n_gpus:
         raise ValueError(f"--gpus = {args.gpus}: must be between 2 and the topology's {n_gpus} GPUs")
     rows = []
-    for size in sizes(lo, hi, args.step_factor):
-        sim = Simulation(G, transport=tr, seed=args.seed)
+    for size in todo:
+        sim = Simulation(G, transport=tr, fabric=fab, seed=args.seed)
         res = run_collective(op, size, sim=sim, n_ranks=args.gpus, algo=args.algo, placement=args.placement,
                              channels=args.channels, chunks=args.chunks, root=args.root,
                              inter_algo=args.inter_algo, seed=args.seed)
         row = res.row()
         row["count"] = size // DTYPE[1]
         row["type"] = DTYPE[0]
+        row["root"] = args.root if op in ("broadcast", "reduce") else -1
+        row["preset"] = label
         row["phases"] = [{"name": p["name"], "actual_us": p["actual_ps"] / 1e6, "ideal_us": p["ideal_ps"] / 1e6}
                          for p in res.phases]
         row["wall_s"] = round(sim.result().stats["wall_s"], 3)
         rows.append(row)
         if not args.quiet and not args.json:
-            _print_row(row, first=len(rows) == 1)
+            _print_row(row, first=len(rows) == 1, label=label)
     return rows
 
 
-def _print_row(row: dict, first: bool) -> None:
+#: nccl-tests' reduction per op ("none" where nothing is reduced)
+REDOP = {"all_reduce": "sum", "reduce_scatter": "sum", "reduce": "sum"}
+
+
+def _print_row(row: dict, first: bool, label: str = "") -> None:
+    """One nccl-tests line (out-of-place columns), then the ideal and the stall."""
     if first:
-        print(f"# {row['op']} algo {row['algo']}, {row['ranks']} ranks")
-        print(f"#{'size':>12} {'count':>12} {'type':>6} {'time(us)':>11} {'algbw(GB/s)':>12} "
-              f"{'busbw(GB/s)':>12} {'ideal(us)':>11} {'stall(us)':>10} {'stall%':>7}")
-    print(f" {row['bytes']:>12} {row['count']:>12} {row['type']:>6} {row['time_us']:>11.2f} "
-          f"{row['algbw_GBps']:>12.2f} {row['busbw_GBps']:>12.2f} {row['ideal_us']:>11.2f} "
-          f"{row['stall_us']:>10.2f} {row['stall_pct']:>7.2f}")
+        print(f"# {row['op']} algo {row['algo']}, {row['ranks']} ranks" + (f", {label}" if label else ""))
+        print("# in-place columns omitted: the network carries the same bytes in place and out of "
+              "place (uesim does not model the local copy)")
+        print("# ideal: the DAG on a perfect fabric (NICs shared fairly); endpoint: NIC time beyond "
+              "the critical path; stall = time - ideal")
+        print(f"#{'size':>11} {'count':>11} {'type':>6} {'redop':>6} {'root':>5} {'time':>10} {'algbw':>7} "
+              f"{'busbw':>7} {'#wrong':>6} {'ideal':>10} {'endpoint':>9} {'stall':>9} {'stall%':>7}")
+        print(f"#{'(B)':>11} {'(elements)':>11} {'':>6} {'':>6} {'':>5} {'(us)':>10} {'(GB/s)':>7} "
+              f"{'(GB/s)':>7} {'':>6} {'(us)':>10} {'(us)':>9} {'(us)':>9} {'':>7}")
+    print(f" {row['bytes']:>11} {row['count']:>11} {row['type']:>6} {REDOP.get(row['op'], 'none'):>6} "
+          f"{row.get('root', -1):>5} {row['time_us']:>10.2f} {row['algbw_GBps']:>7.2f} {row['busbw_GBps']:>7.2f} "
+          f"{'N/A':>6} {row['ideal_us']:>10.2f} {row['endpoint_us']:>9.2f} {row['stall_us']:>9.2f} "
+          f"{row['stall_pct']:>7.2f}")
 
 
 def main(argv=None) -> int:

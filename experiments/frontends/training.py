@@ -26,33 +26,16 @@ Examples
 from __future__ import annotations
 
 import argparse
-import copy
 import dataclasses
 import json
 import sys
 import tomllib
 from pathlib import Path
 
-#: ECN marking of both presets: NSCC and DCQCN both react to it (1 MB port buffers)
-_ECN = {"kmin_bytes": 100_000, "kmax_bytes": 400_000, "pmax": 0.2}
-#: ``--transport`` / ``preset``: the two fabrics an architect compares
-TRANSPORT_PRESETS = {
-    "uet": {"label": "UET/NSCC",
-            "transport": {"name": "uet", "cc": {"name": "nscc"}, "lb": {"name": "oblivious"}},
-            "fabric": {"buffer_bytes": 1_000_000, "ecn": dict(_ECN)}},
-    "roce": {"label": "RoCE/DCQCN+PFC",
-             "transport": {"name": "roce", "cnp_interval_ps": 4_000_000,
-                           "cc": {"name": "dcqcn", "params": "nic"}, "lb": {"name": "ecmp"}},
-             "fabric": {"buffer_bytes": 1_000_000, "ecn": dict(_ECN), "pfc": {"enabled": True}}},
-}
+from uesim.experiments.presets import PRESETS as TRANSPORT_PRESETS   # one set for every front end
+from uesim.experiments.presets import merge as _merge
+
 PLAN_KEYS = ("name", "description", "seed", "placement", "model", "fabric", "topologies", "transports", "jobs")
-
-
-def _merge(base: dict, over: dict) -> dict:
-    out = copy.deepcopy(base)
-    for k, v in (over or {}).items():
-        out[k] = _merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else copy.deepcopy(v)
-    return out
 
 
 def _graph(spec: str, scale_up: str | None, what: str):

@@ -166,3 +166,43 @@ def test_root_and_inter_algo():
     assert hd.phases[1]["name"] == "scale-out all-reduce (hd)"
     # 4 domains: hd needs 2 exchange levels per direction where the ring needs 3 steps
     assert hd.phases[1]["ideal_ps"] < ring.phases[1]["ideal_ps"]
+
+
+def test_the_ideal_bounds_from_below_and_charges_shared_nics():
+    # all-to-all: every GPU sends n-1 messages at once through its one NIC; the ideal is
+    # their bytes at the NIC rate (plus ACKs), far above the critical path of one message
+    from uesim.experiments.collectives.model import ideal_times
+    n, S = 8, 8 << 20
+    r = run_collective("all_to_all", S, topology=switch(n))
+    m = S // n
+    assert r.critical_ps == alpha(m) + tx(wire(m))
+    assert r.ideal_ps == alpha(m) + tx((n - 1) * (wire(m) + acks(m)))
+    assert r.endpoint_ps == r.ideal_ps - r.critical_ps > 6 * tx(wire(m))
+    assert ideal_times.__doc__ and r.time_ps >= r.ideal_ps
+
+
+def test_a_pinned_queue_pair_gets_one_port_of_a_multi_port_nic():
+    # RoCE on an HGX server: a GPU has 4 NVLink ports of 900 Gb/s; one queue pair is held
+    # to one of them, so its ideal is 4x the sprayed one's serialisation
+    from uesim.experiments.presets import preset
+    from uesim.topologies import hgx
+    p_uet, p_roce = preset("uet"), preset("roce")
+    uet = run_collective("send_recv", 8 << 20, topology=hgx(n_servers=1), n_ranks=2,
+                         transport=p_uet["transport"], fabric=p_uet["fabric"])
+    roce = run_collective("send_recv", 8 << 20, topology=hgx(n_servers=1), n_ranks=2,
+                          transport=p_roce["transport"], fabric=p_roce["fabric"])
+    assert roce.critical_ps == pytest.approx(4 * uet.critical_ps, rel=0.02)
+    assert roce.sources["retransmits"] == 0 and abs(roce.stall_ps) <= 0.02 * roce.ideal_ps
+
+
+@pytest.mark.parametrize("fabric, cause", [
+    ({"buffer_bytes": 1_000_000, "trimming": True}, "loss_recovery"),     # trims, NACKs, resends
+    ({"buffer_bytes": 1 << 30}, "queueing")])                             # deep queues, no loss
+def test_the_stall_causes_add_up_to_the_stall(fabric, cause):
+    # an 8:1 oversubscribed leaf-spine: the stall is real, and its parts sum to it exactly
+    r = run_collective("all_to_all", 1 << 20, topology="leaf_spine:n_leaves=2,n_spines=1,hosts_per_leaf=8",
+                       transport={"name": "uet", "cc": {"name": "nscc"}, "lb": {"name": "oblivious"}},
+                       fabric=fabric)
+    assert set(r.stall_by_cause) == set(runner_mod.CAUSES)
+    assert sum(r.stall_by_cause.values()) == r.stall_ps
+    assert r.stall_ps > 0.5 * r.ideal_ps and r.stall_by_cause[cause] > 0.5 * r.stall_ps

@@ -1,0 +1,71 @@
+"""Transport presets: the two fabrics an architect compares, one definition for every front end.
+
+``uesim collective --preset``, ``uesim train --transport``, ``uesim stall`` plans
+(``preset = "roce"``), ``uesim compare`` variants and scenario files
+(``preset = "roce"`` at the top level) all take their transport and fabric tables from
+here, so "RoCE" means the same thing everywhere:
+
+``uet``
+    Ultra Ethernet: NSCC (sender window on ECN and delay), oblivious per-packet spraying,
+    RUD, switch packet trimming (a packet that finds the queue full is cut to a header
+    and NACKed, not dropped), 1 MB port buffers, ECN marking between 100 KB and 400 KB.
+``roce``
+    RoCEv2 RC: one path per queue pair (ECMP hash, pinned to one NIC port), go-back-N,
+    DCQCN with NIC-style parameters and a 4 us CNP interval, PFC (lossless), the same
+    buffers and ECN marking as ``uet`` so DCQCN sees marks before PFC pauses.
+
+A preset is a starting point: a front end's own options (``--cc``, ``--buffer``, a
+scenario's ``[transport]`` keys) are merged over it key by key.
+
+Examples
+--------
+>>> from uesim.experiments.presets import preset, PRESETS
+>>> sorted(PRESETS)
+['roce', 'uet']
+>>> p = preset("roce")
+>>> p["transport"]["lb"]["name"], p["fabric"]["pfc"]["enabled"], p["label"]
+('ecmp', True, 'RoCE/DCQCN+PFC')
+>>> preset("ib")
+Traceback (most recent call last):
+...
+ValueError: preset = 'ib': allowed: uet, roce
+"""
+from __future__ import annotations
+
+import copy
+
+#: ECN marking of both presets: NSCC and DCQCN both react to it (1 MB port buffers;
+#: the HPCC-style thresholds of 100 KB / 400 KB, Pmax 0.2)
+ECN = {"kmin_bytes": 100_000, "kmax_bytes": 400_000, "pmax": 0.2}
+BUFFER_BYTES = 1_000_000
+
+PRESETS = {
+    "uet": {"label": "UET/NSCC",
+            "description": "Ultra Ethernet: NSCC, oblivious spraying, trimming, ECN, 1 MB buffers",
+            "transport": {"name": "uet", "cc": {"name": "nscc"}, "lb": {"name": "oblivious"}},
+            "fabric": {"buffer_bytes": BUFFER_BYTES, "ecn": dict(ECN), "trimming": True}},
+    "roce": {"label": "RoCE/DCQCN+PFC",
+             "description": "RoCEv2 RC: one path per queue pair (ECMP), go-back-N, DCQCN, ECN, PFC, 1 MB buffers",
+             "transport": {"name": "roce", "cnp_interval_ps": 4_000_000,
+                           "cc": {"name": "dcqcn", "params": "nic"}, "lb": {"name": "ecmp"}},
+             "fabric": {"buffer_bytes": BUFFER_BYTES, "ecn": dict(ECN), "pfc": {"enabled": True}}},
+}
+
+
+def preset(name: str) -> dict:
+    """A deep copy of preset ``name``: ``label``, ``description``, ``transport``, ``fabric``."""
+    if name not in PRESETS:
+        raise ValueError(f"preset = {name!r}: allowed: {', '.join(PRESETS)}")
+    return copy.deepcopy(PRESETS[name])
+
+
+def merge(base: dict, over: dict | None) -> dict:
+    """``base`` with ``over`` merged in key by key at any depth (a copy; ``over`` wins).
+
+    >>> merge({"cc": {"name": "nscc", "a": 1}}, {"cc": {"name": "dctcp"}})
+    {'cc': {'name': 'dctcp', 'a': 1}}
+    """
+    out = copy.deepcopy(base)
+    for k, v in (over or {}).items():
+        out[k] = merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else copy.deepcopy(v)
+    return out
