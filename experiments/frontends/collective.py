@@ -94,7 +94,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--transport", help="transport name (uet, roce, window, ...; default: the preset's)")
     p.add_argument("--cc", help="congestion control name (default: the preset's)")
     p.add_argument("--lb", help="load balancer name (default: the preset's; ecmp for roce)")
-    p.add_argument("--buffer", help="switch port buffer, e.g. 1M (default: the preset's, 1 MB)")
+    p.add_argument("--buffer", help="switch port buffer, e.g. 1M (default: the preset's: 1 MB for uet, 2 MB for roce)")
     p.add_argument("--ecn", help="ECN marking KMIN,KMAX[,PMAX] in bytes (100K,400K,0.2) or 'off'")
     p.add_argument("--pfc", choices=("on", "off"), help="priority flow control (default: the preset's)")
     p.add_argument("--trimming", choices=("on", "off"), help="switch packet trimming (default: the preset's)")
