@@ -156,6 +156,32 @@ def max_min_rates(res, weight, cap, flow_cap):
     return rate
 
 
+def priority_rates(res, weight, cap, flow_cap, priority):
+    """Rates of messages served in order of ``priority`` (largest first), each taking
+    what its resources have left at full speed (strict priority, no sharing).
+
+    ``res`` (messages x resources) holds resource ids, ``weight`` the load per unit of
+    rate on each, ``cap`` each resource's capacity, ``flow_cap`` each message's own cap.
+
+    >>> priority_rates(np.array([[0], [0]]), np.ones((2, 1)), np.array([10.0]),
+    ...                np.array([np.inf, np.inf]), np.array([1.0, 2.0])).tolist()
+    [0.0, 10.0]
+    """
+    left = np.asarray(cap, dtype=np.float64).copy()
+    rate = np.zeros(len(res))
+    for m in np.argsort(-np.asarray(priority), kind="stable").tolist():
+        r = flow_cap[m]
+        for j in range(res.shape[1]):
+            wj = weight[m, j]
+            if wj > 0:
+                r = min(r, left[res[m, j]] / wj)
+        r = max(r, 0.0)
+        rate[m] = r
+        for j in range(res.shape[1]):
+            left[res[m, j]] -= r * weight[m, j]
+    return rate
+
+
 def ideal_times(compiled, pm: PathModel, *, ack_bytes: int = 64, ack_every_bytes: int | None = None,
                 ack_every_packets: int = 1, pinned: bool = False) -> dict:
     """The ideal schedule of a compiled collective: its DAG on a perfect fabric.
@@ -171,14 +197,23 @@ def ideal_times(compiled, pm: PathModel, *, ack_bytes: int = 64, ack_every_bytes
     ``pinned`` (a RoCE queue pair) caps a message at the fastest single port of its
     source on that fabric. Compute nodes take their duration.
 
-    So the ideal is at least the algorithm's critical path with every message alone
-    (``critical_ps``) and at least every NIC direction's bytes at its rate; on an idle
-    fabric the packet simulation can only add to it (queueing, loss recovery, pauses).
+    Two such perfect-fabric schedules are computed: NIC directions shared max-min
+    fairly, and served in strict priority to the message with the longest tail (its
+    latency plus the longest DAG path after it). The ideal is the shorter of the two,
+    and never below ``bound_ps``, a proven lower bound: the algorithm's critical path
+    with every message alone (``critical_ps``) and, per NIC direction, the optimal
+    preemptive one-machine schedule of its messages between their earliest starts and
+    their tails (Jackson's rule). A transport that shares NICs unevenly in the critical
+    path's favour can still finish a little inside the ideal (a tree's two children of
+    one parent, say): ``uesim collective`` and ``benchmarks/collective_matrix.py`` flag
+    any run below 0.98x of it.
 
     Returns
     -------
     dict
-        ``total_ps``; ``finish_ps`` and ``alpha_ps`` per node; ``critical_ps``: the
+        ``total_ps`` (the ideal); ``fair_share_ps`` and ``priority_ps``, the two
+        schedules; ``bound_ps``, the proven bound; ``finish_ps`` (of the schedule
+        taken) and ``alpha_ps`` per node; ``critical_ps``: the
         longest DAG path with every message alone at its NIC rate (no sharing);
         ``nic_bound_ps``: the busiest NIC direction's bytes at its rate.
     """
@@ -255,71 +290,146 @@ def ideal_times(compiled, pm: PathModel, *, ack_bytes: int = 64, ack_every_bytes
         np.add.at(load, res[msg, 3], wire[msg] * ack_ratio[msg])
     nic_bound = float((load / cap).max()) if len(cap) else 0.0
 
-    # the fluid schedule: events are message starts, transfer ends and node finishes
-    finish = np.zeros(n)
-    ready_at = np.zeros(n)
-    START, DONE = 0, 1
-    heap = [(float(delay_l[v]), START, v) for v in range(n) if waiting[v] == 0]
-    heapq.heapify(heap)
-    active: list = []          # message nodes transferring
-    remaining: dict = {}
-    rates = np.zeros(0)
-    t = 0.0
-    dirty = False
-
-    def done(v, at):
-        finish[v] = at
-        for k in range(succ_ptr[v], succ_ptr[v + 1]):
+    # the lower bound: no schedule beats a NIC direction's heads + work + tails
+    head = np.asarray(crit_l) - own - delay                    # earliest start of each node
+    after = np.zeros(n)
+    for node in range(n - 1, -1, -1):                          # longest path after a node ends
+        best = 0.0
+        for k in range(succ_ptr[node], succ_ptr[node + 1]):
             s2 = succ[k]
-            if at > ready_at[s2]:
-                ready_at[s2] = at
-            waiting[s2] -= 1
-            if waiting[s2] == 0:
-                heapq.heappush(heap, (ready_at[s2] + delay_l[s2], START, s2))
+            c = delay_l[s2] + own_l[s2] + after[s2]
+            if c > best:
+                best = c
+        after[node] = best
+    # the fluid schedule: events are message starts, transfer ends and node finishes
+    def fluid(allocate):
+        waiting = a["n_pred"].tolist()
+        finish = np.zeros(n)
+        ready_at = np.zeros(n)
+        START, DONE = 0, 1
+        heap = [(float(delay_l[v]), START, v) for v in range(n) if waiting[v] == 0]
+        heapq.heapify(heap)
+        active: list = []          # message nodes transferring
+        remaining: dict = {}
+        rates = np.zeros(0)
+        t = 0.0
+        dirty = False
 
-    while heap or active:
-        if dirty and active:
-            idx = np.asarray(active)
-            wts = np.stack([np.ones(len(idx)), np.ones(len(idx)), ack_ratio[idx], ack_ratio[idx]], axis=1)
-            rates = max_min_rates(res[idx], wts, cap, flow_cap[idx])
-            rem = np.asarray([remaining[v] for v in active])
-            dirty = False
-        t_fin = t + float((rem / rates).min()) if active else np.inf
-        t_evt = heap[0][0] if heap else np.inf
-        if t_fin <= t_evt:
-            dt = t_fin - t
-            rem = rem - rates * dt
-            t = t_fin
-            ends = rem <= rates * 0.5 + 1e-9 * wire[np.asarray(active)]
-            keep = []
-            for v, r_left, end in zip(active, rem.tolist(), ends.tolist()):
-                if end:
-                    heapq.heappush(heap, (t + alpha[v], DONE, v))
-                else:
-                    keep.append(v)
-                    remaining[v] = r_left
-            active = keep
-            rem = rem[~ends]
-            dirty = True
-            continue
-        if active:
-            rem = rem - rates * (t_evt - t)
-            for v, r_left in zip(active, rem.tolist()):
-                remaining[v] = r_left
-        t = t_evt
-        while heap and heap[0][0] <= t:
-            at, what, v = heapq.heappop(heap)
-            if what == DONE:
-                done(v, at)
-            elif kind[v] == 1 or size_l[v] == 0 or wire[v] == 0:
-                heapq.heappush(heap, (at + (size_l[v] if kind[v] == 1 else 0), DONE, v))
-            else:
-                active.append(v)
-                remaining[v] = wire[v]
+        def done(v, at):
+            finish[v] = at
+            for k in range(succ_ptr[v], succ_ptr[v + 1]):
+                s2 = succ[k]
+                if at > ready_at[s2]:
+                    ready_at[s2] = at
+                waiting[s2] -= 1
+                if waiting[s2] == 0:
+                    heapq.heappush(heap, (ready_at[s2] + delay_l[s2], START, s2))
+
+        while heap or active:
+            if dirty and active:
+                idx = np.asarray(active)
+                wts = np.stack([np.ones(len(idx)), np.ones(len(idx)), ack_ratio[idx], ack_ratio[idx]], axis=1)
+                rates = allocate(idx, wts)
+                rem = np.asarray([remaining[v] for v in active])
+                dirty = False
+            with np.errstate(divide="ignore"):    # a message a priority schedule holds back
+                t_fin = t + float((rem / rates).min()) if active else np.inf
+            t_evt = heap[0][0] if heap else np.inf
+            if t_fin <= t_evt:
+                dt = t_fin - t
+                rem = rem - rates * dt
+                t = t_fin
+                ends = rem <= rates * 0.5 + 1e-9 * wire[np.asarray(active)]
+                keep = []
+                for v, r_left, end in zip(active, rem.tolist(), ends.tolist()):
+                    if end:
+                        heapq.heappush(heap, (t + alpha[v], DONE, v))
+                    else:
+                        keep.append(v)
+                        remaining[v] = r_left
+                active = keep
+                rem = rem[~ends]
                 dirty = True
-        if active:
-            rem = np.asarray([remaining[v] for v in active])
+                continue
+            if active:
+                rem = rem - rates * (t_evt - t)
+                for v, r_left in zip(active, rem.tolist()):
+                    remaining[v] = r_left
+            t = t_evt
+            while heap and heap[0][0] <= t:
+                at, what, v = heapq.heappop(heap)
+                if what == DONE:
+                    done(v, at)
+                elif kind[v] == 1 or size_l[v] == 0 or wire[v] == 0:
+                    heapq.heappush(heap, (at + (size_l[v] if kind[v] == 1 else 0), DONE, v))
+                else:
+                    active.append(v)
+                    remaining[v] = wire[v]
+                    dirty = True
+            if active:
+                rem = np.asarray([remaining[v] for v in active])
+        return finish
+
+    prio = alpha + after                  # a message's tail: what must follow its last byte
+    fair_fin = fluid(lambda idx, w_: max_min_rates(res[idx], w_, cap, flow_cap[idx]))
+    prio_fin = fluid(lambda idx, w_: priority_rates(res[idx], w_, cap, flow_cap[idx], prio[idx]))
+    finish = fair_fin if fair_fin.max(initial=0) <= prio_fin.max(initial=0) else prio_fin
     finish_arr = np.ceil(finish - 1e-3).astype(np.int64)      # float rounding, not a picosecond late
     total = int(finish_arr.max()) if n else 0
-    return {"total_ps": total, "finish_ps": finish_arr, "alpha_ps": alpha,
+    bound = critical
+    for col in (0, 1):
+        b = _one_resource_bounds(res[msg, col], head[msg], wire[msg] / cap[res[msg, col]],
+                                 alpha[msg] + after[msg])
+        bound = max(bound, b)
+    lower = int(np.ceil(bound - 1e-3))
+    return {"total_ps": max(total, lower), "bound_ps": lower, "fair_share_ps": int(fair_fin.max(initial=0)),
+            "priority_ps": int(prio_fin.max(initial=0)), "finish_ps": finish_arr, "alpha_ps": alpha,
             "critical_ps": int(np.ceil(critical)), "nic_bound_ps": int(np.ceil(nic_bound))}
+
+
+def _one_resource_bounds(resource, release, work, tail) -> float:
+    """The largest, over resources, of the optimal preemptive one-machine makespan.
+
+    Each job needs ``work`` ps of its ``resource`` (a NIC direction), may start at
+    ``release`` and is followed by ``tail`` ps that need no resource. Jackson's
+    preemptive schedule (serve the released job with the longest tail first) minimises
+    ``max(completion + tail)`` on one machine, so it bounds from below any schedule
+    that also shares the resource with others.
+
+    >>> _one_resource_bounds(np.array([0, 0]), np.array([0.0, 0.0]), np.array([5.0, 3.0]),
+    ...                      np.array([1.0, 10.0]))
+    13.0
+    """
+    import heapq
+    best = 0.0
+    if len(resource) == 0:
+        return best
+    order = np.lexsort((release, resource))
+    r_s, rel_s, w_s, q_s = (resource[order].tolist(), release[order].tolist(),
+                            work[order].tolist(), tail[order].tolist())
+    i, n = 0, len(order)
+    while i < n:
+        j = i
+        while j < n and r_s[j] == r_s[i]:
+            j += 1
+        t = rel_s[i]
+        heap: list = []
+        k = i
+        while k < j or heap:
+            if not heap and t < rel_s[k]:
+                t = rel_s[k]
+            while k < j and rel_s[k] <= t:
+                heapq.heappush(heap, [-q_s[k], w_s[k]])
+                k += 1
+            nxt = rel_s[k] if k < j else np.inf
+            job = heap[0]
+            if t + job[1] <= nxt:
+                t += job[1]
+                heapq.heappop(heap)
+                if t - job[0] > best:
+                    best = t - job[0]
+            else:
+                job[1] -= nxt - t
+                t = nxt
+        i = j
+    return best
