@@ -1,33 +1,30 @@
-"""The alpha-beta model: the ideal time of a compiled collective on an idle fabric.
+"""The ideal of a collective (or of any DAG of messages and computes) on a perfect fabric.
 
-A compiled collective (:mod:`.algorithms`) gives every flow a **round**, its step in
-the lock-step schedule. The ideal time is the sum over rounds of
+Every message has a path latency ``alpha`` (:meth:`PathModel.alpha_ps`): for ``m``
+payload bytes over the links ``1..h`` of the shortest path on the fabric that carries it
+(scale-up inside a scale-up domain of a hybrid graph, scale-out otherwise) it is
+``sum(delay_i) + sum_{i>=2} tx_i(last packet) + (h-1) * switch_latency``: the
+propagation of every link plus store-and-forward of one packet at each switch
+(``tx_i(p) = ceil(8 p / rate_i)`` ps, ``p = min(mtu_bytes, m + header_bytes)``: uesim's
+transports put the short remainder packet of a message first, so the one that arrives
+last is a full one; a single measured 64 KiB flow matches this to the picosecond).
 
-    alpha_round + beta_round
-
-* ``alpha_round``: the largest one-way latency of the round's messages. For a message
-  of ``m`` payload bytes over a path of links ``1..h`` (shortest path on the fabric that
-  carries it: scale-up inside a scale-up domain of a hybrid graph, scale-out otherwise)
-  it is ``sum(delay_i) + sum_{i>=2} tx_i(last packet) + (h-1) * switch_latency``: the
-  propagation of every link plus store-and-forward of one packet at each switch
-  (``tx_i(p) = ceil(8 p / rate_i)`` ps, ``p = min(mtu_bytes, m + header_bytes)``: uesim's
-  transports put the short remainder packet of a message first, so the one that arrives
-  last is a full one; a single measured 64 KiB flow matches this to the picosecond).
-* ``beta_round``: the busiest NIC direction of the round, ``8 * bytes / rate`` with
-  ``rate`` the GPU's total link rate on that fabric (the sum over its ports); ``bytes``
-  on a NIC's egress are the wire bytes of the messages it sends (payload plus
-  ``header_bytes`` per packet of ``mtu_bytes - header_bytes`` payload) plus the ACK bytes
-  of the messages it receives (``ack_bytes`` per ``ack_every_bytes`` of payload for
-  ``uet``, per packet otherwise), and on its ingress the reverse.
-
-Concurrent messages of a round share a NIC at full rate (beta adds their bytes); the
-switch fabric in between is assumed idle and non-blocking, so what the packet
-simulation adds on top (queueing in the fabric, ECMP collisions, retransmissions,
-congestion-control ramp-up) is the network stall.
+The fabric between the NICs has infinite capacity; what remains are the NIC directions
+(a GPU's egress and ingress on each fabric, at the sum of its port rates). A message
+loads its source's egress and its destination's ingress with its wire bytes (payload
+plus ``header_bytes`` per packet of ``mtu_bytes - header_bytes`` payload) and the
+reverse directions with its ACKs (``ack_bytes`` per ``ack_every_bytes`` of payload for
+``uet``, per ``ack_every_packets`` packets otherwise). :func:`ideal_times` runs the DAG
+as a fluid schedule over those directions (shared max-min fairly, or in priority to
+the message with the longest tail, whichever finishes first), never below a proven
+lower bound. What the packet simulation adds on top (queueing in the fabric, ECMP
+collisions, retransmissions, congestion-control ramp-up, pauses) is the network stall.
+The closed forms per algorithm are in ``docs/collectives.md``.
 """
 from __future__ import annotations
 
 from collections import deque
+from types import SimpleNamespace
 
 import numpy as np
 
@@ -154,6 +151,22 @@ def max_min_rates(res, weight, cap, flow_cap):
         stop |= ~np.isfinite(level)
         live[idx[stop]] = False
     return rate
+
+
+def path_model(sim) -> "PathModel":
+    """The :class:`PathModel` of a :class:`~uesim.experiments.simulation.Simulation`'s fabric."""
+    tr = sim.sc["transport"]
+    return PathModel(sim.graph, mtu_bytes=tr["mtu_bytes"], header_bytes=tr["header_bytes"],
+                     switch_latency_ps=sim.sc["fabric"]["switch_latency_ps"])
+
+
+def ideal_in(sim, workload, pm: "PathModel | None" = None) -> dict:
+    """:func:`ideal_times` of ``workload`` (a DAG of messages and computes) on ``sim``'s
+    fabric, with its transport's ACK load and, for RoCE, queue pairs pinned to one port."""
+    tr = sim.sc["transport"]
+    return ideal_times(SimpleNamespace(workload=workload), pm or path_model(sim), ack_bytes=tr["ack_bytes"],
+                       ack_every_bytes=tr.get("ack_every_bytes") if tr["name"] == "uet" else None,
+                       ack_every_packets=tr.get("ack_every_packets", 1), pinned=tr["name"] == "roce")
 
 
 def priority_rates(res, weight, cap, flow_cap, priority):
@@ -382,9 +395,14 @@ def ideal_times(compiled, pm: PathModel, *, ack_bytes: int = 64, ack_every_bytes
                                  alpha[msg] + after[msg])
         bound = max(bound, b)
     lower = int(np.ceil(bound - 1e-3))
-    return {"total_ps": max(total, lower), "bound_ps": lower, "fair_share_ps": int(fair_fin.max(initial=0)),
-            "priority_ps": int(prio_fin.max(initial=0)), "finish_ps": finish_arr, "alpha_ps": alpha,
+    return {"total_ps": max(total, lower), "bound_ps": lower, "fair_share_ps": _ps(fair_fin),
+            "priority_ps": _ps(prio_fin), "finish_ps": finish_arr, "alpha_ps": alpha,
             "critical_ps": int(np.ceil(critical)), "nic_bound_ps": int(np.ceil(nic_bound))}
+
+
+def _ps(finish) -> int:
+    """The last finish of a schedule in whole ps (float rounding, not a picosecond late)."""
+    return int(np.ceil(finish.max(initial=0) - 1e-3))
 
 
 def _one_resource_bounds(resource, release, work, tail) -> float:

@@ -7,7 +7,7 @@ import numpy as np
 
 from uesim.experiments.collectives.algorithms import BUSBW_FACTOR, OP_ALGOS, compile_collective
 from uesim.experiments.collectives.comm import Communicator, scaleup_domains
-from uesim.experiments.collectives.model import PathModel, ideal_times
+from uesim.experiments.collectives.model import ideal_in
 
 #: transport of collectives unless told otherwise: UET with NSCC and oblivious spraying
 DEFAULT_TRANSPORT = {"name": "uet", "cc": {"name": "nscc"}, "lb": {"name": "oblivious"}}
@@ -127,12 +127,7 @@ def run_collective(op: str, size_bytes: int, *, sim=None, topology=None, n_ranks
     domains = scaleup_domains(G, comm.hosts) if algo == "hier" else None
     compiled = compile_collective(op, comm.hosts, size_bytes, algo, channels=channels, chunks=chunks,
                                   root=root, domains=domains, inter_algo=inter_algo)
-    tr = sim.sc["transport"]
-    pm = PathModel(G, mtu_bytes=tr["mtu_bytes"], header_bytes=tr["header_bytes"],
-                   switch_latency_ps=sim.sc["fabric"]["switch_latency_ps"])
-    ideal = ideal_times(compiled, pm, ack_bytes=tr["ack_bytes"],
-                        ack_every_bytes=tr.get("ack_every_bytes") if tr["name"] == "uet" else None,
-                        ack_every_packets=tr.get("ack_every_packets", 1), pinned=tr["name"] == "roce")
+    ideal = ideal_in(sim, compiled.workload)
     before = _counters(sim)
     t0 = sim.now_ps
     run = compiled.workload.launch(sim)

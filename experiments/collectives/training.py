@@ -20,9 +20,12 @@ GPipe schedule (all micro-batches forward, then all backward):
 Outputs (:class:`StepResult`): step time; the compute-only step (the same DAG with
 free communication); exposed communication = step - compute-only step; GPU idle % (1 -
 busy / step, averaged over GPUs); the uncontended step (every message alone on the
-fabric: its alpha plus its bytes at the NIC rate) and the network stall = step -
-uncontended step; and their cost per million tokens at ``gpu_hour_usd`` and
-``tokens_per_step``.
+fabric: its alpha plus its bytes at the NIC rate); the ideal step (the DAG on a perfect
+fabric whose NICs are shared by the messages using them at once,
+:func:`~.model.ideal_times`); the endpoint-bound time = ideal - uncontended step (NIC
+serialisation beyond the critical path: what no fabric can remove), the NIC-bound time
+(the busiest NIC direction's bytes at its rate) and the network stall = step - ideal
+step; and their cost per million tokens at ``gpu_hour_usd`` and ``tokens_per_step``.
 
 Examples
 --------
@@ -116,14 +119,22 @@ class StepResult:
     gpu_idle_pct: float
     run: object = None
     collectives: list = field(default_factory=list)
+    ideal_us: float = 0.0
+    nic_bound_us: float = 0.0
 
     @property
     def exposed_comm_us(self) -> float:
         return self.step_us - self.compute_only_us
 
     @property
+    def endpoint_us(self) -> float:
+        """NIC sharing beyond the critical path: ideal step - uncontended step."""
+        return self.ideal_us - self.uncontended_us
+
+    @property
     def network_stall_us(self) -> float:
-        return self.step_us - self.uncontended_us
+        """What the fabric adds: step - ideal step."""
+        return self.step_us - self.ideal_us
 
     @property
     def main_busbw_gbps(self) -> float | None:
@@ -145,6 +156,9 @@ class StepResult:
                 "compute_only_us": round(self.compute_only_us, 3),
                 "exposed_comm_us": round(self.exposed_comm_us, 3),
                 "uncontended_us": round(self.uncontended_us, 3),
+                "ideal_us": round(self.ideal_us, 3),
+                "endpoint_us": round(self.endpoint_us, 3),
+                "nic_bound_us": round(self.nic_bound_us, 3),
                 "network_stall_us": round(self.network_stall_us, 3),
                 "gpu_idle_pct": round(self.gpu_idle_pct, 3),
                 "idle_usd_per_mtok": self.cost_per_million_tokens(self.step_us * self.gpu_idle_pct / 100),
@@ -276,6 +290,8 @@ class PreparedStep:
     compute_only_ps: int
     uncontended_ps: int
     alone_ps: object = None                     # flow node -> its time alone on the fabric
+    ideal_ps: int = 0                           # the step on a perfect fabric, NICs shared
+    nic_bound_ps: int = 0                       # the busiest NIC direction's bytes at its rate
 
     def launch(self, sim):
         """Start the DAG now; returns ``(run, t0)`` for :meth:`measure`."""
@@ -293,7 +309,8 @@ class PreparedStep:
         used = busy[np.asarray(sorted(set(self.hosts[:m.n_gpus])))]
         idle = 100.0 * float(np.mean(1 - used / step)) if step else 0.0
         return StepResult(m, step / 1e6, self.compute_only_ps / 1e6, self.uncontended_ps / 1e6, idle, run,
-                          collectives=self.breakdown(run))
+                          collectives=self.breakdown(run), ideal_us=self.ideal_ps / 1e6,
+                          nic_bound_us=self.nic_bound_ps / 1e6)
 
     def breakdown(self, run) -> list[dict]:
         """Per kind of collective (``tp``, ``dp``, ``ep``, ``pp``): how many, bytes (per-rank
@@ -327,18 +344,18 @@ class PreparedStep:
 
 def prepare_step(m: TrainingModel, sim, hosts: list[int]) -> PreparedStep:
     """Build the step's DAG on ``hosts`` of ``sim``'s fabric and its ideal lengths."""
-    from uesim.experiments.collectives.model import PathModel
+    from uesim.experiments.collectives.model import ideal_in, path_model
     w = build_step(m, hosts)
-    tr = sim.sc["transport"]
-    pm = PathModel(sim.graph, mtu_bytes=tr["mtu_bytes"], header_bytes=tr["header_bytes"],
-                   switch_latency_ps=sim.sc["fabric"]["switch_latency_ps"])
+    pm = path_model(sim)
 
     def alone(i):                                # a message alone on an idle fabric
         a, b, size = w.src[i], w.dst[i], w.size[i]
         fab = pm.fabric_of(a, b)
         rate = min(pm.nic_rate_bps(a, fab), pm.nic_rate_bps(b, fab))
         return pm.alpha_ps(a, b, size) + -(-8 * pm.wire_bytes(size) * 10**12 // rate)
-    return PreparedStep(m, list(hosts), w, _longest_path(w, lambda i: 0), _longest_path(w, alone), alone)
+    ideal = ideal_in(sim, w, pm)
+    return PreparedStep(m, list(hosts), w, _longest_path(w, lambda i: 0), _longest_path(w, alone), alone,
+                        ideal_ps=ideal["total_ps"], nic_bound_ps=ideal["nic_bound_ps"])
 
 
 def run_training_step(m: TrainingModel, *, sim=None, topology=None, transport=None, fabric=None,

@@ -125,7 +125,7 @@ def _model(table: dict, what: str):
 def _row(res) -> dict:
     s = res.summary()
     return {k: s[k] for k in ("gpus", "step_us", "compute_only_us", "exposed_comm_us", "uncontended_us",
-                              "network_stall_us", "gpu_idle_pct", "idle_usd_per_mtok",
+                              "ideal_us", "endpoint_us", "nic_bound_us", "network_stall_us", "gpu_idle_pct", "idle_usd_per_mtok",
                               "exposed_usd_per_mtok", "stall_usd_per_mtok", "main_busbw_gbps")}
 
 
@@ -178,7 +178,8 @@ def _fmt(v, width, prec=1):
 
 COMPARISON_COLS = [("topology", "topology", 24, 0), ("transport", "transport", 15, 0),
                    ("step_us", "step us", 9, 1), ("exposed_comm_us", "exposed us", 10, 1),
-                   ("gpu_idle_pct", "GPU idle %", 10, 1), ("network_stall_us", "stall us", 9, 1),
+                   ("gpu_idle_pct", "GPU idle %", 10, 1), ("ideal_us", "ideal us", 9, 1),
+                   ("endpoint_us", "endpoint us", 11, 1), ("network_stall_us", "stall us", 9, 1),
                    ("stall_usd_per_mtok", "stall $/Mtok", 12, "g"), ("main_busbw_gbps", "DP busbw Gb/s", 13, 1)]
 NOISY_COLS = [("topology", "topology", 24, 0), ("transport", "transport", 15, 0), ("job", "job", 6, 0),
               ("alone_step_us", "alone us", 9, 1), ("shared_step_us", "shared us", 9, 1),
@@ -280,12 +281,16 @@ def train_main(argv=None) -> int:
     print(f"step time          {row['step_us']:>12.1f} us")
     print(f"compute only       {row['compute_only_us']:>12.1f} us")
     print(f"exposed comm       {row['exposed_comm_us']:>12.1f} us   ${row['exposed_usd_per_mtok']:.4g} per M tokens")
-    print(f"uncontended step   {row['uncontended_us']:>12.1f} us")
-    print(f"network stall      {row['network_stall_us']:>12.1f} us   ${row['stall_usd_per_mtok']:.4g} per M tokens")
+    print(f"uncontended step   {row['uncontended_us']:>12.1f} us   (every message alone on the fabric)")
+    print(f"ideal step         {row['ideal_us']:>12.1f} us   (perfect fabric, NICs shared)")
+    print(f"endpoint-bound     {row['endpoint_us']:>12.1f} us   (ideal - uncontended: NIC time no fabric removes; "
+          f"busiest NIC {row['nic_bound_us']:.1f} us)")
+    print(f"network stall      {row['network_stall_us']:>12.1f} us   ${row['stall_usd_per_mtok']:.4g} per M tokens "
+          "(step - ideal)")
     print(f"GPU idle           {row['gpu_idle_pct']:>12.1f} %    ${row['idle_usd_per_mtok']:.4g} per M tokens")
     print(f"  (at ${m.gpu_hour_usd:g} per GPU hour, {m.tokens_per_step:,} tokens per step)")
     print()
-    print(f"{'collective':<20} {'count':>6} {'MB':>10} {'time us':>10} {'alone us':>10} {'stall us':>10} "
+    print(f"{'collective':<20} {'count':>6} {'MB':>10} {'time us':>10} {'alone us':>10} {'over alone':>10} "
           f"{'busbw Gb/s':>11}")
     for c in res.collectives:
         print(f"{c['kind'] + ' ' + c['op']:<20} {c['count']:>6} {c['bytes'] / 1e6:>10.2f} {c['time_us']:>10.1f} "

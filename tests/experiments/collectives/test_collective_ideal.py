@@ -206,3 +206,32 @@ def test_the_stall_causes_add_up_to_the_stall(fabric, cause):
     assert set(r.stall_by_cause) == set(runner_mod.CAUSES)
     assert sum(r.stall_by_cause.values()) == r.stall_ps
     assert r.stall_ps > 0.5 * r.ideal_ps and r.stall_by_cause[cause] > 0.5 * r.stall_ps
+
+
+@pytest.mark.parametrize("op,algo,closed_form", [
+    ("reduce_scatter", "ring", lambda n, S: (n - 1) * (alpha(S // n) + tx(wire(S // n) + acks(S // n)))),
+    ("all_gather", "direct", lambda n, S: alpha(S // n) + tx((n - 1) * (wire(S // n) + acks(S // n)))),
+    ("all_reduce", "direct", lambda n, S: 2 * (alpha(S // n) + tx((n - 1) * (wire(S // n) + acks(S // n))))),
+    ("send_recv", "direct", lambda n, S: alpha(S) + tx(wire(S) + acks(S))),
+    # a chain of n ranks, one slice: n - 1 hops one after the other, each the whole
+    # buffer (a rank's ACKs leave before it sends, so they share no NIC with data)
+    ("broadcast", "ring", lambda n, S: (n - 1) * (alpha(S) + tx(wire(S)))),
+])
+def test_the_ideal_is_the_closed_form_of_docs_collectives(op, algo, closed_form):
+    n, S = 8, 1 << 20
+    r = run_collective(op, S, topology=switch(n), algo=algo)
+    assert r.ideal_ps == closed_form(n, S)
+
+
+def test_the_ideal_never_falls_below_its_proven_bound():
+    from uesim.experiments.collectives.model import ideal_in
+    from uesim.experiments.simulation import Simulation
+    from uesim.experiments.collectives.algorithms import compile_collective
+    sim = Simulation("fat_tree:k=4")
+    for op, algo in [("all_reduce", "tree"), ("all_reduce", "ring"), ("all_to_all", "direct"),
+                     ("reduce", "tree")]:
+        c = compile_collective(op, list(range(8)), 1 << 20, algo)
+        ideal = ideal_in(sim, c.workload)
+        assert ideal["total_ps"] == max(min(ideal["fair_share_ps"], ideal["priority_ps"]), ideal["bound_ps"])
+        assert ideal["bound_ps"] >= ideal["critical_ps"]
+        assert ideal["bound_ps"] >= 0.5 * ideal["nic_bound_ps"]

@@ -89,3 +89,26 @@ def test_example_toml_runs():
     assert (m.dp, m.tp, m.layers) == (4, 2, 8)
     r = run_training_step(m, topology=TOPO)
     assert r.compute_only_us == 8 * 150.0 and r.step_us > r.compute_only_us
+
+
+def test_the_ideal_step_charges_shared_nics_and_the_stall_is_what_the_fabric_adds():
+    r = step()
+    assert r.ideal_us >= r.uncontended_us >= r.compute_only_us
+    assert r.endpoint_us == pytest.approx(r.ideal_us - r.uncontended_us)
+    assert r.network_stall_us == pytest.approx(r.step_us - r.ideal_us)
+    # the DP all-reduce of the 2 buckets (2 x 8 MiB over 4 replicas, ring) and the TP
+    # all-reduces put at least their ring bytes through one NIC
+    ring_bytes = 2 * 3 / 4 * (16 << 20) / 2 + 4 * 2 * 2 * 1 / 2 * (1 << 20)
+    assert r.nic_bound_us >= 8 * ring_bytes / 100e9 * 1e6
+
+
+def test_the_moe_example_is_endpoint_bound_not_stalled():
+    from pathlib import Path
+    m = TrainingModel.from_toml(Path(__file__).parents[3] / "docs/examples/moe_ep8_dp8.toml")
+    from uesim.experiments.presets import preset
+    p = preset("uet")
+    r = run_training_step(m, topology="fat_tree:k=4", transport=p["transport"], fabric=p["fabric"])
+    # 8 buckets of 100 MB, ring over 8 replicas: 1.4 GB through every 100 Gb/s NIC
+    assert r.nic_bound_us >= 112_000
+    assert r.endpoint_us > 80_000
+    assert abs(r.network_stall_us) < 0.02 * r.ideal_us
