@@ -40,6 +40,24 @@ class CollectiveResult:
     run: object = None
     critical_ps: int = 0
     stall_by_cause: dict = field(default_factory=dict)
+    bound_ps: int = 0
+
+    def warnings(self) -> list[str]:
+        """What makes this result suspect (empty: it passed every check): unfinished
+        messages, timeouts with nothing lost, a time below the proven lower bound
+        (always a bug) or more than 2% inside the ideal."""
+        out = []
+        s = self.sources
+        if not s.get("finished", True):
+            out.append("unfinished: some messages never arrived")
+        if s.get("timeouts_no_loss"):
+            out.append(f"{s['timeouts_no_loss']} retransmission timeouts with nothing lost")
+        if self.time_ps < self.bound_ps:
+            out.append(f"time {self.time_ps / 1e6:.3f} us below the proven lower bound "
+                       f"{self.bound_ps / 1e6:.3f} us")
+        elif self.time_ps < 0.98 * self.ideal_ps:
+            out.append(f"time {100 * (1 - self.time_ps / self.ideal_ps):.1f}% inside the ideal")
+        return out
 
     @property
     def endpoint_ps(self) -> int:
@@ -64,11 +82,12 @@ class CollectiveResult:
             "time_us": round(self.time_ps / 1e6, 4), "algbw_gbps": round(self.algbw_gbps, 3),
             "busbw_gbps": round(self.busbw_gbps, 3), "algbw_GBps": round(self.algbw_gbps / 8, 3),
             "busbw_GBps": round(self.busbw_gbps / 8, 3), "ideal_us": round(self.ideal_ps / 1e6, 4),
-            "critical_us": round(self.critical_ps / 1e6, 4), "endpoint_us": round(self.endpoint_ps / 1e6, 4),
+            "critical_us": round(self.critical_ps / 1e6, 4), "bound_us": round(self.bound_ps / 1e6, 4), "endpoint_us": round(self.endpoint_ps / 1e6, 4),
             "stall_us": round(self.stall_ps / 1e6, 4),
             "stall_pct": round(100 * self.stall_ps / self.ideal_ps, 3) if self.ideal_ps else None,
             **{f"stall_{k}_us": round(v / 1e6, 4) for k, v in self.stall_by_cause.items()},
             **{k: v for k, v in self.sources.items() if not isinstance(v, dict)},
+            "warnings": "; ".join(self.warnings()),      # one string: rows become DataFrame columns
         }
 
 
@@ -153,7 +172,7 @@ def run_collective(op: str, size_bytes: int, *, sim=None, topology=None, n_ranks
                             paused=sources.get("pfc_paused_ps", 0) > 0 or sources.get("cbfc_stall_ps", 0) > 0)
     return CollectiveResult(op, algo, comm.size, int(size_bytes), time_ps, int(ideal["total_ps"]),
                             phases=phases, sources=sources, run=run, critical_ps=int(ideal["critical_ps"]),
-                            stall_by_cause=causes)
+                            stall_by_cause=causes, bound_ps=int(ideal["bound_ps"]))
 
 
 #: the causes a stall is split into, in the order a message is charged to them

@@ -240,6 +240,7 @@ def run(args) -> list[dict]:
         row["count"] = size // DTYPE[1]
         row["type"] = DTYPE[0]
         row["root"] = args.root if op in ("broadcast", "reduce") else -1
+        row["warnings"] = res.warnings()
         row["preset"] = label
         row["phases"] = [{"name": p["name"], "actual_us": p["actual_ps"] / 1e6, "ideal_us": p["ideal_ps"] / 1e6}
                          for p in res.phases]
@@ -260,7 +261,7 @@ def _print_row(row: dict, first: bool, label: str = "") -> None:
         print(f"# {row['op']} algo {row['algo']}, {row['ranks']} ranks" + (f", {label}" if label else ""))
         print("# in-place columns omitted: the network carries the same bytes in place and out of "
               "place (uesim does not model the local copy)")
-        print("# ideal: the DAG on a perfect fabric (NICs shared fairly); endpoint: NIC time beyond "
+        print("# ideal: the DAG on a perfect fabric, its NICs shared (docs/collectives.md); endpoint: NIC time beyond "
               "the critical path; stall = time - ideal")
         print(f"#{'size':>11} {'count':>11} {'type':>6} {'redop':>6} {'root':>5} {'time':>10} {'algbw':>7} "
               f"{'busbw':>7} {'#wrong':>6} {'ideal':>10} {'endpoint':>9} {'stall':>9} {'stall%':>7}")
@@ -282,4 +283,17 @@ def main(argv=None) -> int:
     if args.json and not args.quiet:
         print(json.dumps({"op": rows[0]["op"], "algo": rows[0]["algo"], "ranks": rows[0]["ranks"],
                           "topology": args.topology, "scale_up": args.scale_up, "rows": rows}))
+    elif not args.quiet:
+        _print_checks(rows)
     return 0
+
+
+def _print_checks(rows: list[dict]) -> None:
+    """The checks that would expose a wrong number: one line if all pass, else one per problem."""
+    bad = [(r["bytes"], w) for r in rows for w in r["warnings"]]
+    if not bad:
+        print(f"# checks: every size finished, 0 timeouts with nothing lost, no time below its proven "
+              f"lower bound or 2% inside its ideal; retransmitted packets: "
+              f"{sum(r['retransmits'] for r in rows)}, timeouts: {sum(r['timeouts'] for r in rows)}")
+    for size, w in bad:
+        print(f"# WARNING {size} B: {w}")

@@ -235,3 +235,25 @@ def test_the_ideal_never_falls_below_its_proven_bound():
         assert ideal["total_ps"] == max(min(ideal["fair_share_ps"], ideal["priority_ps"]), ideal["bound_ps"])
         assert ideal["bound_ps"] >= ideal["critical_ps"]
         assert ideal["bound_ps"] >= 0.5 * ideal["nic_bound_ps"]
+
+
+def test_a_result_warns_of_what_would_make_it_wrong():
+    from uesim.experiments.collectives.runner import CollectiveResult
+    ok = CollectiveResult("all_reduce", "ring", 8, 1 << 20, time_ps=1000, ideal_ps=1000, bound_ps=900,
+                          sources={"finished": True, "timeouts_no_loss": 0})
+    assert ok.warnings() == [] and ok.row()["warnings"] == ""
+    inside = CollectiveResult("all_reduce", "ring", 8, 1 << 20, time_ps=950, ideal_ps=1000, bound_ps=900,
+                              sources={"finished": True})
+    assert inside.warnings() == ["time 5.0% inside the ideal"]
+    below = CollectiveResult("all_reduce", "ring", 8, 1 << 20, time_ps=800, ideal_ps=1000, bound_ps=900,
+                             sources={"finished": False, "timeouts_no_loss": 3})
+    w = below.warnings()
+    assert w[0].startswith("unfinished") and w[1].startswith("3 retransmission timeouts")
+    assert "below the proven lower bound" in w[2]
+
+
+def test_the_collective_cli_prints_its_checks(capsys):
+    from uesim.experiments.frontends.collective import main
+    assert main(["all_reduce", "-t", "fat_tree:k=4", "--gpus", "8", "-b", "64K"]) == 0
+    out = capsys.readouterr().out
+    assert "# checks: every size finished, 0 timeouts with nothing lost" in out
