@@ -169,6 +169,11 @@ def ideal_in(sim, workload, pm: "PathModel | None" = None) -> dict:
                        ack_every_packets=tr.get("ack_every_packets", 1), pinned=tr["name"] == "roce")
 
 
+#: the priority schedule is tried on DAGs of at most this many messages (its cost grows
+#: with messages x events; on larger DAGs the fair-share schedule alone is the ideal)
+PRIORITY_MAX_MESSAGES = 4096
+
+
 def priority_rates(res, weight, cap, flow_cap, priority):
     """Rates of messages served in order of ``priority`` (largest first), each taking
     what its resources have left at full speed (strict priority, no sharing).
@@ -212,7 +217,8 @@ def ideal_times(compiled, pm: PathModel, *, ack_bytes: int = 64, ack_every_bytes
 
     Two such perfect-fabric schedules are computed: NIC directions shared max-min
     fairly, and served in strict priority to the message with the longest tail (its
-    latency plus the longest DAG path after it). The ideal is the shorter of the two,
+    latency plus the longest DAG path after it; tried on DAGs of at most
+    :data:`PRIORITY_MAX_MESSAGES` messages). The ideal is the shorter of the two,
     and never below ``bound_ps``, a proven lower bound: the algorithm's critical path
     with every message alone (``critical_ps``) and, per NIC direction, the optimal
     preemptive one-machine schedule of its messages between their earliest starts and
@@ -385,7 +391,9 @@ def ideal_times(compiled, pm: PathModel, *, ack_bytes: int = 64, ack_every_bytes
 
     prio = alpha + after                  # a message's tail: what must follow its last byte
     fair_fin = fluid(lambda idx, w_: max_min_rates(res[idx], w_, cap, flow_cap[idx]))
-    prio_fin = fluid(lambda idx, w_: priority_rates(res[idx], w_, cap, flow_cap[idx], prio[idx]))
+    # strict priority is a Python loop per event over the active messages: only small DAGs
+    prio_fin = (fluid(lambda idx, w_: priority_rates(res[idx], w_, cap, flow_cap[idx], prio[idx]))
+                if len(msg) <= PRIORITY_MAX_MESSAGES else np.full(n, np.inf))
     finish = fair_fin if fair_fin.max(initial=0) <= prio_fin.max(initial=0) else prio_fin
     finish_arr = np.ceil(finish - 1e-3).astype(np.int64)      # float rounding, not a picosecond late
     total = int(finish_arr.max()) if n else 0
@@ -396,7 +404,7 @@ def ideal_times(compiled, pm: PathModel, *, ack_bytes: int = 64, ack_every_bytes
         bound = max(bound, b)
     lower = int(np.ceil(bound - 1e-3))
     return {"total_ps": max(total, lower), "bound_ps": lower, "fair_share_ps": _ps(fair_fin),
-            "priority_ps": _ps(prio_fin), "finish_ps": finish_arr, "alpha_ps": alpha,
+            "priority_ps": _ps(prio_fin) if np.isfinite(prio_fin).all() else None, "finish_ps": finish_arr, "alpha_ps": alpha,
             "critical_ps": int(np.ceil(critical)), "nic_bound_ps": int(np.ceil(nic_bound))}
 
 
