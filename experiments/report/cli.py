@@ -11,7 +11,8 @@ import json
 from pathlib import Path
 
 KINDS = {
-    "fct-cdf": "CDF of flow completion times, one curve per point",
+    "fct-cdf": "CDF of flow completion times: a sweep's by the keys that vary (colour, panels, seed bands)",
+    "metric": "one number per point (--metric, default fct_p99_us): mean over seeds with min-max bars",
     "queue": "queue depth over time of the busiest ports (sampled runs)",
     "utilisation": "utilisation over time of the busiest ports (sampled runs)",
     "busbw": "collective bus bandwidth against message size (stored collectives)",
@@ -71,16 +72,56 @@ def _one_point(results, ts, point):
     return ts[ts["point"] == matches[0]], matches[0]
 
 
-def figure_for(results, kind: str, *, point: str | None = None, top: int = 8, group: str | None = None):
+def _layout(points, config, colour, panel):
+    """The sweep layout of ``points`` (None for a run), a bad key as a ScenarioError."""
+    from uesim.experiments.report.layout import sweep_layout
+    from uesim.experiments.schema import ScenarioError
+    if points is None or "point" not in points.columns:
+        if colour or panel:
+            raise ScenarioError("--colour/--panel: these results are one run, not a sweep")
+        return None
+    try:
+        return sweep_layout(points, config, colour=colour, panel=panel)
+    except ValueError as exc:
+        raise ScenarioError(f"--{exc}") from None
+
+
+def _sweep_figure(results, kind, points, layout, metric):
+    """``fct-cdf`` or ``metric`` of a sweep, by its layout."""
+    from uesim.experiments.report import plots
+    from uesim.experiments.schema import ScenarioError
+    if kind == "metric":
+        if metric not in points.columns:
+            have = [c for c in points.columns if c not in layout.keys + layout.fixed and c != "point"]
+            raise ScenarioError(f"--metric {metric!r}: not a column of the points; they have: {', '.join(have)}")
+        return plots.sweep_metric(points, metric, layout=layout)
+    flows = _frame(results, "flows")
+    if flows is None:
+        raise ScenarioError("no flows in these results")
+    return plots.sweep_fct_cdf(flows, points, layout=layout)
+
+
+def figure_for(results, kind: str, *, point: str | None = None, top: int = 8, group: str | None = None,
+               colour: str | None = None, panel: str | None = None, metric: str = "fct_p99_us"):
     """The figure of ``kind`` (see :data:`KINDS`) for ``results`` (a store view, a run
-    folder, or any object with the same DataFrames)."""
+    folder, or any object with the same DataFrames).
+
+    A sweep's ``fct-cdf`` and ``metric`` are grouped by the config keys that vary
+    (:func:`~uesim.experiments.report.layout.sweep_layout`; ``colour`` and ``panel``
+    pick the keys drawn in colours and in panels), seeds aggregated.
+    """
     from uesim.experiments.report import plots
     from uesim.experiments.schema import ScenarioError
     if kind not in KINDS:
         raise ScenarioError(f"plot kind {kind!r}: unknown; allowed: {', '.join(KINDS)}")
     points = _frame(results, "points")
     config = getattr(results, "config_columns", None) if points is not None and "point" in points else None
+    layout = _layout(points, config, colour, panel)
+    if kind in ("fct-cdf", "metric") and layout is not None:
+        return _sweep_figure(results, kind, points, layout, metric)
     labels = plots.point_labels(points, config)
+    if kind == "metric":
+        raise ScenarioError("plot kind 'metric' needs a sweep's result store (these results are one run)")
     if kind == "fct-cdf":
         flows = _frame(results, "flows")
         if flows is None:
@@ -124,7 +165,8 @@ def cmd_plot(args) -> int:
     from uesim.experiments.report.plots import save
     from uesim.experiments.schema import ScenarioError
     results = open_results(args.dir)
-    fig = figure_for(results, args.kind, point=args.point, top=args.top)
+    fig = figure_for(results, args.kind, point=args.point, top=args.top, colour=args.colour,
+                     panel=args.panel, metric=args.metric)
     try:
         save(fig, args.out)
     except (ValueError, OSError) as exc:
@@ -137,8 +179,10 @@ def cmd_report(args) -> int:
     from uesim.experiments.report.html import report_from_results
     from uesim.experiments.schema import ScenarioError
     results = open_results(args.dir)
+    points = _frame(results, "points")
+    _layout(points, getattr(results, "config_columns", None), args.colour, args.panel)   # bad keys first
     try:
-        report_from_results(results, args.out, title=args.title)
+        report_from_results(results, args.out, title=args.title, colour=args.colour, panel=args.panel)
     except OSError as exc:
         raise ScenarioError(f"-o {args.out!r}: {exc}") from None
     print(f"report written to {args.out}")
@@ -153,9 +197,21 @@ def add_parsers(sub) -> None:
     plot.add_argument("-o", "--out", required=True, help="image file (.png, .svg, .pdf)")
     plot.add_argument("--point", help="queue/utilisation: the sweep point (a key prefix; default the first)")
     plot.add_argument("--top", type=int, default=8, help="queue/utilisation: ports drawn (default 8)")
+    plot.add_argument("--metric", default="fct_p99_us", help="metric: the points column drawn (default fct_p99_us)")
+    _layout_options(plot)
     plot.set_defaults(fn=cmd_plot)
     report = sub.add_parser("report", help="write a self-contained HTML report of a sweep or a run")
     report.add_argument("dir", help="result store (uesim sweep --out DIR) or run folder (uesim run --out DIR)")
     report.add_argument("-o", "--out", required=True, help="HTML file")
     report.add_argument("--title", help="page title (default: uesim sweep/run report)")
+    _layout_options(report)
     report.set_defaults(fn=cmd_report)
+
+
+def _layout_options(parser) -> None:
+    parser.add_argument("--colour", "--color", metavar="KEY",
+                        help="sweep: the varying key drawn in colours (dotted or short name, e.g. cc; "
+                             "default: the first varying name, else the first varying key)")
+    parser.add_argument("--panel", metavar="KEY",
+                        help="sweep: the varying key drawn in panels (fct-cdf) or along x (metric); "
+                             "default: the next varying key")

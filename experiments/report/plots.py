@@ -12,6 +12,10 @@ Functions
 ---------
 fct_cdf
     CDF of flow completion times, one curve per group (point, transport, ...).
+sweep_fct_cdf, sweep_metric
+    A sweep's FCT CDFs or one scalar per point, grouped and coloured by the config keys
+    that vary (:mod:`~uesim.experiments.report.layout`), seeds aggregated into bands or
+    min-max error bars.
 busbw_vs_size
     Collective bus bandwidth against message size, one line per group.
 stall_bars
@@ -134,6 +138,262 @@ def fct_cdf(flows, group=None, *, labels: dict | None = None, logx: bool = False
         ax.legend(loc="lower right", fontsize="small")
     ax.set_title(title or "Flow completion time CDF")
     return ax.figure
+
+
+#: Line styles of the style axes (beyond colour and panel), in order.
+LINESTYLES = ("-", "--", ":", "-.", (0, (5, 1)), (0, (3, 1, 1, 1, 1, 1)))
+#: Axis text of the scalar metrics of a points table.
+METRIC_NAMES = {"fct_p50_us": "median FCT (us)", "fct_p99_us": "99th percentile FCT (us)",
+                "fct_max_us": "last FCT (us)", "drops": "packets dropped",
+                "retransmits": "retransmissions", "ecn_marks": "ECN marks", "trims": "trimmed packets"}
+
+
+def palette(n: int) -> list:
+    """``n`` distinct colours: tab10 up to 10, tab20 up to 20, viridis beyond."""
+    from matplotlib import colormaps
+    if n <= 10:
+        return [colormaps["tab10"](i) for i in range(n)]
+    if n <= 20:
+        return [colormaps["tab20"](i) for i in range(n)]
+    return [colormaps["viridis"](i / max(1, n - 1)) for i in range(n)]
+
+
+def _sweep_tags(points, layout, config):
+    """The layout (made if None) and the points' tags in sorted point order."""
+    from uesim.experiments.report.layout import sort_points, sweep_layout, tag_points
+    layout = layout or sweep_layout(points, config)
+    pts = sort_points(points, layout)
+    return layout, tag_points(pts, layout).assign(point=pts["point"].to_numpy())
+
+
+def _seed_cdf(fct, seeds):
+    """Median and min-max of the per-seed empirical CDFs of one group.
+
+    Parameters
+    ----------
+    fct, seeds : numpy.ndarray
+        Finished flows' completion times and their seeds.
+
+    Returns
+    -------
+    x, median, low, high : numpy.ndarray
+        A step curve (``where="post"``) from 0 at the first FCT; each seed's CDF is over
+        its own finished flows.
+    """
+    import pandas as pd
+    per_seed = [np.sort(v) for _, v in pd.Series(fct).groupby(seeds)]
+    x = np.unique(fct)
+    ys = np.vstack([np.searchsorted(v, x, side="right") / len(v) for v in per_seed])
+    x = np.concatenate([[x[0]], x])
+    ys = np.hstack([np.zeros((len(per_seed), 1)), ys])
+    return x, np.median(ys, axis=0), ys.min(axis=0), ys.max(axis=0)
+
+
+def _draw_group(ax, sub, color, linestyle, label):
+    """One group's CDF: the median over seeds, shaded from min to max when seeds > 1."""
+    done = sub.dropna(subset=["fct_us"])
+    if done.empty:
+        ax.plot([], [], color=color, linestyle=linestyle, label=label)
+        return
+    x, med, lo, hi = _seed_cdf(done["fct_us"].to_numpy(dtype=float), done["seed"].to_numpy())
+    ax.step(x, med, where="post", color=color, linestyle=linestyle, label=label)
+    if done["seed"].nunique() > 1:
+        ax.fill_between(x, lo, hi, step="post", color=color, alpha=0.22, linewidth=0)
+
+
+def _panel_grid(fig, n: int, **kw):
+    """``n`` axes in rows of at most three (spare cells removed)."""
+    ncols = min(n, 3)
+    nrows = -(-n // ncols)
+    grid = fig.subplots(nrows, ncols, squeeze=False, **kw)
+    axes = list(grid.flat)
+    for ax in axes[n:]:
+        ax.remove()
+    return axes[:n], ncols
+
+
+def _sweep_legend(fig, colours: dict, styles: dict, n_seeds: int, band: str):
+    """One legend for the figure: a colour per value of the colour axis, a grey line per
+    line style, and what the band is."""
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
+    handles = [Line2D([], [], color=c, label=v) for v, c in colours.items() if v]
+    handles += [Line2D([], [], color="0.35", linestyle=ls, label=v) for v, ls in styles.items() if v]
+    if n_seeds > 1:
+        handles.append(Patch(facecolor="0.5", alpha=0.3, label=f"{band} over {n_seeds} seeds"))
+    if handles:
+        fig.legend(handles=handles, loc="outside right upper", fontsize="small", frameon=False)
+
+
+def sweep_fct_cdf(flows, points, *, layout=None, config=None, logx: bool | None = None,
+                  title: str | None = None):
+    """FCT CDFs of a sweep, grouped and coloured by the keys that vary.
+
+    One colour per value of the layout's first axis (``cc=nscc``), one panel per value
+    of the second (``size_bytes=65536``; rows of three, each with its own FCT axis),
+    line styles for any further axes.  Points that differ only by seed make one curve:
+    the median of their CDFs, with the band from the lowest to the highest.
+
+    Parameters
+    ----------
+    flows : pandas.DataFrame
+        One row per flow: ``point`` and ``fct_us`` (NaN: unfinished, left out and
+        counted in the panel title).
+    points : pandas.DataFrame
+        One row per point: ``point`` and config columns.
+    layout : SweepLayout, optional
+        Default: :func:`~uesim.experiments.report.layout.sweep_layout` of ``points``.
+    config : list of str, optional
+        The config columns of ``points`` (when ``layout`` is made here).
+    logx : bool, optional
+        Logarithmic FCT axes; default: in the panels whose FCTs span more than 1.5
+        decades (a factor of 32: message sizes from KiB to MiB in one panel).
+    title : str, optional
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> pts = pd.DataFrame({"point": list("abcd"), "seed": [1, 2, 1, 2],
+    ...                     "transport.cc.name": ["nscc", "nscc", "dctcp", "dctcp"]})
+    >>> flows = pd.DataFrame({"point": list("aabbccdd"), "fct_us": [1.0, 2, 1, 3, 2, 4, 2, 5]})
+    >>> fig = sweep_fct_cdf(flows, pts)
+    >>> [l.get_label() for l in fig.axes[0].get_lines()], len(fig.axes[0].collections)
+    (['cc=dctcp', 'cc=nscc'], 2)
+    """
+    from uesim.experiments.report.layout import ordered
+    _need(flows, ["point", "fct_us"], "sweep_fct_cdf")
+    layout, tags = _sweep_tags(points, layout, config)
+    data = flows[["point", "fct_us"]].merge(tags, on="point", how="inner")
+    colours = dict(zip(ordered(tags["colour"]), palette(tags["colour"].nunique())))
+    styles = {v: LINESTYLES[i % len(LINESTYLES)] for i, v in enumerate(ordered(tags["style"]))}
+    panels = ordered(tags["panel"])
+    fig = _figure()
+    axes, ncols = _panel_grid(fig, len(panels), sharey=True)
+    fig.set_size_inches(max(5.0, 4.2 * ncols) + 2.2, 3.3 * len(axes[::ncols]) + 0.6)
+    by_panel = dict(list(data.groupby("panel", sort=False)))
+    for i, (ax, panel) in enumerate(zip(axes, panels)):
+        sub = by_panel.get(panel, data.iloc[:0])
+        groups = dict(list(sub.groupby(["colour", "style"], sort=False)))
+        for colour in colours:
+            for style in styles:
+                if (colour, style) in groups:
+                    _draw_group(ax, groups[(colour, style)], colours[colour], styles[style],
+                                ", ".join(v for v in (colour, style) if v) or "all flows")
+        _cdf_axes(ax, panel, int(sub["fct_us"].isna().sum()), len(sub), _wide_range(sub) if logx is None else logx,
+                  first_col=i % ncols == 0, bottom=i >= len(axes) - ncols)
+    _sweep_legend(fig, colours, styles, layout.n_seeds, "shaded: min-max, line: median,")
+    fig.suptitle(title or "Flow completion time CDF", x=0.02, ha="left")
+    return fig
+
+
+def _wide_range(flows, decades: float = 1.5) -> bool:
+    """Whether the finished flows' FCTs span more than ``decades`` powers of ten."""
+    fct = flows["fct_us"].dropna()
+    fct = fct[fct > 0]
+    return len(fct) > 1 and fct.max() / fct.min() > 10 ** decades
+
+
+def _cdf_axes(ax, panel: str, unfinished: int, n: int, logx: bool, *, first_col: bool, bottom: bool):
+    """Labels, limits and the title (panel value, unfinished flows) of one CDF panel."""
+    note = f"{unfinished} of {n} flows unfinished (left out)" if unfinished else ""
+    ax.set_title("\n".join(t for t in (panel, note) if t), fontsize="medium")
+    ax.set_ylim(0, 1.02)
+    if logx:
+        ax.set_xscale("log")
+    ax.grid(True, alpha=0.3)
+    if first_col:
+        ax.set_ylabel("fraction of flows")
+    if bottom:
+        ax.set_xlabel("flow completion time (us)")
+
+
+def sweep_metric(points, metric: str = "fct_p99_us", *, layout=None, config=None,
+                 title: str | None = None, ylabel: str | None = None):
+    """One scalar per point (``fct_p99_us``, ``drops``, ...), grouped like
+    :func:`sweep_fct_cdf`: the mean over seeds with an error bar from min to max.
+
+    The second axis of the layout is the x axis (joined by lines when its values are
+    numbers), one colour per value of the first axis (dodged side by side), line
+    styles for further axes.  Without a second axis the colour axis is the x axis.
+
+    Parameters
+    ----------
+    points : pandas.DataFrame
+        One row per point: ``point``, config columns and ``metric``.
+    metric : str
+        The column drawn.
+    layout : SweepLayout, optional
+    config : list of str, optional
+    title, ylabel : str, optional
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> pts = pd.DataFrame({"point": list("abcd"), "seed": [1, 2, 1, 2], "fct_p99_us": [4.0, 6, 9, 9],
+    ...                     "transport.cc.name": ["nscc", "nscc", "dctcp", "dctcp"]})
+    >>> ax = sweep_metric(pts).axes[0]
+    >>> [t.get_text() for t in ax.get_xticklabels()], [c.get_label() for c in ax.containers]
+    (['dctcp', 'nscc'], ['cc=dctcp', 'cc=nscc'])
+    >>> [c.lines[0].get_ydata().tolist() for c in ax.containers]
+    [[9.0], [5.0]]
+    """
+    import pandas as pd
+    from uesim.experiments.report.layout import ordered
+    _need(points, ["point", metric], "sweep_metric")
+    layout, tags = _sweep_tags(points, layout, config)
+    tags["value"] = pd.to_numeric(tags["point"].map(points.set_index("point")[metric]), errors="coerce")
+    xaxis, xcol = (layout.panel, "panel") if layout.panel else (layout.colour, "colour")
+    xs = ordered(tags[xcol])
+    tags["x"] = tags[xcol].map({v: i for i, v in enumerate(xs)})
+    agg = tags.groupby(["colour", "style", "x"], sort=False)["value"].agg(["mean", "min", "max"])
+    colours = dict(zip(ordered(tags["colour"]), palette(tags["colour"].nunique())))
+    styles = {v: LINESTYLES[i % len(LINESTYLES)] for i, v in enumerate(ordered(tags["style"]))}
+    series = ordered(zip(tags["colour"], tags["style"]))
+    joined = xcol == "panel" and xaxis.numeric
+    fig = _figure(max(6.4, 0.9 * len(xs) + 3.5), 4.0)
+    ax = fig.add_subplot()
+    for j, (colour, style) in enumerate(series):
+        # side by side at one x: every series on a panel axis, the styles of a colour axis
+        k, n = (j, len(series)) if xcol == "panel" else (list(styles).index(style), len(styles))
+        _draw_metric(ax, agg.loc[(colour, style)].sort_index(), (k - (n - 1) / 2) * 0.5 / n,
+                     colours[colour], styles[style] if joined else "none", layout.n_seeds > 1,
+                     ", ".join(v for v in (colour, style) if v) or metric)
+    _metric_axes(ax, xs, xaxis, ylabel or METRIC_NAMES.get(metric, metric), layout.n_seeds)
+    by = " and ".join(a.short for a in layout.axes) or "point"
+    ax.set_title(title or f"{METRIC_NAMES.get(metric, metric)} by {by}", loc="left")
+    return fig
+
+
+def _draw_metric(ax, rows, offset, color, linestyle, bars, label):
+    """One series of :func:`sweep_metric`: the mean at each x, a min-max bar if ``bars``."""
+    pos = rows.index.to_numpy(dtype=float) + offset
+    mean, lo, hi = (rows[c].to_numpy(dtype=float) for c in ("mean", "min", "max"))
+    err = np.vstack([mean - lo, hi - mean]) if bars else None
+    ax.errorbar(pos, mean, yerr=err, color=color, linestyle=linestyle, marker="o", capsize=3, label=label)
+
+
+def _metric_axes(ax, xs, xaxis, ylabel, n_seeds):
+    """Ticks (the x axis's values), labels and the legend of :func:`sweep_metric`."""
+    prefix = len(xaxis.short) + 1 if xaxis is not None else 0
+    ax.set_xticks(np.arange(len(xs)))
+    ax.set_xticklabels([str(x)[prefix:] for x in xs], rotation=30 if len(xs) > 6 else 0)
+    ax.set_xlim(-0.6, len(xs) - 0.4)
+    ax.set_xlabel(xaxis.short if xaxis is not None else "")
+    ax.set_ylabel(ylabel)
+    ax.set_ylim(bottom=0)
+    ax.grid(True, axis="y", alpha=0.3)
+    if n_seeds > 1:
+        ax.text(1.0, 1.01, f"mean over {n_seeds} seeds, bars min-max", transform=ax.transAxes,
+                ha="right", va="bottom", fontsize="small", color="0.3")
+    ax.legend(fontsize="small")
 
 
 def _size_label(b: float) -> str:
@@ -387,27 +647,22 @@ def save(fig, path, *, dpi: int = 120) -> Path:
 
 
 def config_columns(points, config=None) -> tuple[list, list]:
-    """``(varying, fixed)`` config columns of a points table.
-
-    ``config`` names the config columns (a result store knows them); otherwise they are
-    the dotted names (``transport.cc.name``) and ``seed``.
-    """
-    if points is None:
-        return [], []
-    if config is None:
-        config = [c for c in points.columns if "." in str(c) or c == "seed"]
-    config = [c for c in config if c in points.columns]
-    varying = [c for c in config if points[c].astype(str).nunique(dropna=False) > 1]
-    return varying, [c for c in config if c not in varying]
+    """``(varying, fixed)`` config columns of a points table
+    (:func:`uesim.experiments.report.layout.varying_columns`)."""
+    from uesim.experiments.report.layout import varying_columns
+    return varying_columns(points, config)
 
 
 def point_labels(points, config=None) -> dict:
-    """Legend text per sweep point: the config columns that vary across ``points``.
+    """Legend text per sweep point: ``key=value`` of the keys that vary across ``points``.
 
     ``points`` has one row per point, a ``point`` column and config columns (dotted
-    names such as ``transport.cc.name``, or those listed in ``config``); columns with one
-    value everywhere are left out, and so are keys that do not apply to a point. A name
-    (``...generator``, ``...name``) shows as its value, a parameter as ``key=value``.
+    names such as ``transport.cc.name``, or those listed in ``config``).  The keys are
+    those of :func:`~uesim.experiments.report.layout.sweep_layout` (its axes, then the
+    seed): keys with one value everywhere and keys that follow another are left out, and
+    so are keys that do not apply to a point.  A chooser is named by its table
+    (``transport.cc.name`` -> ``cc``), a parameter by its last part.  Without any varying
+    key a point is labelled by its key.
 
     Examples
     --------
@@ -415,38 +670,18 @@ def point_labels(points, config=None) -> dict:
     >>> pts = pd.DataFrame({"point": ["a1", "b2"], "transport.cc.name": ["nscc", "dctcp"],
     ...                     "seed": [1, 1], "fct_p99_us": [5.0, 7.0]})
     >>> point_labels(pts)
-    {'a1': 'nscc', 'b2': 'dctcp'}
+    {'a1': 'cc=nscc', 'b2': 'cc=dctcp'}
+    >>> point_labels(pts.assign(seed=[1, 2], **{"transport.cc.name": "nscc"}))
+    {'a1': 'seed=1', 'b2': 'seed=2'}
     """
+    from uesim.experiments.report.layout import sweep_layout, tag_points
     if points is None or "point" not in points.columns:
         return {}
-    varying, _ = config_columns(points, config)
-    out = {}
-    for _, row in points.iterrows():
-        # a key that does not apply to this point (another generator's parameter) is left out
-        parts = [_part(c, row[c]) for c in varying if not _missing(row[c])]
-        out[row["point"]] = ", ".join(parts) if parts else str(row["point"])
-    return out
-
-
-def _part(col: str, value) -> str:
-    # a name says itself ("fat_tree", "nscc"); a parameter needs its key ("k=4")
-    last = str(col).split(".")[-1]
-    return str(value) if last in ("generator", "name") else f"{last}={value}"
-
-
-def _missing(value) -> bool:
-    try:
-        return bool(pd_isna(value))
-    except (TypeError, ValueError):     # arrays and lists are values
-        return False
-
-
-def pd_isna(value):
-    import pandas as pd
-    return pd.isna(value)
-
-
-def _short(col: str) -> str:
-    # "transport.cc.name" -> "cc.name": the last two parts are what a reader needs
-    parts = str(col).split(".")
-    return ".".join(parts[-2:])
+    layout = sweep_layout(points, config)
+    tags = tag_points(points, layout)
+    text = tags["group"]
+    if layout.seed:
+        seed = "seed=" + points[layout.seed].astype(str)
+        text = (text + ", ").where(text != "", "") + seed
+    text = text.where(text != "", points["point"].astype(str))
+    return dict(zip(points["point"], text))

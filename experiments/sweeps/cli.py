@@ -76,6 +76,8 @@ def cmd_sweep(args) -> int:
         raise ScenarioError(f"--jobs {args.jobs}: must be >= 1")
     if args.retries < 0:
         raise ScenarioError(f"--retries {args.retries}: must be >= 0")
+    from uesim.experiments.sweeps.runner import check_store_path
+    check_store_path(args.out)         # before expanding or running anything
     points = load_sweep(args.file, _overrides(args, args.file))
     validate_points(points)
     report = run_sweep(points, args.out, jobs=args.jobs, cluster=args.cluster,

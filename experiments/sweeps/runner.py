@@ -283,6 +283,48 @@ def _run_dask(jobs, on_done, retries, client, local):
             local.close()
 
 
+def check_store_path(out) -> Path:
+    """Fail now if ``out`` cannot be a result store folder: a regular file, a file in its
+    way (``out/points`` or a parent), or a folder this process cannot write.
+
+    Parameters
+    ----------
+    out : path
+
+    Returns
+    -------
+    Path
+
+    Raises
+    ------
+    ScenarioError
+        One line naming the path.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> f = pathlib.Path(tempfile.mkdtemp()) / "results.txt"
+    >>> _ = f.write_text("not a store")
+    >>> check_store_path(f)
+    Traceback (most recent call last):
+    ...
+    uesim.experiments.schema.ScenarioError: --out '...results.txt': a file, not a folder; give a folder for the result store
+    """
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise ScenarioError(f"--out {str(out)!r}: a file, not a folder; give a folder for the result store")
+    points = out / "points"
+    if points.exists() and not points.is_dir():
+        raise ScenarioError(f"--out {str(out)!r}: {str(points)!r} is a file where the store keeps its points")
+    # the folder itself, or the nearest parent that exists (where it would be made)
+    base = out if out.exists() else next((p for p in out.absolute().parents if p.exists()), None)
+    if base is not None and not base.is_dir():
+        raise ScenarioError(f"--out {str(out)!r}: {str(base)!r} is a file, so the folder cannot be made")
+    if base is not None and not os.access(base, os.W_OK | os.X_OK):
+        raise ScenarioError(f"--out {str(out)!r}: {str(base)!r} is not writable")
+    return out
+
+
 def run_sweep(points, out, *, jobs: int | None = None, cluster: str | None = None,
               retries: int = 2, progress: bool = True, stream=None,
               connect_timeout_s: float = 10) -> SweepReport:
@@ -327,6 +369,7 @@ def run_sweep(points, out, *, jobs: int | None = None, cluster: str | None = Non
     (0, 2)
     """
     t0 = time.monotonic()
+    check_store_path(out)              # before any point runs: a bad folder fails every write
     store = ResultStore(out)
     report = SweepReport(total=len(points))
     todo = []

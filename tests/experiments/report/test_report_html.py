@@ -85,9 +85,12 @@ def test_report_from_a_sweep(tmp_path):
     assert "<title>uesim sweep report</title>" in text
     for name in ("Points", "Flow completion per point", "Busiest ports (by peak queue)"):
         assert f'data-table="{name}"' in text
-    # one FCT CDF, a queue and a utilisation figure per point, labelled by what varies
-    assert text.count("<img") == 1 + 2 * 3
-    assert "Queue depth - dctcp" in text and "Utilisation - nscc" in text
+    # one FCT CDF, one p99 FCT, a queue and a utilisation figure per point, titled key=value
+    assert text.count("<img") == 2 + 2 * 3
+    assert "Queue depth - cc=dctcp" in text and "Utilisation - cc=nscc" in text
+    # the per-point figures follow the table order (sorted by cc), not the point keys
+    assert text.index("Queue depth - cc=dctcp") < text.index("Queue depth - cc=fixed") \
+        < text.index("Queue depth - cc=nscc")
     assert "sampled every 1 us" in text
     assert external_refs(text) == []
 

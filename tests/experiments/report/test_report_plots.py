@@ -152,9 +152,9 @@ def test_point_labels_show_what_varies():
     pts = pd.DataFrame({"point": ["a", "b", "c"], "transport.cc.name": ["nscc", "dctcp", "nscc"],
                         "topology.n_spines": [2, 2, 4], "fabric.trimming": [True, True, True],
                         "fct_p99_us": [1.0, 2.0, 3.0]})
-    assert plots.point_labels(pts) == {"a": "nscc, n_spines=2",
-                                       "b": "dctcp, n_spines=2",
-                                       "c": "nscc, n_spines=4"}
+    assert plots.point_labels(pts) == {"a": "cc=nscc, n_spines=2",
+                                       "b": "cc=dctcp, n_spines=2",
+                                       "c": "cc=nscc, n_spines=4"}
     assert plots.point_labels(pts[["point", "fct_p99_us"]]) == {"a": "a", "b": "b", "c": "c"}
     assert plots.point_labels(None) == {}
 

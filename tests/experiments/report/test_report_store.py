@@ -55,11 +55,14 @@ def test_sweep_series_stored_and_reported(store, tmp_path):
     assert peak[window.idxmax()] > 2 * peak[window.idxmin()]
     text = report_from_results(view, tmp_path / "sweep.html").read_text()
     assert "<title>uesim sweep report</title>" in text
-    assert text.count("<img") == 1 + 2 * 2
+    assert text.count("<img") == 2 + 2 * 2          # FCT CDF, p99 FCT, queue + utilisation per point
     assert "Queue depth - cwnd_bytes=16384" in text and "Queue depth - cwnd_bytes=65536" in text
-    assert 'data-table="Same at every point"' in text
-    points_table = text.split('data-table="Points"')[1].split("</section>")[0]
-    assert "transport.cc.cwnd_bytes" in points_table and "topology.n_leaves" not in points_table
+    # what varies is the table's first column; what does not is listed once above it
+    section = text.split('data-table="Points"')[1].split("</section>")[0].replace("<wbr>", "")
+    constants, table = section.split("<table")
+    assert 'class="constants"' in constants and "<code>topology.n_leaves</code> = 2" in constants
+    headers = re.findall(r"<th[^>]*>([^<]*)</th>", table)
+    assert headers[0] == "transport.cc.cwnd_bytes" and "topology.n_leaves" not in headers
     assert not re.findall(r"https?://", text)
 
 
@@ -73,7 +76,7 @@ def test_plot_and_report_commands_on_a_store(store, tmp_path, capsys):
         assert out.read_bytes().startswith(b"\x89PNG")
     assert main(["report", str(store), "-o", str(tmp_path / "r.html"), "--title", "CC sweep"]) == 0
     text = (tmp_path / "r.html").read_text()
-    assert "<title>CC sweep</title>" in text and text.count("<img") == 5
+    assert "<title>CC sweep</title>" in text and text.count("<img") == 6
     assert (tmp_path / "r.html").stat().st_mode & 0o044        # readable by others (umask allowing)
     capsys.readouterr()
     assert main(["plot", str(store), "queue", "-o", str(tmp_path / "x.png"), "--point", "zz"]) == 2
@@ -81,7 +84,7 @@ def test_plot_and_report_commands_on_a_store(store, tmp_path, capsys):
     assert main(["plot", str(store), "busbw", "-o", str(tmp_path / "x.png")]) == 2
     assert "needs stored collective results" in capsys.readouterr().err
     assert main(["plot", str(store), "pie", "-o", str(tmp_path / "x.png")]) == 2
-    assert "allowed: fct-cdf, queue, utilisation, busbw, stall" in capsys.readouterr().err
+    assert "allowed: fct-cdf, metric, queue, utilisation, busbw, stall" in capsys.readouterr().err
 
 
 def test_plot_and_report_commands_on_a_run_folder(tmp_path, capsys):
