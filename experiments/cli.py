@@ -24,8 +24,11 @@
 ``uesim topo describe SPEC [--json]`` / ``uesim topo draw SPEC -o FILE``
     inspect a topology (``fat_tree:k=8``, ``leaf_spine:n_leaves=4,...`` or a file).
 
-Mistakes in input end the command with one ``uesim: error: ...`` line and exit
-status 2, never a traceback.
+Mistakes in input, and a plug-in that sets an impossible window or rate or raises in a
+hook, end the command with one ``uesim: error: ...`` line and exit status 2, never a
+traceback (``--debug`` anywhere on the line shows it). ``uesim run`` exits with status 3
+when an invariant is violated and 4 when flows are stuck (they can no longer progress:
+cut off by a fault, or out of retries); they are listed above.
 """
 from __future__ import annotations
 
@@ -41,6 +44,10 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 # a command is one short-lived process whose objects live to its end: the cyclic garbage
 # collector's passes over the import of numpy, networkx and pandas only cost time
 gc.disable()
+
+
+#: ``uesim run``'s exit status when flows are stuck
+STUCK_EXIT = 4
 
 
 def _error(message: str) -> int:
@@ -119,6 +126,8 @@ def cmd_run(args) -> int:
         print(f"PARTIAL: interrupted at {result.stats['sim_time_us']:.3f} us simulated; "
               f"{result.stats['unfinished_flows']} flows unfinished", file=sys.stderr)
         return 130
+    if result.stats.get("stuck_flows"):
+        return STUCK_EXIT
     return 0
 
 
@@ -221,6 +230,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
+    if "--debug" in argv:                # anywhere on the line: tracebacks instead of one line
+        argv = [a for a in argv if a != "--debug"]
+        os.environ["UESIM_DEBUG"] = "1"
     if argv and argv[0] == "htsim":
         from uesim.experiments.frontends import htsim
         return htsim.main(argv[1:])
@@ -239,6 +251,8 @@ def main(argv=None) -> int:
     try:
         return args.fn(args)
     except ScenarioError as exc:
+        if os.environ.get("UESIM_DEBUG"):
+            raise
         return _error(str(exc))
     except InvariantError as exc:
         print(f"uesim: invariant violated: {exc}", file=sys.stderr)

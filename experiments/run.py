@@ -172,7 +172,9 @@ def make_transport_flows(sc: dict, flows: list[dict], net, *, base_rtt_ps: int =
     from uesim.protocols import CC_REGISTRY, LB_REGISTRY, TRANSPORT_REGISTRY
     tr = sc["transport"]
     flow_cls = TRANSPORT_REGISTRY[tr["name"]]
+    from uesim.experiments.plugin_guard import PluginError, guarded
     cc_cls, lb_cls = CC_REGISTRY[tr["cc"]["name"]], LB_REGISTRY[tr["lb"]["name"]]
+    cc_cls = guarded(cc_cls, tr["cc"]["name"], zero_window_ok=tr["name"] == "roce")
     cc_params = {k: v for k, v in tr["cc"].items() if k != "name"}
     lb_params = {k: v for k, v in tr["lb"].items() if k != "name"}
     extra = {"rate_bps": tr["rate_bps"]} if "rate_bps" in tr else {}
@@ -203,6 +205,8 @@ def make_transport_flows(sc: dict, flows: list[dict], net, *, base_rtt_ps: int =
                            ack_bytes=tr["ack_bytes"], **extra)
             if f.get("start_trigger") is None:
                 obj.attach(net, base_rtt_ps=base_rtt_ps, trimming=trimming)
+        except PluginError:
+            raise
         except (TypeError, ValueError) as exc:
             raise ScenarioError(f"transport: flow {f['id']}: {exc}") from None
         objs.append(obj)

@@ -165,15 +165,19 @@ cdef class CongestionControl:
 
     Parameters
     ----------
-    cwnd_bytes : int
-        Bytes allowed in flight (on-the-wire size of unacknowledged packets).
+    cwnd_bytes : int, optional
+        Bytes allowed in flight (on-the-wire size of unacknowledged packets), > 0.
+        Default (None): 16 full packets, ``16 * mtu_bytes`` (a subclass without its own
+        ``__init__`` starts there and may set ``ctx.bdp_bytes`` in ``on_start``).
     mtu_bytes : int
         On-the-wire size of a full packet.
     rate_bps : int
         Pacing rate, 0 for none (the transport sends at line rate).
     """
 
-    def __init__(self, int64_t cwnd_bytes, int64_t mtu_bytes=4096, int64_t rate_bps=0):
+    def __init__(self, cwnd_bytes=None, int64_t mtu_bytes=4096, int64_t rate_bps=0):
+        if cwnd_bytes is None:
+            cwnd_bytes = 16 * mtu_bytes
         if cwnd_bytes <= 0:
             raise ValueError(f"cwnd_bytes must be > 0, got {cwnd_bytes}")
         if mtu_bytes <= 0:

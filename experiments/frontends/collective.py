@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 
 SUFFIX = {"": 1, "B": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
@@ -278,6 +279,8 @@ def main(argv=None) -> int:
     try:
         rows = run(args)
     except ValueError as exc:
+        if os.environ.get("UESIM_DEBUG"):
+            raise
         print(f"uesim: error: {exc}", file=sys.stderr)
         return 2
     if args.json and not args.quiet:

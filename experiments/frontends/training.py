@@ -28,6 +28,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import os
 import sys
 import tomllib
 from pathlib import Path
@@ -227,6 +228,8 @@ def stall_main(argv=None) -> int:
             print(_line(row, cols), flush=True)
         rows = run_noisy(plan, show) if noisy else run_comparison(plan, show)
     except (ValueError, OSError, tomllib.TOMLDecodeError) as exc:
+        if os.environ.get("UESIM_DEBUG"):
+            raise
         print(f"uesim: error: {exc}", file=sys.stderr)
         return 2
     if args.json:
@@ -268,6 +271,8 @@ def train_main(argv=None) -> int:
         res = run_training_step(m, topology=G, transport=preset["transport"], fabric=preset["fabric"],
                                 seed=args.seed, placement=args.placement)
     except (ValueError, OSError, tomllib.TOMLDecodeError) as exc:
+        if os.environ.get("UESIM_DEBUG"):
+            raise
         print(f"uesim: error: {exc}", file=sys.stderr)
         return 2
     row = {"topology": args.topology, "scale_up": args.scale_up, "transport": preset["label"], **_row(res),
