@@ -169,7 +169,7 @@ def run_collective(op: str, size_bytes: int, *, sim=None, topology=None, n_ranks
     sources["timeouts_no_loss"] = int(sum(objs[i].timeouts_no_loss for i in fids))
     sources["finished"] = bool(run.done)
     causes = stall_by_cause(compiled.workload, run, objs, ideal["finish_ps"], t0, time_ps - int(ideal["total_ps"]),
-                            paused=sources.get("pfc_paused_ps", 0) > 0 or sources.get("cbfc_stall_ps", 0) > 0)
+                            paused_ps=sources.get("pfc_paused_ps", 0) + sources.get("cbfc_stall_ps", 0))
     return CollectiveResult(op, algo, comm.size, int(size_bytes), time_ps, int(ideal["total_ps"]),
                             phases=phases, sources=sources, run=run, critical_ps=int(ideal["critical_ps"]),
                             stall_by_cause=causes, bound_ps=int(ideal["bound_ps"]))
@@ -179,16 +179,17 @@ def run_collective(op: str, size_bytes: int, *, sim=None, topology=None, n_ranks
 CAUSES = ("loss_recovery", "reordering", "pause", "queueing", "other")
 
 
-def stall_by_cause(w, run, objs, ideal_finish, t0: int, stall_ps: int, *, paused: bool) -> dict:
+def stall_by_cause(w, run, objs, ideal_finish, t0: int, stall_ps: int, *, paused_ps: int) -> dict:
     """Split a stall by cause along the run's critical path.
 
     From the message that finished last, walk back through the predecessor that
     released each node (the one that finished last). Each message on that path is late
     by its actual duration minus its ideal one; the lateness is charged to one cause, by
     what its flow counted: ``loss_recovery`` if it retransmitted or timed out,
-    ``reordering`` if its receiver discarded out-of-order packets (RoCE), ``pause`` if
-    the fabric paused (PFC) or waited for credit (CBFC) during the run, else
-    ``queueing``. ``other`` is what the path does not explain (the ideal's own critical
+    ``reordering`` if its receiver discarded out-of-order packets (RoCE), else
+    ``pause`` up to what is left of the time the fabric's ports spent paused (PFC) or
+    waiting for credit (CBFC) during the run, summed over ports (a pause delays a
+    message by no more), and ``queueing`` for the rest. ``other`` is what the path does not explain (the ideal's own critical
     path may be another one), so the causes add up to the stall exactly.
     """
     out = dict.fromkeys(CAUSES, 0)
@@ -204,6 +205,7 @@ def stall_by_cause(w, run, objs, ideal_finish, t0: int, stall_ps: int, *, paused
     end, start = run.end_ps, run.start_ps
     v = int(np.argmax(end))
     explained = 0
+    pause_left = int(paused_ps)
     while v >= 0:
         p0, p1 = pred_ptr[v], pred_ptr[v + 1]
         prev = int(preds[p0:p1][np.argmax(end[preds[p0:p1]])]) if p1 > p0 else -1
@@ -215,11 +217,13 @@ def stall_by_cause(w, run, objs, ideal_finish, t0: int, stall_ps: int, *, paused
                 cause = "loss_recovery"
             elif getattr(o, "ooo_discards", 0):
                 cause = "reordering"
-            elif paused:
-                cause = "pause"
             else:
                 cause = "queueing"
-            out[cause] += late
+            # pauses delay a message by no more than the fabric was paused in all
+            pause = min(late, pause_left) if cause == "queueing" and late > 0 else 0
+            pause_left -= pause
+            out["pause"] += pause
+            out[cause] += late - pause
             explained += late
         v = prev
     out["other"] = stall_ps - explained

@@ -257,3 +257,33 @@ def test_the_collective_cli_prints_its_checks(capsys):
     assert main(["all_reduce", "-t", "fat_tree:k=4", "--gpus", "8", "-b", "64K"]) == 0
     out = capsys.readouterr().out
     assert "# checks: every size finished, 0 timeouts with nothing lost" in out
+
+
+def test_a_stall_is_charged_to_pause_no_more_than_the_fabric_paused():
+    from uesim.experiments.presets import preset
+    p = preset("roce")
+    topo = "leaf_spine:n_leaves=2,n_spines=1,hosts_per_leaf=8"      # 8:1 oversubscribed
+    out = {}
+    for buf in (2_000_000, 200_000):                  # PFC pauses only with the small buffers
+        fab = dict(p["fabric"], buffer_bytes=buf, ecn={"kmin_bytes": 100_000, "kmax_bytes": 150_000, "pmax": 0.2})
+        r = run_collective("all_to_all", 1 << 20, topology=topo, transport=p["transport"], fabric=fab)
+        assert sum(r.stall_by_cause.values()) == r.stall_ps > 0.5 * r.ideal_ps
+        assert r.stall_by_cause["pause"] <= r.sources["pfc_paused_ps"]
+        out[buf] = r
+    assert out[2_000_000].sources["pfc_paused_ps"] == 0 == out[2_000_000].stall_by_cause["pause"]
+    assert out[200_000].stall_by_cause["pause"] > 0.5 * out[200_000].stall_ps
+
+
+def test_pause_is_capped_by_the_paused_time():
+    import numpy as np
+    from types import SimpleNamespace
+    from uesim.experiments.workloads.dag import Workload
+    w = Workload()
+    a = w.flow(0, 1, 1000)
+    w.flow(1, 2, 1000, after=[a])
+    run = SimpleNamespace(done=True, start_ps=np.array([0, 150]), end_ps=np.array([150, 300]),
+                          flow_id=np.array([0, 1]))
+    objs = [SimpleNamespace(retx_packets=0, timeouts=0)] * 2
+    ideal = np.array([100, 200])             # each message 50 late
+    causes = runner_mod.stall_by_cause(w, run, objs, ideal, 0, 100, paused_ps=70)
+    assert causes == {"loss_recovery": 0, "reordering": 0, "pause": 70, "queueing": 30, "other": 0}
