@@ -49,53 +49,66 @@ class PathModel:
         """Which fabric carries host ``a`` -> host ``b``."""
         if not self.hybrid:
             return SCALE_OUT
-        if b in self._bfs(a, SCALE_UP):
+        if self._path(a, b, SCALE_UP) is not None:
             return SCALE_UP
         return SCALE_OUT
 
-    def _bfs(self, a: int, fabric: str) -> dict:
-        """host index -> list of (rate, delay) links on a shortest path from host a."""
-        key = (a, fabric if self.hybrid else None)
-        if key in self._paths:
-            return self._paths[key]
+    def _signature(self, a: int, fabric: str) -> tuple:
+        """Host ``a``'s usable links on ``fabric``: hosts with the same links share every
+        shortest path beyond their first hop, so they share one search."""
+        return tuple(sorted((str(v), int(d["rate_bps"]), int(d["delay_ps"]))
+                            for v, d in self.G.adj[self.hosts[a]].items()
+                            if d.get("up", True) and (not self.hybrid or d.get("fabric", SCALE_OUT) == fabric)))
+
+    def _search(self, src, fabric: str) -> dict:
+        """Breadth-first search from node ``src`` (GPUs do not forward): per node reached,
+        ``(sum of delays, rates of the links after the first)`` of its shortest path."""
         G = self.G
-        src = self.hosts[a]
-        parent = {src: None}
+        info = {src: (0, None)}
         q = deque([src])
         while q:
             u = q.popleft()
             if u != src and G.nodes[u].get("kind") == "gpu":
-                continue                       # a GPU does not forward
+                continue
+            delay_u, rates_u = info[u]
             for v, d in G.adj[u].items():
-                if v in parent or not d.get("up", True):
+                if v in info or not d.get("up", True):
                     continue
                 if self.hybrid and d.get("fabric", SCALE_OUT) != fabric:
                     continue
-                parent[v] = u
+                rate = int(d["rate_bps"])
+                info[v] = (delay_u + int(d["delay_ps"]), () if rates_u is None else rates_u + (rate,))
                 q.append(v)
-        index = {h: i for i, h in enumerate(self.hosts)}
-        out = {}
-        for v in parent:
-            if v == src or v not in index:
-                continue
-            links, x = [], v
-            while parent[x] is not None:
-                d = G.edges[parent[x], x]
-                links.append((int(d["rate_bps"]), int(d["delay_ps"])))
-                x = parent[x]
-            out[index[v]] = links[::-1]
-        self._paths[key] = out
-        return out
+        return info
+
+    def _path(self, a: int, b: int, fabric: str):
+        """``(sum of delays, rates after the first link)`` of a shortest path a -> b on
+        ``fabric``, or None. One search per group of hosts with the same links."""
+        key = (self._signature(a, fabric), fabric if self.hybrid else None)
+        entry = self._paths.get(key)
+        if entry is None:
+            root = self.hosts[a]
+            entry = self._paths[key] = (root, self._search(root, fabric))
+        root, info = entry
+        dst = self.hosts[b]
+        if dst == root and root != self.hosts[a]:
+            # b is the group's representative: a's own search (one pair per group)
+            own = self._paths.get((a, "own", fabric))
+            if own is None:
+                own = self._paths[(a, "own", fabric)] = self._search(self.hosts[a], fabric)
+            return own.get(dst)
+        if dst == root:
+            return None
+        return info.get(dst)
 
     def alpha_ps(self, a: int, b: int, size_bytes: int) -> int:
         """One-way latency of a ``size_bytes`` message from host a to host b (see module doc)."""
-        links = self._bfs(a, self.fabric_of(a, b)).get(b)
-        if links is None:
+        path = self._path(a, b, self.fabric_of(a, b))
+        if path is None:
             raise ValueError(f"host {b} is not reachable from host {a}")
+        delay, rates = path
         last = min(self.mtu, size_bytes + self.header)     # a full packet unless it fits in one
-        t = sum(d for _, d in links)
-        t += sum(-(-8 * last * 10**12 // r) for r, _ in links[1:])
-        return t + (len(links) - 1) * self.switch_latency
+        return delay + sum(-(-8 * last * 10**12 // r) for r in rates) + len(rates) * self.switch_latency
 
     def nic_rate_bps(self, a: int, fabric: str) -> int:
         """Total rate of host ``a``'s links on ``fabric`` (all of them on a single-fabric graph)."""

@@ -287,3 +287,32 @@ def test_pause_is_capped_by_the_paused_time():
     ideal = np.array([100, 200])             # each message 50 late
     causes = runner_mod.stall_by_cause(w, run, objs, ideal, 0, 100, paused_ps=70)
     assert causes == {"loss_recovery": 0, "reordering": 0, "pause": 70, "queueing": 30, "other": 0}
+
+
+@pytest.mark.parametrize("spec", ["fat_tree:k=4", "hybrid"])
+def test_path_latency_is_a_shortest_path_searched_once_per_group_of_alike_hosts(spec):
+    import networkx as nx
+    from uesim.experiments.collectives.model import PathModel, SCALE_OUT, SCALE_UP
+    from uesim.topologies import hgx, hybrid, leaf_spine, parse_topology_spec
+    G = hybrid(hgx(2), leaf_spine(2, 2, 8)) if spec == "hybrid" else parse_topology_spec(spec)
+    pm = PathModel(G, mtu_bytes=MTU, header_bytes=HDR)
+    gpus = pm.hosts
+    for a in range(len(gpus)):
+        for b in range(len(gpus)):
+            if a == b:
+                continue
+            fab = pm.fabric_of(a, b)
+            # GPUs do not forward: drop the other GPUs, keep the fabric's edges
+            H = G.edge_subgraph([(u, v) for u, v, d in G.edges(data=True)
+                                 if not pm.hybrid or d.get("fabric", SCALE_OUT) == fab])
+            H = H.subgraph([n for n in H if n in (gpus[a], gpus[b]) or G.nodes[n].get("kind") != "gpu"])
+            path = nx.shortest_path(H, gpus[a], gpus[b])
+            links = [G.edges[u, v] for u, v in zip(path, path[1:])]
+            last = min(MTU, 65536 + HDR)
+            expected = sum(d["delay_ps"] for d in links) + sum(tx(last, d["rate_bps"]) for d in links[1:])
+            assert pm.alpha_ps(a, b, 65536) == expected
+            if spec == "hybrid":
+                assert fab == (SCALE_UP if a // 8 == b // 8 else SCALE_OUT)
+    # one search per group of hosts with the same links (plus one per group representative)
+    groups = len({pm._signature(a, f) for a in range(len(gpus)) for f in (SCALE_UP, SCALE_OUT)})
+    assert len(pm._paths) <= 2 * groups + len(gpus)
