@@ -442,7 +442,9 @@ cdef class UetFlow(Flow):
         pk.payload = 0
         pk.prio = 0
         pk.seq = -1
-        pk.aux = self.next_psn
+        # the horizon: everything sent and still in flight (PSNs queued for retransmission
+        # above the highest outstanding one are not coming until the window opens)
+        pk.aux = psn + 1
         pk.entropy = self.tx_ev[psn]
         pk.ts_ps = self.sim.now
         net.send(p)
@@ -752,9 +754,15 @@ cdef class UetFlow(Flow):
         elif self.ack_request and self.expected > self.highest_rx:
             self.ack_request = False
             ack_now = True
-        if self.ack_horizon > 0 and self.expected >= self.ack_horizon:
-            self.ack_horizon = 0               # an ACK request is answered: all it covered is here
-            ack_now = True
+        if self.ack_horizon > 0:
+            # an ACK request is pending: every packet it covers is ACKed on arrival (the
+            # sender's window is closed; holes below the horizon may be waiting in its
+            # retransmission queue), until all of them are here
+            if psn < self.ack_horizon:
+                ack_now = True
+            if self.expected >= self.ack_horizon:
+                self.ack_horizon = 0
+                ack_now = True
         if ack_now:
             return self.send_ack(p, psn, (flags & (PF_CE | PF_AR)) != 0)
         net.release(p)

@@ -28,3 +28,17 @@ def test_the_128_gpu_8_mib_all_to_all_finishes_near_its_ideal_without_a_timeout(
     assert r.sources["timeouts_no_loss"] == 0
     assert r.sources["timeouts"] == 0
     assert r.ideal_ps <= r.time_ps < 1.25 * r.ideal_ps, r.time_ps / r.ideal_ps
+
+
+def test_an_ack_request_covers_only_what_is_in_flight():
+    # a 4:1 leaf-spine trims; a flow's window closes at one packet (PSN 500 in flight)
+    # while PSNs 501-502, trimmed, wait in its retransmission queue. Its ACK request
+    # used to name everything up to its next PSN (503) as the horizon, so the receiver
+    # waited for 501-502 before answering, and the sender waited for that answer: 4 RTOs
+    # of 495 us with nothing lost. The horizon is now the highest PSN in flight, and
+    # every packet below it is ACKed on arrival while the request is pending.
+    p = preset("uet")
+    r = run_collective("all_to_all", 64 << 20, topology="leaf_spine:n_leaves=4,n_spines=2,hosts_per_leaf=8",
+                       transport=p["transport"], fabric=p["fabric"])
+    assert r.sources["trims"] > 1000 and r.sources["finished"]
+    assert r.sources["timeouts_no_loss"] == 0 and r.sources["timeouts"] == 0
