@@ -182,9 +182,10 @@ def ideal_in(sim, workload, pm: "PathModel | None" = None) -> dict:
                        ack_every_packets=tr.get("ack_every_packets", 1), pinned=tr["name"] == "roce")
 
 
-#: the priority schedule is tried on DAGs of at most this many messages (its cost grows
-#: with messages x events; on larger DAGs the fair-share schedule alone is the ideal)
-PRIORITY_MAX_MESSAGES = 4096
+#: the priority schedule is tried when messages x the widest DAG level (messages at the
+#: same depth: about how many are in flight at once) stays within this budget; its
+#: strict-priority allocation is a Python loop over the messages in flight per event
+PRIORITY_MAX_WORK = 20_000_000
 
 
 def priority_rates(res, weight, cap, flow_cap, priority):
@@ -231,7 +232,8 @@ def ideal_times(compiled, pm: PathModel, *, ack_bytes: int = 64, ack_every_bytes
     Two such perfect-fabric schedules are computed: NIC directions shared max-min
     fairly, and served in strict priority to the message with the longest tail (its
     latency plus the longest DAG path after it; tried on DAGs of at most
-    :data:`PRIORITY_MAX_MESSAGES` messages). The ideal is the shorter of the two,
+    DAGs whose messages x widest level stay within :data:`PRIORITY_MAX_WORK`). The
+    ideal is the shorter of the two,
     and never below ``bound_ps``, a proven lower bound: the algorithm's critical path
     with every message alone (``critical_ps``) and, per NIC direction, the optimal
     preemptive one-machine schedule of its messages between their earliest starts and
@@ -406,7 +408,7 @@ def ideal_times(compiled, pm: PathModel, *, ack_bytes: int = 64, ack_every_bytes
     fair_fin = fluid(lambda idx, w_: max_min_rates(res[idx], w_, cap, flow_cap[idx]))
     # strict priority is a Python loop per event over the active messages: only small DAGs
     prio_fin = (fluid(lambda idx, w_: priority_rates(res[idx], w_, cap, flow_cap[idx], prio[idx]))
-                if len(msg) <= PRIORITY_MAX_MESSAGES else np.full(n, np.inf))
+                if len(msg) * _widest_level(n, frm_s, to_s, kind) <= PRIORITY_MAX_WORK else np.full(n, np.inf))
     finish = fair_fin if fair_fin.max(initial=0) <= prio_fin.max(initial=0) else prio_fin
     finish_arr = np.ceil(finish - 1e-3).astype(np.int64)      # float rounding, not a picosecond late
     total = int(finish_arr.max()) if n else 0
@@ -419,6 +421,22 @@ def ideal_times(compiled, pm: PathModel, *, ack_bytes: int = 64, ack_every_bytes
     return {"total_ps": max(total, lower), "bound_ps": lower, "fair_share_ps": _ps(fair_fin),
             "priority_ps": _ps(prio_fin) if np.isfinite(prio_fin).all() else None, "finish_ps": finish_arr, "alpha_ps": alpha,
             "critical_ps": int(np.ceil(critical)), "nic_bound_ps": int(np.ceil(nic_bound))}
+
+
+def _widest_level(n: int, frm_s: list, to_s: list, kind) -> int:
+    """The most messages at one DAG depth (edges sorted by target, nodes in topological
+    order): a cheap estimate of how many can be in flight at once."""
+    level = [0] * n
+    e = 0
+    for node in range(n):
+        best = -1
+        while e < len(to_s) and to_s[e] == node:
+            if level[frm_s[e]] > best:
+                best = level[frm_s[e]]
+            e += 1
+        level[node] = best + 1
+    lv = np.asarray(level)[np.asarray(kind) == 0]
+    return int(np.bincount(lv).max()) if len(lv) else 0
 
 
 def _ps(finish) -> int:

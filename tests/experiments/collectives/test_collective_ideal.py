@@ -316,3 +316,33 @@ def test_path_latency_is_a_shortest_path_searched_once_per_group_of_alike_hosts(
     # one search per group of hosts with the same links (plus one per group representative)
     groups = len({pm._signature(a, f) for a in range(len(gpus)) for f in (SCALE_UP, SCALE_OUT)})
     assert len(pm._paths) <= 2 * groups + len(gpus)
+
+
+def test_the_priority_schedule_is_tried_by_the_work_it_costs():
+    from uesim.experiments.collectives.algorithms import compile_collective
+    from uesim.experiments.collectives.model import ideal_in
+    from uesim.experiments.simulation import Simulation
+    from uesim.topologies import hgx, hybrid, leaf_spine
+    sim = Simulation(hybrid(hgx(4), leaf_spine(4, 8, 8)))
+    # a flat ring over 32 GPUs of 4 HGX servers: few messages in flight at once, so the
+    # longest-tail-first schedule runs, and beats fair sharing (older messages first)
+    ring = ideal_in(sim, compile_collective("all_reduce", list(range(32)), 1 << 20, "ring").workload)
+    assert ring["priority_ps"] is not None and ring["priority_ps"] < ring["fair_share_ps"]
+    assert ring["total_ps"] == max(ring["priority_ps"], ring["bound_ps"])
+    # an all-to-all puts every message in flight at once: too costly, fair share alone
+    import uesim.experiments.collectives.model as model
+    a2a = compile_collective("all_to_all", list(range(32)), 1 << 20, "direct").workload
+    assert model._widest_level(len(a2a), *_edges_by_target(a2a), a2a.kind) == 32 * 31
+    old = model.PRIORITY_MAX_WORK
+    try:
+        model.PRIORITY_MAX_WORK = 32 * 31 * 32 * 31 - 1
+        assert ideal_in(sim, a2a)["priority_ps"] is None
+    finally:
+        model.PRIORITY_MAX_WORK = old
+
+
+def _edges_by_target(w):
+    import numpy as np
+    frm, to = np.asarray(w.edges_from), np.asarray(w.edges_to)
+    o = np.argsort(to, kind="stable")
+    return frm[o].tolist(), to[o].tolist()
