@@ -25,10 +25,11 @@
     inspect a topology (``fat_tree:k=8``, ``leaf_spine:n_leaves=4,...`` or a file).
 
 Mistakes in input, and a plug-in that sets an impossible window or rate or raises in a
-hook, end the command with one ``uesim: error: ...`` line and exit status 2, never a
-traceback (``--debug`` anywhere on the line shows it). ``uesim run`` exits with status 3
-when an invariant is violated and 4 when flows are stuck (they can no longer progress:
-cut off by a fault, or out of retries); they are listed above.
+hook (or in ``__init__``), end the command with one ``uesim: error: ...`` line and exit
+status 2, never a traceback (``--debug`` anywhere on the line, for every subcommand,
+shows it). ``uesim run`` exits with status 3 when an invariant is violated and 4
+(``STUCK_EXIT``) when flows are stuck (they can no longer progress: cut off by a fault,
+or out of retries); they are listed above. 130: interrupted.
 """
 from __future__ import annotations
 
@@ -46,13 +47,23 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 gc.disable()
 
 
-#: ``uesim run``'s exit status when flows are stuck
+#: ``uesim run``'s exit status when flows are stuck (3 is taken: an invariant violated)
 STUCK_EXIT = 4
+#: the exit statuses, as ``--help`` lists them
+EXIT_STATUSES = ("0 done; 2 bad input, or a plug-in set an impossible window or rate or "
+                 "raised in a hook (one 'uesim: error:' line); 3 an invariant violated; "
+                 f"{STUCK_EXIT} (uesim run) flows stuck: they can no longer progress, listed "
+                 "above; 130 interrupted")
 
 
 def _error(message: str) -> int:
     print(f"uesim: error: {message}", file=sys.stderr)
     return 2
+
+
+def _stuck_line(stuck) -> str:
+    ids = ", ".join(map(str, stuck[:10])) + (" ..." if len(stuck) > 10 else "")
+    return f"{len(stuck)} flows cannot finish (stuck: cut off by a fault or gave up): {ids}"
 
 
 def _progress_printer():
@@ -80,8 +91,7 @@ def _print_table(result, limit: int) -> None:
           + (f"  CNPs {s['cnps']}" if "cnps" in s else ""))
     stuck = result.stats.get("stuck_flows") or []
     if stuck:
-        ids = ", ".join(map(str, stuck[:10])) + (" ..." if len(stuck) > 10 else "")
-        print(f"{len(stuck)} flows cannot finish (stuck: cut off by a fault or gave up): {ids}")
+        print(_stuck_line(stuck))
     if result.stats.get("packets_lost"):
         print(f"frames lost on faulty links {result.stats['packets_lost']}")
     for warning in result.stats.get("warnings") or []:
@@ -126,7 +136,10 @@ def cmd_run(args) -> int:
         print(f"PARTIAL: interrupted at {result.stats['sim_time_us']:.3f} us simulated; "
               f"{result.stats['unfinished_flows']} flows unfinished", file=sys.stderr)
         return 130
-    if result.stats.get("stuck_flows"):
+    stuck = result.stats.get("stuck_flows")
+    if stuck:
+        if args.json:                    # the table says it otherwise; stdout stays one JSON line
+            print(f"uesim: {_stuck_line(stuck)}", file=sys.stderr)
         return STUCK_EXIT
     return 0
 
@@ -175,9 +188,15 @@ def cmd_crosscheck(args) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="uesim", description="Packet-level simulator of AI datacenter fabrics.")
+    parser = argparse.ArgumentParser(prog="uesim", description="Packet-level simulator of AI datacenter fabrics.",
+                                     epilog=f"exit status: {EXIT_STATUSES}")
+    # main() takes --debug off the line before parsing, wherever it is (every subcommand,
+    # htsim's flags too); this entry only shows it in --help
+    parser.add_argument("--debug", action="store_true",
+                        help="show the Python traceback of an error instead of one 'uesim: error:' "
+                             "line (allowed anywhere on the command line, for every subcommand)")
     sub = parser.add_subparsers(dest="command", required=True)
-    run = sub.add_parser("run", help="run a scenario file")
+    run = sub.add_parser("run", help="run a scenario file", epilog=f"exit status: {EXIT_STATUSES}")
     run.add_argument("file", help="scenario TOML file")
     run.add_argument("--json", action="store_true", help="print one JSON summary line")
     run.add_argument("--out", help="write flows/ports Parquet and run.json into this folder")
@@ -248,18 +267,23 @@ def main(argv=None) -> int:
         args = build_parser().parse_args(argv)
     except SystemExit as exc:            # argparse printed its one-line usage error
         return exc.code if isinstance(exc.code, int) else 2
+    debug = bool(os.environ.get("UESIM_DEBUG"))
     try:
         return args.fn(args)
     except ScenarioError as exc:
-        if os.environ.get("UESIM_DEBUG"):
+        if debug:
             raise
         return _error(str(exc))
     except InvariantError as exc:
+        if debug:
+            raise
         print(f"uesim: invariant violated: {exc}", file=sys.stderr)
         return 3
     except BrokenPipeError:
         return 141                       # the reader went away (| head): nothing to say
     except OSError as exc:
+        if debug:
+            raise
         name = f"{exc.filename}: " if exc.filename else ""
         return _error(f"{name}{exc.strerror or exc}")
     except KeyboardInterrupt:

@@ -13,7 +13,9 @@ pipeline therefore runs every Python subclass of
   hook and what went wrong.
 
 Compiled CCs (NSCC, DCQCN, DCTCP, the constant window) are never wrapped, and a plug-in
-pays only for the hooks it overrides.
+pays only for the hooks it defines in Python (a Python subclass of a compiled CC keeps the
+compiled hooks it does not override at C speed). Any class defined in Python is guarded,
+``__slots__`` or not; a window may be any real number (``int``, ``float``, numpy scalars).
 
 Examples
 --------
@@ -34,11 +36,19 @@ uesim.experiments.plugin_guard.PluginError: congestion control 'halve' set cwnd_
 from __future__ import annotations
 
 import math
+import numbers
 
 from uesim.experiments.schema import ScenarioError
 
 #: the hooks a CC may override, as the transports call them
 HOOKS = ("on_start", "on_ack", "on_nack", "on_timeout", "on_cnp", "on_timer")
+
+#: the largest value the transports' int64 fields hold
+INT64_MAX = (1 << 63) - 1
+
+#: ``Py_TPFLAGS_HEAPTYPE``: set on every class a ``class`` statement (or ``type()``) makes,
+#: clear on the static types of compiled Cython ``cdef`` classes
+_HEAPTYPE = 1 << 9
 
 
 class PluginError(ScenarioError):
@@ -46,25 +56,53 @@ class PluginError(ScenarioError):
     hook and the value (``uesim`` prints it as one line and exits with status 2)."""
 
 
+def _in_python(cls) -> bool:
+    """True for a class made by a ``class`` statement, False for a compiled ``cdef`` class."""
+    return bool(cls.__flags__ & _HEAPTYPE)
+
+
 def needs_guard(cls) -> bool:
-    """True for a CC class defined in Python outside uesim's compiled core."""
+    """True for a CC class defined in Python outside uesim's compiled core.
+
+    Examples
+    --------
+    >>> from uesim.protocols import CongestionControl
+    >>> from uesim.protocols.cc import Nscc
+    >>> class Slotted(CongestionControl):
+    ...     __slots__ = ()
+    >>> needs_guard(Nscc), needs_guard(CongestionControl), needs_guard(Slotted)
+    (False, False, True)
+    """
     from uesim.protocols import CongestionControl
     if not (isinstance(cls, type) and issubclass(cls, CongestionControl)):
         return False
     if getattr(cls, "_uesim_guarded", False):
         return False
-    # a class defined in Python has a __dict__ slot on its instances; compiled ones don't
-    return cls.__dictoffset__ != 0
+    # not "has a __dict__": a Python class with __slots__ = () has none either
+    return _in_python(cls)
+
+
+def _python_hooks(cls) -> list[str]:
+    """The hooks whose nearest definition in ``cls``'s MRO is a Python class."""
+    found = []
+    for hook in HOOKS:
+        owner = next(k for k in cls.__mro__ if hook in vars(k))
+        if _in_python(owner):
+            found.append(hook)
+    return found
 
 
 def _check(name: str, hook: str, attr: str, value, zero_window_ok: bool):
     """``value`` as the int the transport reads, or a :class:`PluginError`."""
     where = f"in {hook}" if hook else "in __init__ or outside a hook"
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise PluginError(f"congestion control {name!r} set {attr} = {value!r} {where} (must be a number)")
-    if isinstance(value, float) and not math.isfinite(value):
+    if not math.isfinite(value):
         raise PluginError(f"congestion control {name!r} set {attr} = {value!r} {where} (must be finite)")
-    v = int(value)
+    v = math.floor(value)
+    if v > INT64_MAX:
+        raise PluginError(f"congestion control {name!r} set {attr} = {value!r} {where} "
+                          f"(must be < 2**63)")
     if attr == "cwnd_bytes" and (v < 0 or (v == 0 and not zero_window_ok)):
         rule = "a window must be >= 0 (0: no window)" if zero_window_ok else "a window must be > 0"
         raise PluginError(f"congestion control {name!r} set {attr} = {value!r} {where} ({rule})")
@@ -76,6 +114,7 @@ def _check(name: str, hook: str, attr: str, value, zero_window_ok: bool):
 
 def _hook(hook: str, base_method):
     def call(self, *args):
+        outer = self._uesim_hook        # a hook may call another: name the innermost
         self._uesim_hook = hook
         try:
             base_method(self, *args)
@@ -85,7 +124,7 @@ def _hook(hook: str, base_method):
             raise PluginError(f"congestion control {self._uesim_name!r} raised in {hook}: "
                               f"{type(exc).__name__}: {exc}") from exc
         finally:
-            self._uesim_hook = ""
+            self._uesim_hook = outer
     call.__name__ = hook
     return call
 
@@ -124,15 +163,16 @@ def guarded(cls, name: str | None = None, *, zero_window_ok: bool = False):
             cls.__init__(self, *args, **kwargs)
         except PluginError:
             raise
-        except (TypeError, ValueError) as exc:
+        except (TypeError, ValueError) as exc:       # a bad parameter
             raise PluginError(f"congestion control {label!r}: {exc}") from exc
+        except Exception as exc:                      # noqa: BLE001 - user code, named
+            raise PluginError(f"congestion control {label!r} raised in __init__: "
+                              f"{type(exc).__name__}: {exc}") from exc
 
-    from uesim.protocols import CongestionControl
     body = {"__init__": __init__, "__setattr__": __setattr__, "_uesim_guarded": True,
             "__module__": cls.__module__, "__qualname__": cls.__qualname__, "__doc__": cls.__doc__}
-    for hook in HOOKS:
-        if getattr(cls, hook) is not getattr(CongestionControl, hook):   # overridden in Python
-            body[hook] = _hook(hook, getattr(cls, hook))
+    for hook in _python_hooks(cls):         # compiled hooks stay C calls
+        body[hook] = _hook(hook, getattr(cls, hook))
     sub = type(cls.__name__, (cls,), body)
     _cache[key] = sub
     return sub

@@ -207,7 +207,7 @@ def make_transport_flows(sc: dict, flows: list[dict], net, *, base_rtt_ps: int =
                 obj.attach(net, base_rtt_ps=base_rtt_ps, trimming=trimming)
         except PluginError:
             raise
-        except (TypeError, ValueError) as exc:
+        except (TypeError, ValueError, OverflowError) as exc:
             raise ScenarioError(f"transport: flow {f['id']}: {exc}") from None
         objs.append(obj)
     return objs

@@ -229,8 +229,11 @@ def _check_policy(path: str, table: dict, registry: dict, kind: str, fixed: set)
                 raise ScenarioError(f"unknown key '{path}.{key}' for {kind} {table['name']!r}; "
                                     f"allowed: {', '.join(['name', *ok])}")
     for key, value in table.items():
-        if key != "name" and isinstance(value, (int, float)) and not isinstance(value, bool) and value < 0:
-            raise ScenarioError(f"{path}.{key} = {value!r}: must be >= 0")
+        if key != "name" and isinstance(value, (int, float)) and not isinstance(value, bool):
+            if value != value or value in (float("inf"), float("-inf")):   # TOML has nan, inf
+                raise ScenarioError(f"{path}.{key} = {value!r}: must be a finite number")
+            if value < 0:
+                raise ScenarioError(f"{path}.{key} = {value!r}: must be >= 0")
     return table
 
 

@@ -30,6 +30,9 @@ A congestion control written in Python:
 >>> cc.on_ack(ctx); cc.cwnd_bytes
 32768
 """
+import math
+import numbers
+
 from libc.stdlib cimport free, malloc
 
 from uesim.fabric.engine cimport push_event
@@ -70,6 +73,13 @@ cdef class CCContext:
         The NACKed packet was trimmed at the last switch (the receiver's downlink).
     lost_bytes : int
         Wire bytes declared lost (``on_timeout``).
+    flow : object
+        The transport flow itself (``UetFlow``, ``WindowFlow``, ``RoceFlow``, ...), for
+        reading what the fields above do not carry; a CC must not change it.  None on a
+        context from :meth:`for_test`.
+
+    Methods ``arm_timer(at_ps, kind=0)``, ``cancel_timer(kind=0)`` and ``cancel_timers()``
+    schedule and forget calls of the CC's ``on_timer(ctx, kind)`` (kinds 0..7).
     """
 
     cdef void setup(self, Simulator sim, int32_t handler_id, int32_t flow_id, int64_t base_rtt_ps,
@@ -157,6 +167,18 @@ cdef class CCContext:
         return 0 <= kind < CC_TIMER_KINDS and self.timer_gen[kind] == gen
 
 
+def _whole(str name, value):
+    """``value`` as an int64 (a finite float rounded down), or a TypeError/ValueError naming it."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a number, got {value!r}")
+    if not math.isfinite(value):
+        raise ValueError(f"{name} must be finite, got {value!r}")
+    v = math.floor(value)
+    if not -(1 << 63) <= v < (1 << 63):
+        raise ValueError(f"{name} must be < 2**63, got {value!r}")
+    return v
+
+
 cdef class CongestionControl:
     """Constant window: the base class; every hook is a no-op.
 
@@ -168,20 +190,49 @@ cdef class CongestionControl:
     cwnd_bytes : int, optional
         Bytes allowed in flight (on-the-wire size of unacknowledged packets), > 0.
         Default (None): 16 full packets, ``16 * mtu_bytes`` (a subclass without its own
-        ``__init__`` starts there and may set ``ctx.bdp_bytes`` in ``on_start``).
+        ``__init__`` starts there; ``self.cwnd_bytes = ctx.bdp_bytes`` in ``on_start``
+        starts it at one BDP instead).
     mtu_bytes : int
-        On-the-wire size of a full packet.
+        On-the-wire size of a full packet, > 0 (default 4096; a run passes the
+        transport's ``mtu_bytes``).
     rate_bps : int
-        Pacing rate, 0 for none (the transport sends at line rate).
+        Pacing rate, >= 0; 0 (the default) for none: the transport sends at line rate.
+
+    Raises
+    ------
+    TypeError
+        A parameter that is not a real number.
+    ValueError
+        A parameter out of range, NaN or infinite.  A finite float is rounded down.
+
+    Notes
+    -----
+    A hook must keep the same ranges: a window > 0 (``roce`` also reads 0 as no window)
+    and a rate >= 0.  A run built from a scenario (``uesim run``, ``run_scenario``) stops
+    a Python CC that breaks them, or whose hook raises, with one
+    ``uesim.experiments.plugin_guard.PluginError`` naming the CC, the hook and the value.
+
+    Examples
+    --------
+    >>> class Bare(CongestionControl):
+    ...     pass
+    >>> cc = Bare()
+    >>> cc.cwnd_bytes, cc.mtu_bytes, cc.rate_bps
+    (65536, 4096, 0)
+    >>> CongestionControl(cwnd_bytes=float("nan"))
+    Traceback (most recent call last):
+    ...
+    ValueError: cwnd_bytes must be finite, got nan
     """
 
-    def __init__(self, cwnd_bytes=None, int64_t mtu_bytes=4096, int64_t rate_bps=0):
-        if cwnd_bytes is None:
-            cwnd_bytes = 16 * mtu_bytes
-        if cwnd_bytes <= 0:
-            raise ValueError(f"cwnd_bytes must be > 0, got {cwnd_bytes}")
+    def __init__(self, cwnd_bytes=None, mtu_bytes=4096, rate_bps=0):
+        mtu_bytes = _whole("mtu_bytes", mtu_bytes)
         if mtu_bytes <= 0:
             raise ValueError(f"mtu_bytes must be > 0, got {mtu_bytes}")
+        cwnd_bytes = 16 * mtu_bytes if cwnd_bytes is None else _whole("cwnd_bytes", cwnd_bytes)
+        if cwnd_bytes <= 0:
+            raise ValueError(f"cwnd_bytes must be > 0, got {cwnd_bytes}")
+        rate_bps = _whole("rate_bps", rate_bps)
         if rate_bps < 0:
             raise ValueError(f"rate_bps must be >= 0, got {rate_bps}")
         self.cwnd_bytes = cwnd_bytes

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -559,6 +560,8 @@ def run_translated(translate_fn, preamble, summarise) -> int:
                 progress.stop()
         summary = summarise(tr, sc, result)
     except ScenarioError as exc:
+        if os.environ.get("UESIM_DEBUG"):      # uesim --debug: the traceback instead
+            raise
         msg = str(exc)
         print(msg if msg.startswith(PROG) else f"{PROG}: {msg}", file=sys.stderr)
         return 2

@@ -21,7 +21,8 @@ def modules():
 WITH_EXAMPLES = {"uesim.fabric.engine", "uesim.fabric.build", "uesim.fabric.units", "uesim.fabric.routing",
                  "uesim.protocols.hooks", "uesim.protocols.paced", "uesim.protocols.registry",
                  "uesim.experiments.run", "uesim.experiments.traffic", "uesim.experiments.faults",
-                 "uesim.experiments.invariants", "uesim.experiments.limits", "uesim.experiments.soak"}
+                 "uesim.experiments.invariants", "uesim.experiments.limits", "uesim.experiments.soak",
+                 "uesim.experiments.plugin_guard"}
 
 
 @pytest.mark.parametrize("name", sorted(set(modules())))
