@@ -15,7 +15,7 @@ loads its source's egress and its destination's ingress with its wire bytes (pay
 plus ``header_bytes`` per packet of ``mtu_bytes - header_bytes`` payload) and the
 reverse directions with its ACKs (``ack_bytes`` per ``ack_every_bytes`` of payload for
 ``uet``, per ``ack_every_packets`` packets otherwise). :func:`ideal_times` runs the DAG
-as a fluid schedule over those directions (shared max-min fairly, or in priority to
+as a fluid schedule over those directions (:mod:`uesim.fabric.fluid`, compiled: shared max-min fairly, or in priority to
 the message with the longest tail, whichever finishes first), never below a proven
 lower bound. What the packet simulation adds on top (queueing in the fabric, ECMP
 collisions, retransmissions, congestion-control ramp-up, pauses) is the network stall.
@@ -131,41 +131,6 @@ class PathModel:
         return size_bytes + max(1, -(-size_bytes // self.payload)) * self.header
 
 
-def max_min_rates(res, weight, cap, flow_cap):
-    """Weighted max-min fair rates by progressive filling.
-
-    Flow ``f`` uses resource ``res[f, j]`` at ``weight[f, j]`` times its rate; resource
-    ``r`` carries at most ``cap[r]``; flow ``f`` runs at most at ``flow_cap[f]``. All
-    flows grow together until a resource is full or a flow reaches its cap; those flows
-    freeze; the rest grow on.
-
-    >>> import numpy as np
-    >>> res = np.array([[0], [0], [1]]); w = np.ones((3, 1))
-    >>> max_min_rates(res, w, np.array([10.0, 10.0]), np.array([np.inf, 2.0, np.inf])).tolist()
-    [8.0, 2.0, 10.0]
-    """
-    n = len(res)
-    rate = np.zeros(n)
-    live = np.ones(n, dtype=bool)
-    remcap = cap.astype(np.float64).copy()
-    full = np.zeros(len(cap), dtype=bool)
-    while live.any():
-        idx = np.flatnonzero(live)
-        r, wt = res[idx], weight[idx]
-        wsum = np.bincount(r.ravel(), weights=wt.ravel(), minlength=len(cap))
-        with np.errstate(divide="ignore", invalid="ignore"):
-            share = np.where(wsum > 0, remcap / wsum, np.inf)
-        level = min(share.min(), (flow_cap[idx] - rate[idx]).min())
-        rate[idx] += level
-        remcap -= level * wsum
-        full |= (wsum > 0) & (remcap <= 1e-9 * cap)
-        stop = full[r].any(axis=1) & (wt > 0).any(axis=1) | (rate[idx] >= flow_cap[idx] * (1 - 1e-12))
-        # a flow whose resources are all weightless for it is bounded only by its cap
-        stop |= ~np.isfinite(level)
-        live[idx[stop]] = False
-    return rate
-
-
 def path_model(sim) -> "PathModel":
     """The :class:`PathModel` of a :class:`~uesim.experiments.simulation.Simulation`'s fabric."""
     tr = sim.sc["transport"]
@@ -184,34 +149,8 @@ def ideal_in(sim, workload, pm: "PathModel | None" = None) -> dict:
 
 #: the priority schedule is tried when messages x the widest DAG level (messages at the
 #: same depth: about how many are in flight at once) stays within this budget; its
-#: strict-priority allocation is a Python loop over the messages in flight per event
+#: strict-priority allocation re-sorts every message in flight at every event
 PRIORITY_MAX_WORK = 20_000_000
-
-
-def priority_rates(res, weight, cap, flow_cap, priority):
-    """Rates of messages served in order of ``priority`` (largest first), each taking
-    what its resources have left at full speed (strict priority, no sharing).
-
-    ``res`` (messages x resources) holds resource ids, ``weight`` the load per unit of
-    rate on each, ``cap`` each resource's capacity, ``flow_cap`` each message's own cap.
-
-    >>> priority_rates(np.array([[0], [0]]), np.ones((2, 1)), np.array([10.0]),
-    ...                np.array([np.inf, np.inf]), np.array([1.0, 2.0])).tolist()
-    [0.0, 10.0]
-    """
-    left = np.asarray(cap, dtype=np.float64).copy()
-    rate = np.zeros(len(res))
-    for m in np.argsort(-np.asarray(priority), kind="stable").tolist():
-        r = flow_cap[m]
-        for j in range(res.shape[1]):
-            wj = weight[m, j]
-            if wj > 0:
-                r = min(r, left[res[m, j]] / wj)
-        r = max(r, 0.0)
-        rate[m] = r
-        for j in range(res.shape[1]):
-            left[res[m, j]] -= r * weight[m, j]
-    return rate
 
 
 def ideal_times(compiled, pm: PathModel, *, ack_bytes: int = 64, ack_every_bytes: int | None = None,
@@ -251,15 +190,14 @@ def ideal_times(compiled, pm: PathModel, *, ack_bytes: int = 64, ack_every_bytes
         longest DAG path with every message alone at its NIC rate (no sharing);
         ``nic_bound_ps``: the busiest NIC direction's bytes at its rate.
     """
-    import heapq
     w = compiled.workload
     a = w.arrays()
     n = len(w)
     kind, src, dst, size, delay = a["kind"], a["src"], a["dst"], a["size"], a["delay"]
-    succ_ptr, succ = a["succ_ptr"].tolist(), a["succ"].tolist()
-    waiting = a["n_pred"].tolist()
+    from uesim.fabric.fluid import dag_paths, fluid_finish, one_resource_bounds, widest_level
     PS8 = 8e12
-    # per message: fabric, wire bytes, ACK/wire ratio, latency, resources, cap
+    # per message: fabric, wire bytes, ACK/wire ratio, latency, resources, cap; worked out
+    # once per distinct (source, destination, size), in order of first use
     res_id: dict = {}
     caps: list = []
 
@@ -277,21 +215,23 @@ def ideal_times(compiled, pm: PathModel, *, ack_bytes: int = 64, ack_every_bytes
     alpha = np.zeros(n, dtype=np.int64)
     res = np.zeros((n, 4), dtype=np.int64)
     flow_cap = np.full(n, np.inf)
-    cache: dict = {}
-    src_l, dst_l, size_l = src.tolist(), dst.tolist(), size.tolist()
-    for node in msg.tolist():
-        s_, d_, m = src_l[node], dst_l[node], size_l[node]
-        key = (s_, d_, m)
-        info = cache.get(key)
-        if info is None:
+    if len(msg):
+        uniq, first, inverse = _distinct_rows(src[msg], dst[msg], size[msg])
+        by_first = np.argsort(first, kind="stable")
+        u_wire, u_ack, u_alpha = np.zeros(len(uniq)), np.zeros(len(uniq)), np.zeros(len(uniq), np.int64)
+        u_res, u_cap = np.zeros((len(uniq), 4), np.int64), np.full(len(uniq), np.inf)
+        for u in by_first.tolist():
+            s_, d_, m = (int(x) for x in uniq[u])
             fab = pm.fabric_of(s_, d_)
             wb = pm.wire_bytes(m)
             packets = max(1, -(-m // pm.payload))
             n_acks = -(-m // ack_every_bytes) if ack_every_bytes else -(-packets // ack_every_packets)
-            fcap = pm.port_rate_bps(s_, fab) / PS8 if pinned else np.inf
-            info = cache[key] = (wb, n_acks * ack_bytes / wb, pm.alpha_ps(s_, d_, m),
-                                 (rid(s_, 0, fab), rid(d_, 1, fab), rid(d_, 0, fab), rid(s_, 1, fab)), fcap)
-        wire[node], ack_ratio[node], alpha[node], res[node], flow_cap[node] = info
+            u_wire[u], u_ack[u], u_alpha[u] = wb, n_acks * ack_bytes / wb, pm.alpha_ps(s_, d_, m)
+            u_res[u] = (rid(s_, 0, fab), rid(d_, 1, fab), rid(d_, 0, fab), rid(s_, 1, fab))
+            if pinned:
+                u_cap[u] = pm.port_rate_bps(s_, fab) / PS8
+        wire[msg], ack_ratio[msg], alpha[msg] = u_wire[inverse], u_ack[inverse], u_alpha[inverse]
+        res[msg], flow_cap[msg] = u_res[inverse], u_cap[inverse]
     cap = np.asarray(caps, dtype=np.float64)
 
     # contention-free critical path (nodes are stored in a topological order)
@@ -300,22 +240,9 @@ def ideal_times(compiled, pm: PathModel, *, ack_bytes: int = 64, ack_every_bytes
         alone = np.minimum(np.minimum(cap[res[msg, 0]], cap[res[msg, 1]]), flow_cap[msg])
         own[msg] = wire[msg] / alone + alpha[msg]
     own[kind == 1] = size[kind == 1]
-    frm = np.asarray(w.edges_from, dtype=np.int64)
-    to = np.asarray(w.edges_to, dtype=np.int64)
-    crit = np.zeros(n)
-    pred_order = np.argsort(to, kind="stable")
-    frm_s, to_s = frm[pred_order].tolist(), to[pred_order].tolist()
-    own_l, delay_l, crit_l = own.tolist(), delay.tolist(), crit.tolist()
-    e = 0
-    for node in range(n):
-        best = 0.0
-        while e < len(to_s) and to_s[e] == node:
-            c = crit_l[frm_s[e]]
-            if c > best:
-                best = c
-            e += 1
-        crit_l[node] = best + delay_l[node] + own_l[node]
-    critical = max(crit_l) if n else 0.0
+    # through: longest path to a node's end; after: longest path after it
+    through, after = dag_paths(a["succ_ptr"], a["succ"], own, delay)
+    critical = float(through.max()) if n else 0.0
     load = np.zeros(len(cap))
     if len(msg):
         np.add.at(load, res[msg, 0], wire[msg])
@@ -323,99 +250,25 @@ def ideal_times(compiled, pm: PathModel, *, ack_bytes: int = 64, ack_every_bytes
         np.add.at(load, res[msg, 2], wire[msg] * ack_ratio[msg])
         np.add.at(load, res[msg, 3], wire[msg] * ack_ratio[msg])
     nic_bound = float((load / cap).max()) if len(cap) else 0.0
+    head = through - own - delay                               # earliest start of each node
 
-    # the lower bound: no schedule beats a NIC direction's heads + work + tails
-    head = np.asarray(crit_l) - own - delay                    # earliest start of each node
-    after = np.zeros(n)
-    for node in range(n - 1, -1, -1):                          # longest path after a node ends
-        best = 0.0
-        for k in range(succ_ptr[node], succ_ptr[node + 1]):
-            s2 = succ[k]
-            c = delay_l[s2] + own_l[s2] + after[s2]
-            if c > best:
-                best = c
-        after[node] = best
-    # the fluid schedule: events are message starts, transfer ends and node finishes
-    def fluid(allocate):
-        waiting = a["n_pred"].tolist()
-        finish = np.zeros(n)
-        ready_at = np.zeros(n)
-        START, DONE = 0, 1
-        heap = [(float(delay_l[v]), START, v) for v in range(n) if waiting[v] == 0]
-        heapq.heapify(heap)
-        active: list = []          # message nodes transferring
-        remaining: dict = {}
-        rates = np.zeros(0)
-        t = 0.0
-        dirty = False
-
-        def done(v, at):
-            finish[v] = at
-            for k in range(succ_ptr[v], succ_ptr[v + 1]):
-                s2 = succ[k]
-                if at > ready_at[s2]:
-                    ready_at[s2] = at
-                waiting[s2] -= 1
-                if waiting[s2] == 0:
-                    heapq.heappush(heap, (ready_at[s2] + delay_l[s2], START, s2))
-
-        while heap or active:
-            if dirty and active:
-                idx = np.asarray(active)
-                wts = np.stack([np.ones(len(idx)), np.ones(len(idx)), ack_ratio[idx], ack_ratio[idx]], axis=1)
-                rates = allocate(idx, wts)
-                rem = np.asarray([remaining[v] for v in active])
-                dirty = False
-            with np.errstate(divide="ignore"):    # a message a priority schedule holds back
-                t_fin = t + float((rem / rates).min()) if active else np.inf
-            t_evt = heap[0][0] if heap else np.inf
-            if t_fin <= t_evt:
-                dt = t_fin - t
-                rem = rem - rates * dt
-                t = t_fin
-                ends = rem <= rates * 0.5 + 1e-9 * wire[np.asarray(active)]
-                keep = []
-                for v, r_left, end in zip(active, rem.tolist(), ends.tolist()):
-                    if end:
-                        heapq.heappush(heap, (t + alpha[v], DONE, v))
-                    else:
-                        keep.append(v)
-                        remaining[v] = r_left
-                active = keep
-                rem = rem[~ends]
-                dirty = True
-                continue
-            if active:
-                rem = rem - rates * (t_evt - t)
-                for v, r_left in zip(active, rem.tolist()):
-                    remaining[v] = r_left
-            t = t_evt
-            while heap and heap[0][0] <= t:
-                at, what, v = heapq.heappop(heap)
-                if what == DONE:
-                    done(v, at)
-                elif kind[v] == 1 or size_l[v] == 0 or wire[v] == 0:
-                    heapq.heappush(heap, (at + (size_l[v] if kind[v] == 1 else 0), DONE, v))
-                else:
-                    active.append(v)
-                    remaining[v] = wire[v]
-                    dirty = True
-            if active:
-                rem = np.asarray([remaining[v] for v in active])
-        return finish
-
+    # the fluid schedules (events: message starts, transfer ends, node finishes)
     prio = alpha + after                  # a message's tail: what must follow its last byte
-    fair_fin = fluid(lambda idx, w_: max_min_rates(res[idx], w_, cap, flow_cap[idx]))
-    # strict priority is a Python loop per event over the active messages: only small DAGs
-    prio_fin = (fluid(lambda idx, w_: priority_rates(res[idx], w_, cap, flow_cap[idx], prio[idx]))
-                if len(msg) * _widest_level(n, frm_s, to_s, kind) <= PRIORITY_MAX_WORK else np.full(n, np.inf))
+    weights = np.stack([np.ones(n), np.ones(n), ack_ratio, ack_ratio], axis=1)
+    dag = (kind.astype(np.int8), size, wire, res, weights, cap, flow_cap, alpha, delay,
+           a["succ_ptr"], a["succ"], a["n_pred"])
+    fair_fin = fluid_finish(*dag)
+    # strict priority re-sorts the messages in flight at every event: only where that is cheap
+    prio_fin = (fluid_finish(*dag, priority=prio.astype(np.float64))
+                if len(msg) * widest_level(a["succ_ptr"], a["succ"], kind.astype(np.int8)) <= PRIORITY_MAX_WORK
+                else np.full(n, np.inf))
     finish = fair_fin if fair_fin.max(initial=0) <= prio_fin.max(initial=0) else prio_fin
     finish_arr = np.ceil(finish - 1e-3).astype(np.int64)      # float rounding, not a picosecond late
     total = int(finish_arr.max()) if n else 0
     bound = critical
     for col in (0, 1):
-        b = _one_resource_bounds(res[msg, col], head[msg], wire[msg] / cap[res[msg, col]],
-                                 alpha[msg] + after[msg])
+        b = one_resource_bounds(res[msg, col], head[msg], wire[msg] / cap[res[msg, col]],
+                                alpha[msg] + after[msg])
         bound = max(bound, b)
     lower = int(np.ceil(bound - 1e-3))
     return {"total_ps": max(total, lower), "bound_ps": lower, "fair_share_ps": _ps(fair_fin),
@@ -423,70 +276,26 @@ def ideal_times(compiled, pm: PathModel, *, ack_bytes: int = 64, ack_every_bytes
             "critical_ps": int(np.ceil(critical)), "nic_bound_ps": int(np.ceil(nic_bound))}
 
 
-def _widest_level(n: int, frm_s: list, to_s: list, kind) -> int:
-    """The most messages at one DAG depth (edges sorted by target, nodes in topological
-    order): a cheap estimate of how many can be in flight at once."""
-    level = [0] * n
-    e = 0
-    for node in range(n):
-        best = -1
-        while e < len(to_s) and to_s[e] == node:
-            if level[frm_s[e]] > best:
-                best = level[frm_s[e]]
-            e += 1
-        level[node] = best + 1
-    lv = np.asarray(level)[np.asarray(kind) == 0]
-    return int(np.bincount(lv).max()) if len(lv) else 0
+def _distinct_rows(a, b, c):
+    """The distinct ``(a, b, c)`` triples (int arrays), each one's first index, and per
+    row its triple's number: ``np.unique(axis=0)`` with one stable sort.
+
+    >>> u, first, inv = _distinct_rows(np.array([1, 0, 1]), np.array([2, 3, 2]), np.array([5, 5, 5]))
+    >>> u.tolist(), first.tolist(), inv.tolist()
+    ([[0, 3, 5], [1, 2, 5]], [1, 0], [1, 0, 1])
+    """
+    order = np.lexsort((c, b, a))
+    a_s, b_s, c_s = a[order], b[order], c[order]
+    new = np.ones(len(order), dtype=bool)
+    new[1:] = (a_s[1:] != a_s[:-1]) | (b_s[1:] != b_s[:-1]) | (c_s[1:] != c_s[:-1])
+    group = np.cumsum(new) - 1
+    inverse = np.empty(len(order), dtype=np.int64)
+    inverse[order] = group
+    starts = np.flatnonzero(new)
+    first = order[starts]          # lexsort is stable: the first row of each group
+    return np.stack([a_s[starts], b_s[starts], c_s[starts]], axis=1), first, inverse
 
 
 def _ps(finish) -> int:
     """The last finish of a schedule in whole ps (float rounding, not a picosecond late)."""
     return int(np.ceil(finish.max(initial=0) - 1e-3))
-
-
-def _one_resource_bounds(resource, release, work, tail) -> float:
-    """The largest, over resources, of the optimal preemptive one-machine makespan.
-
-    Each job needs ``work`` ps of its ``resource`` (a NIC direction), may start at
-    ``release`` and is followed by ``tail`` ps that need no resource. Jackson's
-    preemptive schedule (serve the released job with the longest tail first) minimises
-    ``max(completion + tail)`` on one machine, so it bounds from below any schedule
-    that also shares the resource with others.
-
-    >>> _one_resource_bounds(np.array([0, 0]), np.array([0.0, 0.0]), np.array([5.0, 3.0]),
-    ...                      np.array([1.0, 10.0]))
-    13.0
-    """
-    import heapq
-    best = 0.0
-    if len(resource) == 0:
-        return best
-    order = np.lexsort((release, resource))
-    r_s, rel_s, w_s, q_s = (resource[order].tolist(), release[order].tolist(),
-                            work[order].tolist(), tail[order].tolist())
-    i, n = 0, len(order)
-    while i < n:
-        j = i
-        while j < n and r_s[j] == r_s[i]:
-            j += 1
-        t = rel_s[i]
-        heap: list = []
-        k = i
-        while k < j or heap:
-            if not heap and t < rel_s[k]:
-                t = rel_s[k]
-            while k < j and rel_s[k] <= t:
-                heapq.heappush(heap, [-q_s[k], w_s[k]])
-                k += 1
-            nxt = rel_s[k] if k < j else np.inf
-            job = heap[0]
-            if t + job[1] <= nxt:
-                t += job[1]
-                heapq.heappop(heap)
-                if t - job[0] > best:
-                    best = t - job[0]
-            else:
-                job[1] -= nxt - t
-                t = nxt
-        i = j
-    return best

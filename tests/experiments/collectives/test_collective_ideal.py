@@ -332,7 +332,9 @@ def test_the_priority_schedule_is_tried_by_the_work_it_costs():
     # an all-to-all puts every message in flight at once: too costly, fair share alone
     import uesim.experiments.collectives.model as model
     a2a = compile_collective("all_to_all", list(range(32)), 1 << 20, "direct").workload
-    assert model._widest_level(len(a2a), *_edges_by_target(a2a), a2a.kind) == 32 * 31
+    from uesim.fabric.fluid import widest_level
+    arr = a2a.arrays()
+    assert widest_level(arr["succ_ptr"], arr["succ"], arr["kind"]) == 32 * 31
     old = model.PRIORITY_MAX_WORK
     try:
         model.PRIORITY_MAX_WORK = 32 * 31 * 32 * 31 - 1
@@ -340,9 +342,3 @@ def test_the_priority_schedule_is_tried_by_the_work_it_costs():
     finally:
         model.PRIORITY_MAX_WORK = old
 
-
-def _edges_by_target(w):
-    import numpy as np
-    frm, to = np.asarray(w.edges_from), np.asarray(w.edges_to)
-    o = np.argsort(to, kind="stable")
-    return frm[o].tolist(), to[o].tolist()

@@ -1,0 +1,129 @@
+"""The compiled fluid schedule: fair sharing, strict priority, components, DAG paths."""
+import numpy as np
+import pytest
+from hypothesis import given, settings, strategies as st
+
+from fluid_reference import reference_finish
+from uesim.fabric.fluid import dag_paths, fluid_finish, one_resource_bounds, widest_level
+
+
+def _dag(n, edges):
+    """CSR successors and predecessor counts of ``edges`` (pairs, from < to)."""
+    frm = np.array([a for a, _ in edges], dtype=np.int64)
+    to = np.array([b for _, b in edges], dtype=np.int64)
+    order = np.argsort(frm, kind="stable")
+    ptr = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(np.bincount(frm, minlength=n), out=ptr[1:])
+    return ptr, to[order], np.bincount(to, minlength=n).astype(np.int64)
+
+
+def _run(res, wire, cap, edges=(), alpha=None, delay=None, flow_cap=None, weight=None, kind=None,
+         priority=None):
+    n = len(res)
+    res = np.asarray(res, dtype=np.int64).reshape(n, -1)
+    ptr, succ, npred = _dag(n, list(edges))
+    return fluid_finish(np.zeros(n, np.int8) if kind is None else np.asarray(kind, np.int8),
+                        np.asarray(wire, dtype=np.int64), np.asarray(wire, dtype=np.float64), res,
+                        np.ones(res.shape) if weight is None else np.asarray(weight, float),
+                        np.asarray(cap, float), np.full(n, np.inf) if flow_cap is None else np.asarray(flow_cap, float),
+                        np.zeros(n, np.int64) if alpha is None else np.asarray(alpha, np.int64),
+                        np.zeros(n, np.int64) if delay is None else np.asarray(delay, np.int64),
+                        ptr, succ, npred, priority=priority)
+
+
+def test_messages_on_one_resource_share_it_equally():
+    # two 100-byte messages on a 1 byte/ps resource: 50 each until 200 ps
+    assert _run([[0], [0]], [100, 100], [1.0]).tolist() == [200.0, 200.0]
+
+
+def test_a_message_that_ends_leaves_its_share_to_the_others():
+    # 50 and 150 bytes: both at 0.5 until 100 ps, then the second alone at 1.0: 200 ps
+    assert _run([[0], [0]], [50, 150], [1.0]).tolist() == [100.0, 200.0]
+
+
+def test_twice_the_capacity_halves_the_transfer():
+    one = _run([[0]], [1000], [1.0])[0]
+    two = _run([[0]], [1000], [2.0])[0]
+    assert one == 2 * two == 1000.0
+
+
+def test_max_min_gives_the_unbottlenecked_message_the_rest():
+    # m0 uses r0 and r1, m1 only r0, m2 only r1 whose capacity is small: m2 and m0 share r1
+    # at 0.25 each; m1 takes the 0.75 of r0 that m0 leaves
+    fin = _run([[0, 1], [0, 0], [1, 1]], [25, 75, 25], [1.0, 0.5],
+               weight=[[1.0, 1.0], [1.0, 0.0], [1.0, 0.0]])
+    assert fin.tolist() == pytest.approx([100.0, 100.0, 100.0])
+
+
+def test_flow_cap_limits_a_message():
+    assert _run([[0]], [100], [10.0], flow_cap=[2.0]).tolist() == [50.0]
+
+
+def test_latency_and_delay_follow_the_dag():
+    # m0 then (5 ps delay) m1; m0's latency 7 ps
+    fin = _run([[0], [0]], [10, 10], [1.0], edges=[(0, 1)], alpha=[7, 0], delay=[0, 5])
+    assert fin.tolist() == [17.0, 32.0]
+
+
+def test_compute_nodes_take_their_duration():
+    fin = _run([[0], [0]], [40, 10], [1.0], edges=[(0, 1)], kind=[1, 0])
+    assert fin.tolist() == [40.0, 50.0]
+
+
+def test_strict_priority_serves_the_largest_first():
+    fin = _run([[0], [0]], [100, 100], [1.0], priority=np.array([1.0, 2.0]))
+    assert fin.tolist() == [200.0, 100.0]
+
+
+def test_a_change_in_one_component_leaves_the_other_alone():
+    # m0 alone on r0; m1 and m2 share r1, m2 starts late: m0's finish never moves
+    alone = _run([[0]], [100], [1.0])[0]
+    fin = _run([[0], [1], [1]], [100, 100, 100], [1.0, 1.0], delay=[0, 0, 30])
+    assert fin[0] == alone
+    assert fin[1] == pytest.approx(30 + 2 * 70)
+
+
+def test_a_resource_without_capacity_is_an_error():
+    with pytest.raises(ValueError, match="can never finish"):
+        _run([[0]], [100], [0.0])
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.data())
+def test_it_matches_the_plain_numpy_schedule(data):
+    n = data.draw(st.integers(1, 14))
+    n_res = data.draw(st.integers(1, 5))
+    res = np.array([data.draw(st.lists(st.integers(0, n_res - 1), min_size=2, max_size=2)) for _ in range(n)])
+    weight = np.array([[1.0, data.draw(st.sampled_from([0.0, 0.01, 0.5, 1.0]))] for _ in range(n)])
+    wire = np.array([data.draw(st.integers(1, 10_000)) for _ in range(n)], dtype=np.int64)
+    cap = np.array([data.draw(st.sampled_from([0.5, 1.0, 3.0])) for _ in range(n_res)])
+    edges = sorted({(a, b) for a, b in data.draw(st.lists(st.tuples(st.integers(0, n - 1), st.integers(0, n - 1)),
+                                                          max_size=2 * n)) if a < b})
+    alpha = np.array([data.draw(st.integers(0, 500)) for _ in range(n)], dtype=np.int64)
+    delay = np.array([data.draw(st.integers(0, 500)) for _ in range(n)], dtype=np.int64)
+    flow_cap = np.array([data.draw(st.sampled_from([np.inf, 0.3, 2.0])) for _ in range(n)])
+    ptr, succ, npred = _dag(n, edges)
+    args = (np.zeros(n, np.int8), wire, wire.astype(float), res, weight, cap, flow_cap, alpha, delay,
+            ptr, succ, npred)
+    got = fluid_finish(*args)
+    want = reference_finish(*args)
+    assert got == pytest.approx(want, rel=1e-9, abs=1e-6)
+
+
+def test_dag_paths_and_levels():
+    ptr, succ, _ = _dag(4, [(0, 1), (0, 2), (1, 3), (2, 3)])
+    through, after = dag_paths(ptr, succ, np.array([1.0, 5.0, 2.0, 1.0]), np.zeros(4, np.int64))
+    assert through.tolist() == [1.0, 6.0, 3.0, 7.0]
+    assert after.tolist() == [6.0, 1.0, 1.0, 0.0]
+    assert widest_level(ptr, succ, np.zeros(4, np.int8)) == 2
+
+
+def test_one_resource_bound_is_jacksons_schedule():
+    # both released at 0 on one resource: serve the long tail first: 3 + 10 = 13
+    assert one_resource_bounds(np.array([0, 0]), np.zeros(2), np.array([5.0, 3.0]),
+                               np.array([1.0, 10.0])) == 13.0
+    # on two resources they do not interfere
+    assert one_resource_bounds(np.array([0, 1]), np.zeros(2), np.array([5.0, 3.0]),
+                               np.array([1.0, 10.0])) == 13.0
+    # a late release waits: released at 20, 5 of work, tail 1
+    assert one_resource_bounds(np.array([0]), np.array([20.0]), np.array([5.0]), np.array([1.0])) == 26.0
