@@ -77,6 +77,14 @@ def _flow_problems(objs, now: int, final: bool) -> list[str]:
     return out
 
 
+def check_flow_finished(flow, now: int) -> None:
+    """Raise :class:`InvariantError` if a flow about to be retired breaks a per-flow
+    invariant (checked now: a retired flow is out of the checker's reach)."""
+    problems = _flow_problems([flow], now, True)
+    if problems:
+        raise InvariantError(f"at {now} ps: {problems[0]}")
+
+
 def network_problems(net, *, trimming: bool = False, drained: bool = False, port_names=None) -> list[str]:
     """Violated network invariants (a list of messages, empty if all hold).
 

@@ -70,6 +70,70 @@ def uet_default_rto_ps(fabric: dict, base_rtt_ps: int, rate_bps: int, buffer_byt
     return 15_000_000 + 6 * (buffer_bytes * 8_000_000_000_000 // rate_bps)
 
 
+class RetiredFlows:
+    """The result rows of retired flows, as compact int64 columns (see
+    :meth:`Simulation.retire`)."""
+
+    #: the counters a flow row keeps (those a transport lacks are left out)
+    FIELDS = ("flow_id", "src", "dst", "size_bytes", "start_ps", "end_ps", "rx_done_ps", "finished",
+              "sent_packets", "retx_packets", "timeouts", "timeouts_no_loss", "ecn_echoes", "aborted",
+              "new_packets", "acks_received", "nacks_received", "cnps_sent", "cnps_received",
+              "ooo_discards")
+
+    def __init__(self):
+        from array import array
+        self._array = array
+        self.cols: dict = {}
+        self.ids = bytearray()          # per flow id: 1 once retired
+        self.pending = 0                # retired but still in the flow list
+        self.count = 0
+
+    def add(self, flow) -> None:
+        if not self.cols:
+            self.cols = {k: self._array("q") for k in self.FIELDS if hasattr(flow, k)}
+        for k, col in self.cols.items():
+            col.append(int(getattr(flow, k)))
+        fid = flow.flow_id
+        if fid >= len(self.ids):
+            self.ids.extend(bytes(max(fid + 1 - len(self.ids), len(self.ids))))
+        self.ids[fid] = 1
+        self.pending += 1
+        self.count += 1
+
+    def is_retired(self, fid: int) -> bool:
+        return fid < len(self.ids) and self.ids[fid] == 1
+
+    def n_ids(self, live) -> int:
+        top = max((o.flow_id for o in live), default=-1)
+        rid = self.column("flow_id")
+        return int(max(top, int(rid.max()) if len(rid) else -1)) + 1
+
+    def column(self, name: str):
+        import numpy as np
+        col = self.cols.get(name)
+        return np.zeros(self.count, dtype=np.int64) if col is None else np.frombuffer(col, dtype=np.int64)
+
+    def merge(self, live_cols: dict) -> dict:
+        """``live_cols`` (from the flows still held) with the retired rows, by flow id."""
+        import numpy as np
+        if not self.count:
+            return live_cols
+        rename = {"sent_packets": "packets_sent", "retx_packets": "retransmits",
+                  "new_packets": "packets_new", "acks_received": "acks", "nacks_received": "nacks"}
+        ret = {rename.get(k, k): self.column(k) for k in self.cols}
+        ret["finished"] = ret["finished"].astype(bool)
+        if "aborted" in ret:
+            ret["aborted"] = ret["aborted"].astype(bool)
+        ret["fct_us"] = (ret["end_ps"] - ret["start_ps"]) / 1e6
+        out = {}
+        live = len(live_cols["flow_id"]) > 0
+        for k in (live_cols if live else [k for k in ret if k != "ooo_discards"]):
+            if k in ret:
+                out[k] = np.concatenate([ret[k], np.asarray(live_cols[k])]) if live else ret[k].copy()
+        order = np.argsort(out["flow_id"], kind="stable")
+        return {k: v[order] for k, v in out.items()}
+
+
 class Simulation:
     """Build a network once, add flows (any time), run, read results.
 
@@ -159,6 +223,10 @@ class Simulation:
             # e.g. a rate or delay beyond 64-bit picoseconds / bit/s
             raise ScenarioError(f"topology: cannot build the network: {exc}") from None
         self.flow_objs: list = []
+        self._retired = RetiredFlows()
+        self._retire_waiting: list = []
+        self._retire_check_at = 64
+        self._n_added = 0               # flow ids handed out so far
         from uesim.experiments.faults import start_faults
         from uesim.experiments.invariants import InvariantChecker
         # both hold the flow list itself, so flows added later are watched and checked too
@@ -219,7 +287,7 @@ class Simulation:
         """
         from uesim.experiments.run import make_transport_flows
         now = self.built.sim.now
-        first = len(self.flow_objs)
+        first = self._n_added          # not len(flow_objs): retired flows leave that list
         fl = []
         for i, f in enumerate(flows):
             f = dict(f)
@@ -233,6 +301,7 @@ class Simulation:
             for o in objs:
                 o.on_finish = on_done
         self.flow_objs.extend(objs)
+        self._n_added = max(self._n_added, max((o.flow_id for o in objs), default=-1) + 1)
         if triggers:
             from uesim.experiments.workloads.triggers import wire_triggers
             trimming = self.sc["fabric"]["trimming"]
@@ -251,7 +320,46 @@ class Simulation:
             attach_kwargs = {"base_rtt_ps": self.base_rtt_ps, "trimming": self.sc["fabric"]["trimming"]}
         obj.attach(self.built.net, **attach_kwargs)
         self.flow_objs.append(obj)
+        self._n_added = max(self._n_added, obj.flow_id + 1)
         return obj
+
+    def retire(self, flow) -> None:
+        """Keep only the result row of finished ``flow`` and free the flow itself.
+
+        Its counters are copied to compact columns (:meth:`result` and
+        :meth:`flow_column` read them as if the flow were still here), its slots in the
+        network and the engine are handed back, and it leaves :attr:`flow_objs` (at the
+        next compaction), so a run's memory follows the flows in flight, not every flow
+        it ever ran. Workload DAGs retire their flows as they finish.
+        """
+        from uesim.experiments.invariants import check_flow_finished
+        # a flow with packets still under way (its receiver's last ACKs) waits: retiring
+        # it would drop them and change the other flows' timing
+        check_flow_finished(flow, self.built.sim.now)
+        self._retire_waiting.append(flow)
+        if len(self._retire_waiting) >= self._retire_check_at:
+            self.retire_pending(current=flow)
+
+    def retire_pending(self, current=None) -> None:
+        """Retire the flows waiting for their last packets that no longer have any
+        (``current``: a flow running its own callback now, kept in the list)."""
+        waiting = self._retire_waiting
+        still = []
+        for o in waiting:
+            if o.quiet:
+                self._retired.add(o)
+                o.retire()
+            else:
+                still.append(o)
+        waiting[:] = still
+        self._retire_check_at = 2 * len(still) + 64      # amortised: O(1) per flow
+        lst = self.flow_objs
+        if self._retired.pending > 1024 and 2 * self._retired.pending > len(lst):
+            # in place: the fault injector, the watchdog and the checker hold this list;
+            # the flow retiring now is still running its own callback, so it stays
+            keep = self._retired.is_retired
+            lst[:] = [o for o in lst if o is current or not keep(o.flow_id)]
+            self._retired.pending = 1
 
     def add_workload(self, dag):
         """Run a :class:`~uesim.experiments.workloads.dag.Workload` (a DAG of flows and
@@ -297,12 +405,28 @@ class Simulation:
             # Ctrl-C may land inside a Python hook with an update half done: report, not raise
             self.invariant_note = str(exc)
 
+    def flow_column(self, name: str):
+        """One per-flow counter (``retx_packets``, ``timeouts``, ...) as an int64 array
+        indexed by flow id, over every flow added (retired ones included; 0 where a
+        transport lacks it)."""
+        import numpy as np
+        out = np.zeros(self._retired.n_ids(self.flow_objs), dtype=np.int64)
+        rid = self._retired.column("flow_id")
+        if len(rid):
+            out[rid] = self._retired.column(name)
+        live = [o for o in self.flow_objs if not self._retired.is_retired(o.flow_id)]
+        if live:
+            ids = np.fromiter((o.flow_id for o in live), dtype=np.int64, count=len(live))
+            out[ids] = np.fromiter((getattr(o, name, 0) for o in live), dtype=np.int64, count=len(live))
+        return out
+
     def result(self):
         """The :class:`~uesim.experiments.results.RunResult` so far (flows, ports, stats)."""
         from uesim.experiments.results import RunResult
         from uesim.experiments.run import _flow_columns, _rate_trace_cols
         built, G = self.built, self.graph
-        flow_cols = _flow_columns(self.flow_objs)
+        flow_cols = self._retired.merge(_flow_columns(
+            [o for o in self.flow_objs if not self._retired.is_retired(o.flow_id)]))
         stalled = self._watchdog is not None and self._watchdog.fired
         unfinished = ~flow_cols["finished"]
         # a flow that cannot finish: given up (aborted), stopped by the stall watchdog, or

@@ -92,6 +92,7 @@ cdef class Simulator:
     cdef int32_t handler_cap
     cdef bint stopped
     cdef object _callbacks
+    cdef EventHandler _retired       # takes the events of retired handlers
 
     cdef int schedule(self, int64_t time, int32_t handler, int32_t kind, int64_t arg) except -1
     cdef int _grow(self) except -1

@@ -147,6 +147,22 @@ cdef class Simulator:
         self.n_handlers += 1
         return handler.handler_id
 
+    def retire(self, int32_t handler_id):
+        """Forget handler ``handler_id``: its later events are dropped and the simulator
+        no longer keeps the object alive (a finished flow's stale timers, say). The id is
+        never reused.
+
+        >>> sim = Simulator()
+        >>> h = EventHandler(); hid = sim.register(h)
+        >>> sim.retire(hid); sim.retire(hid)          # twice is harmless
+        """
+        if not 0 <= handler_id < self.n_handlers:
+            raise IndexError(f"handler {handler_id} out of range 0..{self.n_handlers - 1}")
+        if self._retired is None:
+            self._retired = EventHandler()
+        self.handlers[handler_id] = self._retired
+        self.handler_ptrs[handler_id] = <void*> self._retired
+
     cdef int _grow(self) except -1:
         cdef Event* h = <Event*> realloc(self.heap, 2 * self.heap_cap * sizeof(Event))
         if h == NULL:

@@ -215,6 +215,7 @@ cdef class Network(EventHandler):
     cdef readonly int64_t allocated_packets
     # endpoints
     cdef list endpoints
+    cdef Endpoint _retired           # takes the packets of retired endpoints
     cdef void** endpoint_ptrs
     cdef int32_t n_endpoints
     cdef int32_t endpoint_cap
@@ -224,6 +225,7 @@ cdef class Network(EventHandler):
     cdef int32_t* ready_head        # per ring (host * 2 + table)
     cdef int32_t* ready_tail        # per ring
     cdef int32_t* ready_next        # per endpoint: next in its ring, -1 last, -2 not queued
+    cdef int32_t* ep_out            # per endpoint: its packets alive (in flight or queued)
     cdef uint8_t* nic_pending       # per ring: an EV_NIC_PULL is scheduled
     cdef int32_t* nic_port          # per ring: the port it last sent on, or -1
     cdef int64_t* ring_ports_off    # per ring: the ports it may send on (CSR; NULL if unset)
@@ -263,6 +265,10 @@ cdef class Network(EventHandler):
 
     cdef int32_t alloc(self) except -1
     cdef void release(self, int32_t p) noexcept
+    cdef inline void own(self, int32_t p, int32_t endpoint) noexcept:
+        # packet p belongs to endpoint (counted until released)
+        self.pkts[p].endpoint = endpoint
+        self.ep_out[endpoint] += 1
     cdef void _register_prefetch(self) noexcept
     cdef inline int send(self, int32_t p) except -1
     cdef int nic_ready(self, Endpoint ep, int32_t src, int32_t dst) except -1

@@ -166,6 +166,7 @@ cdef class Network(EventHandler):
         self.endpoint_cap = 64
         self.endpoint_ptrs = <void**> malloc(self.endpoint_cap * sizeof(void*))
         self.ready_next = <int32_t*> malloc(self.endpoint_cap * sizeof(int32_t))
+        self.ep_out = <int32_t*> calloc(self.endpoint_cap, sizeof(int32_t))
         self.ready_head = <int32_t*> malloc(2 * n_hosts * sizeof(int32_t))
         self.ready_tail = <int32_t*> malloc(2 * n_hosts * sizeof(int32_t))
         self.nic_port = <int32_t*> malloc(2 * n_hosts * sizeof(int32_t))
@@ -216,6 +217,7 @@ cdef class Network(EventHandler):
         free(self.pkts)
         free(self.endpoint_ptrs)
         free(self.ready_next)
+        free(self.ep_out)
         free(self.ready_head)
         free(self.ready_tail)
         free(self.nic_pending)
@@ -494,6 +496,26 @@ cdef class Network(EventHandler):
         self.route_epoch += 1             # egresses chosen before now are stale
         self._register_prefetch()
 
+    def endpoint_busy(self, int32_t endpoint_id):
+        """Whether the endpoint waits in a NIC ring with something to send, or packets
+        of its own are still alive (in flight, queued, or held)."""
+        if not 0 <= endpoint_id < self.n_endpoints:
+            raise IndexError(f"endpoint {endpoint_id} out of range 0..{self.n_endpoints - 1}")
+        return self.ready_next[endpoint_id] != -2 or self.ep_out[endpoint_id] != 0
+
+    def retire_endpoint(self, int32_t endpoint_id):
+        """Forget endpoint ``endpoint_id``: packets still addressed to it are released on
+        arrival (counted delivered) and the network no longer keeps it alive. The id is
+        never reused."""
+        if not 0 <= endpoint_id < self.n_endpoints:
+            raise IndexError(f"endpoint {endpoint_id} out of range 0..{self.n_endpoints - 1}")
+        if self._retired is None:
+            self._retired = Endpoint()
+            self._retired.net = self
+            self._retired.sim = self.sim
+        self.endpoints[endpoint_id] = self._retired
+        self.endpoint_ptrs[endpoint_id] = <void*> self._retired
+
     def add_endpoint(self, Endpoint ep):
         """Attach an endpoint (and register it with the simulator); return its id."""
         if ep.endpoint_id >= 0:
@@ -507,6 +529,11 @@ cdef class Network(EventHandler):
             if nxt == NULL:
                 raise MemoryError()
             self.ready_next = nxt
+            out = <int32_t*> realloc(self.ep_out, 2 * self.endpoint_cap * sizeof(int32_t))
+            if out == NULL:
+                raise MemoryError()
+            memset(out + self.endpoint_cap, 0, self.endpoint_cap * sizeof(int32_t))
+            self.ep_out = out
             self.endpoint_cap *= 2
             self._register_prefetch()
         self.ready_next[self.n_endpoints] = -2
@@ -540,6 +567,7 @@ cdef class Network(EventHandler):
         self.free_head = self.pkts[p].next
         memset(&self.pkts[p], 0, sizeof(Packet))
         self.pkts[p].next = -1
+        self.pkts[p].endpoint = -1            # nobody's until own()
         self.pkts[p].port = -1
         self.live_packets += 1
         self.allocated_packets += 1
@@ -575,6 +603,8 @@ cdef class Network(EventHandler):
         self.sim.pf_hi_span[EV_DELIVER] = 512              # a transport flow's fields
 
     cdef void release(self, int32_t p) noexcept:
+        if self.pkts[p].endpoint >= 0:
+            self.ep_out[self.pkts[p].endpoint] -= 1
         self.pkts[p].next = self.free_head
         self.free_head = p
         self.live_packets -= 1
@@ -1677,7 +1707,7 @@ cdef class Network(EventHandler):
         pk.dst = dst
         pk.size = size
         pk.payload = size
-        pk.endpoint = endpoint
+        self.own(p, endpoint)
         pk.flow = flow
         pk.seq = seq
         pk.entropy = entropy

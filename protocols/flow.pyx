@@ -105,6 +105,28 @@ cdef class Flow(Endpoint):
                    self.handler_id, 0, 0)
         return self
 
+    @property
+    def quiet(self):
+        """Finished, nothing queued at a NIC and no packet of its own alive (an ACK or an
+        ACK request still under way): retiring it now changes no other flow."""
+        return self.finished and (self.net is None or self.endpoint_id < 0
+                                  or not self.net.endpoint_busy(self.endpoint_id))
+
+    def retire(self):
+        """Hand a finished flow's network and simulator slots back, so that nothing but
+        the caller keeps it alive: packets and timer events still under way for it are
+        dropped on arrival. Its counters stay readable. Raises ValueError if unfinished.
+        """
+        if not self.finished:
+            raise ValueError(f"flow {self.flow_id} is not finished: it cannot be retired")
+        if self.net is None or self.endpoint_id < 0:
+            return
+        self.net.retire_endpoint(self.endpoint_id)
+        self.sim.retire(self.handler_id)
+        self.ctx.flow = None            # no cycle left: the flow is freed with its last reference
+        self.on_finish = None
+        self.on_rx_done = None
+
     cdef inline int32_t payload_of(self, int64_t seq) noexcept:
         cdef int64_t per = self.mtu_bytes - self.header_bytes
         if seq == self.n_packets - 1:
@@ -119,7 +141,7 @@ cdef class Flow(Endpoint):
         cdef int32_t payload = self.payload_of(seq)
         pk.kind = PKT_DATA
         pk.flow = self.flow_id
-        pk.endpoint = self.endpoint_id
+        net.own(p, self.endpoint_id)
         pk.src = self.src
         pk.dst = self.dst
         pk.seq = seq

@@ -163,12 +163,12 @@ def run_collective(op: str, size_bytes: int, *, sim=None, topology=None, n_ranks
             sources[f"{fab}_nics_used"] = int((sent > 0).sum())
             sources[f"{fab}_busiest_nic_bytes"] = int(sent.max())
     fids = run.flow_id[run.flow_id >= 0]
-    objs = sim.flow_objs
-    sources["retransmits"] = int(sum(objs[i].retx_packets for i in fids))
-    sources["timeouts"] = int(sum(objs[i].timeouts for i in fids))
-    sources["timeouts_no_loss"] = int(sum(objs[i].timeouts_no_loss for i in fids))
+    counts = {k: sim.flow_column(k) for k in ("retx_packets", "timeouts", "timeouts_no_loss", "ooo_discards")}
+    sources["retransmits"] = int(counts["retx_packets"][fids].sum())
+    sources["timeouts"] = int(counts["timeouts"][fids].sum())
+    sources["timeouts_no_loss"] = int(counts["timeouts_no_loss"][fids].sum())
     sources["finished"] = bool(run.done)
-    causes = stall_by_cause(compiled.workload, run, objs, ideal["finish_ps"], t0, time_ps - int(ideal["total_ps"]),
+    causes = stall_by_cause(compiled.workload, run, counts, ideal["finish_ps"], t0, time_ps - int(ideal["total_ps"]),
                             paused_ps=sources.get("pfc_paused_ps", 0) + sources.get("cbfc_stall_ps", 0))
     return CollectiveResult(op, algo, comm.size, int(size_bytes), time_ps, int(ideal["total_ps"]),
                             phases=phases, sources=sources, run=run, critical_ps=int(ideal["critical_ps"]),
@@ -179,13 +179,14 @@ def run_collective(op: str, size_bytes: int, *, sim=None, topology=None, n_ranks
 CAUSES = ("loss_recovery", "reordering", "pause", "queueing", "other")
 
 
-def stall_by_cause(w, run, objs, ideal_finish, t0: int, stall_ps: int, *, paused_ps: int) -> dict:
+def stall_by_cause(w, run, counts, ideal_finish, t0: int, stall_ps: int, *, paused_ps: int) -> dict:
     """Split a stall by cause along the run's critical path.
 
     From the message that finished last, walk back through the predecessor that
     released each node (the one that finished last). Each message on that path is late
     by its actual duration minus its ideal one; the lateness is charged to one cause, by
-    what its flow counted: ``loss_recovery`` if it retransmitted or timed out,
+    what its flow counted (``counts``: per flow id, arrays ``retx_packets``, ``timeouts`` and
+    ``ooo_discards``, as :meth:`~uesim.experiments.Simulation.flow_column` gives them): ``loss_recovery`` if it retransmitted or timed out,
     ``reordering`` if its receiver discarded out-of-order packets (RoCE), else
     ``pause`` up to what is left of the time the fabric's ports spent paused (PFC) or
     waiting for credit (CBFC) during the run, summed over ports (a pause delays a
@@ -212,10 +213,10 @@ def stall_by_cause(w, run, objs, ideal_finish, t0: int, stall_ps: int, *, paused
         if w.kind[v] == 0 and run.flow_id[v] >= 0:
             ideal_start = int(ideal_finish[preds[p0:p1]].max()) if p1 > p0 else 0
             late = int(end[v] - start[v]) - (int(ideal_finish[v]) - ideal_start - int(w.delay[v]))
-            o = objs[int(run.flow_id[v])]
-            if o.retx_packets or o.timeouts:
+            fid = int(run.flow_id[v])
+            if counts["retx_packets"][fid] or counts["timeouts"][fid]:
                 cause = "loss_recovery"
-            elif getattr(o, "ooo_discards", 0):
+            elif counts["ooo_discards"][fid]:
                 cause = "reordering"
             else:
                 cause = "queueing"

@@ -127,17 +127,22 @@ class Workload:
             "n_pred": np.bincount(to, minlength=n).astype(np.int64),
         }
 
-    def launch(self, sim) -> "WorkloadRun":
+    def launch(self, sim, *, retire: bool = True) -> "WorkloadRun":
         """Start this DAG in ``sim`` (a :class:`~uesim.experiments.Simulation`): roots are
-        scheduled now (plus their delay); the rest follow completions during ``sim.run``."""
-        return WorkloadRun(self, sim)
+        scheduled now (plus their delay); the rest follow completions during ``sim.run``.
+
+        ``retire`` (default): each flow is retired when its sender finishes
+        (:meth:`~uesim.experiments.Simulation.retire`): its result row stays, the object
+        is freed, so memory follows the flows in flight. False keeps every flow object
+        in ``sim.flow_objs``."""
+        return WorkloadRun(self, sim, retire=retire)
 
 
 class WorkloadRun:
     """A DAG in progress: per-node ``start_ps``/``end_ps`` (-1 until known), ``flow_id``
     (-1 for compute nodes and zero-byte flows) and :attr:`done`."""
 
-    def __init__(self, workload: Workload, sim):
+    def __init__(self, workload: Workload, sim, *, retire: bool = True):
         a = workload.arrays()
         n = len(a["kind"])
         self.sim = sim
@@ -161,6 +166,7 @@ class WorkloadRun:
                     raise ValueError(f"workload: {name} host {int(bad[0])} out of range "
                                      f"0..{sim.built.n_hosts - 1}")
         self._on_rx = workload.done_on == "rx"
+        self._retire = retire
         self._engine = sim.built.sim
         now = self._engine.now
         for node in range(n):
@@ -179,7 +185,7 @@ class WorkloadRun:
                                      self._finish, node)
             return
         obj = self.sim.add_flow(self._src[node], self._dst[node], self._size[node], start_ps=at_ps,
-                                on_done=None if self._on_rx else self._flow_done)
+                                on_done=self._sender_done)
         if self._on_rx:
             obj.on_rx_done = self._flow_done
         self._flow_node[obj.flow_id] = node
@@ -187,6 +193,12 @@ class WorkloadRun:
 
     def _flow_done(self, flow) -> None:
         self._finish(self._flow_node.pop(flow.flow_id))
+
+    def _sender_done(self, flow) -> None:
+        if not self._on_rx:
+            self._flow_done(flow)
+        if self._retire:
+            self.sim.retire(flow)
 
     def _finish(self, node: int) -> None:
         now = self._engine.now

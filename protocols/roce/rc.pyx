@@ -564,7 +564,7 @@ cdef class RoceFlow(Flow):
         cdef Packet* pk = &net.pkts[q]
         pk.kind = PKT_CNP
         pk.flow = self.flow_id
-        pk.endpoint = self.endpoint_id
+        net.own(q, self.endpoint_id)
         pk.src = self.dst
         pk.dst = self.src
         pk.size = self.cnp_bytes

@@ -435,7 +435,7 @@ cdef class UetFlow(Flow):
         pk.kind = PKT_CTRL
         pk.flags = PF_AR
         pk.flow = self.flow_id
-        pk.endpoint = self.endpoint_id
+        net.own(p, self.endpoint_id)
         pk.src = self.src
         pk.dst = self.dst
         pk.size = self.ack_bytes
@@ -855,7 +855,7 @@ cdef class UetFlow(Flow):
         pk = &net.pkts[p]
         pk.kind = PKT_CTRL
         pk.flow = self.flow_id
-        pk.endpoint = self.endpoint_id
+        net.own(p, self.endpoint_id)
         pk.src = self.dst
         pk.dst = self.src
         pk.size = self.ack_bytes

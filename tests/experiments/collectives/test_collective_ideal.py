@@ -283,9 +283,9 @@ def test_pause_is_capped_by_the_paused_time():
     w.flow(1, 2, 1000, after=[a])
     run = SimpleNamespace(done=True, start_ps=np.array([0, 150]), end_ps=np.array([150, 300]),
                           flow_id=np.array([0, 1]))
-    objs = [SimpleNamespace(retx_packets=0, timeouts=0)] * 2
+    counts = {k: np.zeros(2, dtype=np.int64) for k in ("retx_packets", "timeouts", "ooo_discards")}
     ideal = np.array([100, 200])             # each message 50 late
-    causes = runner_mod.stall_by_cause(w, run, objs, ideal, 0, 100, paused_ps=70)
+    causes = runner_mod.stall_by_cause(w, run, counts, ideal, 0, 100, paused_ps=70)
     assert causes == {"loss_recovery": 0, "reordering": 0, "pause": 70, "queueing": 30, "other": 0}
 
 
