@@ -165,52 +165,74 @@ def _fabric_config(sc: dict, buffer_bytes: int):
         seed=derive_seed(sc["seed"], 2))
 
 
-def make_transport_flows(sc: dict, flows: list[dict], net, *, base_rtt_ps: int = 0,
-                         rto_ps: int | None = None, pacers: dict | None = None) -> list:
-    """Create and attach one transport flow object per flow (``pacers``: receiver pull
-    pacers by destination host, shared across calls when given)."""
-    from uesim.protocols import CC_REGISTRY, LB_REGISTRY, TRANSPORT_REGISTRY
-    tr = sc["transport"]
-    flow_cls = TRANSPORT_REGISTRY[tr["name"]]
-    from uesim.experiments.plugin_guard import PluginError, guarded
-    cc_cls, lb_cls = CC_REGISTRY[tr["cc"]["name"]], LB_REGISTRY[tr["lb"]["name"]]
-    cc_cls = guarded(cc_cls, tr["cc"]["name"], zero_window_ok=tr["name"] == "roce")
-    cc_params = {k: v for k, v in tr["cc"].items() if k != "name"}
-    lb_params = {k: v for k, v in tr["lb"].items() if k != "name"}
-    extra = {"rate_bps": tr["rate_bps"]} if "rate_bps" in tr else {}
-    pacers = {} if pacers is None else pacers
-    if tr["name"] == "uet":
-        extra.update(ack_every_bytes=tr["ack_every_bytes"], mode=tr["mode"],
-                     sender_cc=tr["sender_cc"], receiver_cc=tr["receiver_cc"],
-                     max_rto_retries=tr["max_rto_retries"])
-    if tr["name"] == "roce":
-        from uesim.experiments.scenario import ROCE_ONLY
-        extra.update({k: tr[k] for k in ROCE_ONLY})
-    trimming = sc["fabric"]["trimming"]
-    objs = []
-    for f in flows:
+class TransportFactory:
+    """Makes the scenario's transport flow objects: the transport, CC and load-balancer
+    classes and their parameters resolved once, so a flow costs its constructors only
+    (a workload DAG makes one per message while the run goes on)."""
+
+    def __init__(self, sc: dict, net, *, base_rtt_ps: int = 0, rto_ps: int | None = None,
+                 pacers: dict | None = None):
+        from uesim.experiments.plugin_guard import guarded
+        from uesim.protocols import CC_REGISTRY, LB_REGISTRY, TRANSPORT_REGISTRY
+        tr = sc["transport"]
+        self.sc, self.net, self.base_rtt_ps = sc, net, base_rtt_ps
+        self.flow_cls = TRANSPORT_REGISTRY[tr["name"]]
+        self.cc_cls = guarded(CC_REGISTRY[tr["cc"]["name"]], tr["cc"]["name"], zero_window_ok=tr["name"] == "roce")
+        self.lb_cls = LB_REGISTRY[tr["lb"]["name"]]
+        self.cc_params = {"mtu_bytes": tr["mtu_bytes"], **{k: v for k, v in tr["cc"].items() if k != "name"}}
+        self.lb_params = {k: v for k, v in tr["lb"].items() if k != "name"}
+        kw = {"mtu_bytes": tr["mtu_bytes"], "header_bytes": tr["header_bytes"], "ack_bytes": tr["ack_bytes"]}
+        if "rate_bps" in tr:
+            kw["rate_bps"] = tr["rate_bps"]
+        if tr["name"] == "uet":
+            kw.update(ack_every_bytes=tr["ack_every_bytes"], mode=tr["mode"], sender_cc=tr["sender_cc"],
+                      receiver_cc=tr["receiver_cc"], max_rto_retries=tr["max_rto_retries"])
+        if tr["name"] == "roce":
+            from uesim.experiments.scenario import ROCE_ONLY
+            kw.update({k: tr[k] for k in ROCE_ONLY})
+        else:                                  # roce: its timer is min_rto_ps
+            kw["rto_ps"] = rto_ps or tr.get("rto_ps", 100_000_000)
+        self.kw = kw
+        self.pull = tr["name"] == "uet" and tr["receiver_cc"]
+        self.pacers = {} if pacers is None else pacers
+        self.seed = sc["seed"]
+        self.trimming = sc["fabric"]["trimming"]
+
+    def make(self, fid: int, src: int, dst: int, size_bytes: int, start_ps: int, attach: bool = True):
+        """One flow object (attached to the network unless ``attach`` is False)."""
+        from uesim.experiments.plugin_guard import PluginError
         try:
-            cc = cc_cls(mtu_bytes=tr["mtu_bytes"], **cc_params)
-            lb = lb_cls(seed=derive_seed(sc["seed"], 3, f["id"]), **lb_params)
-            if tr["name"] == "uet" and tr["receiver_cc"]:
-                if f["dst"] not in pacers:
-                    from uesim.protocols.uet import PullPacer
-                    max_credit = 3 * (base_rtt_ps * net.host_rate_bps(f["dst"]) // 8_000_000_000_000) // 2
-                    pacers[f["dst"]] = PullPacer(net, f["dst"], max_credit)
-                extra["pacer"] = pacers[f["dst"]]
-            if tr["name"] != "roce":       # roce: its timer is min_rto_ps
-                extra["rto_ps"] = rto_ps or tr.get("rto_ps", 100_000_000)
-            obj = flow_cls(f["id"], f["src"], f["dst"], f["size_bytes"], f["start_ps"] or 0, cc, lb,
-                           mtu_bytes=tr["mtu_bytes"], header_bytes=tr["header_bytes"],
-                           ack_bytes=tr["ack_bytes"], **extra)
-            if f.get("start_trigger") is None:
-                obj.attach(net, base_rtt_ps=base_rtt_ps, trimming=trimming)
+            cc = self.cc_cls(**self.cc_params)
+            lb = self.lb_cls(seed=derive_seed(self.seed, 3, fid), **self.lb_params)
+            kw = self.kw
+            if self.pull:
+                kw = {**kw, "pacer": self._pacer(dst)}
+            obj = self.flow_cls(fid, src, dst, size_bytes, start_ps, cc, lb, **kw)
+            if attach:
+                obj.attach(self.net, base_rtt_ps=self.base_rtt_ps, trimming=self.trimming)
         except PluginError:
             raise
         except (TypeError, ValueError, OverflowError) as exc:
-            raise ScenarioError(f"transport: flow {f['id']}: {exc}") from None
-        objs.append(obj)
-    return objs
+            raise ScenarioError(f"transport: flow {fid}: {exc}") from None
+        return obj
+
+    def _pacer(self, dst: int):
+        """The receiver pull pacer of host ``dst`` (one per host, shared by its flows)."""
+        if dst not in self.pacers:
+            from uesim.protocols.uet import PullPacer
+            max_credit = 3 * (self.base_rtt_ps * self.net.host_rate_bps(dst) // 8_000_000_000_000) // 2
+            self.pacers[dst] = PullPacer(self.net, dst, max_credit)
+        return self.pacers[dst]
+
+
+def make_transport_flows(sc: dict, flows: list[dict], net, *, base_rtt_ps: int = 0,
+                         rto_ps: int | None = None, pacers: dict | None = None, factory=None) -> list:
+    """Create and attach one transport flow object per flow (``pacers``: receiver pull
+    pacers by destination host, shared across calls when given; ``factory``: a
+    :class:`TransportFactory` to reuse)."""
+    factory = factory or TransportFactory(sc, net, base_rtt_ps=base_rtt_ps, rto_ps=rto_ps, pacers=pacers)
+    return [factory.make(f["id"], f["src"], f["dst"], f["size_bytes"], f["start_ps"] or 0,
+                         attach=f.get("start_trigger") is None) for f in flows]
 
 
 def _flow_columns(objs) -> dict:

@@ -82,23 +82,29 @@ class RetiredFlows:
 
     def __init__(self):
         from array import array
-        self._array = array
-        self.cols: dict = {}
+        self.rows = array("q")          # one row of len(fields) counters per retired flow
+        self.fields: tuple = ()
+        self._get = None
         self.ids = bytearray()          # per flow id: 1 once retired
         self.pending = 0                # retired but still in the flow list
         self.count = 0
 
     def add(self, flow) -> None:
-        if not self.cols:
-            self.cols = {k: self._array("q") for k in self.FIELDS if hasattr(flow, k)}
-        for k, col in self.cols.items():
-            col.append(int(getattr(flow, k)))
+        if self._get is None:
+            from operator import attrgetter
+            self.fields = tuple(k for k in self.FIELDS if hasattr(flow, k))
+            self._get = attrgetter(*self.fields)        # one C call per flow
+        self.rows.extend(self._get(flow))
         fid = flow.flow_id
         if fid >= len(self.ids):
             self.ids.extend(bytes(max(fid + 1 - len(self.ids), len(self.ids))))
         self.ids[fid] = 1
         self.pending += 1
         self.count += 1
+
+    @property
+    def cols(self) -> tuple:
+        return self.fields
 
     def is_retired(self, fid: int) -> bool:
         return fid < len(self.ids) and self.ids[fid] == 1
@@ -110,8 +116,10 @@ class RetiredFlows:
 
     def column(self, name: str):
         import numpy as np
-        col = self.cols.get(name)
-        return np.zeros(self.count, dtype=np.int64) if col is None else np.frombuffer(col, dtype=np.int64)
+        if name not in self.fields:
+            return np.zeros(self.count, dtype=np.int64)
+        table = np.frombuffer(self.rows, dtype=np.int64).reshape(self.count, len(self.fields))
+        return table[:, self.fields.index(name)].copy()
 
     def merge(self, live_cols: dict) -> dict:
         """``live_cols`` (from the flows still held) with the retired rows, by flow id."""
@@ -235,6 +243,7 @@ class Simulation:
         self.partial = False
         self.invariant_note = None
         self._pacers: dict = {}
+        self._factory = None
         self._executors: list = []
         self._build_s = time.perf_counter() - t0
         self._run_s = 0.0
@@ -274,9 +283,26 @@ class Simulation:
         ``start_ps`` None (or in the past) starts it now. ``on_done(flow)`` is called when
         the sender has every ACK (the flow's ``on_finish``).
         """
-        f = {"src": self.host(src), "dst": self.host(dst), "size_bytes": int(size_bytes),
-             "start_ps": start_ps}
-        return self.add_flows([f], on_done=on_done)[0]
+        src, dst = self.host(src), self.host(dst)
+        now = self.built.sim.now
+        fid = self._n_added
+        obj = self.factory.make(fid, src, dst, int(size_bytes),
+                                now if start_ps is None or start_ps < now else start_ps)
+        if on_done is not None:
+            obj.on_finish = on_done
+        self.flow_objs.append(obj)
+        self._n_added = fid + 1
+        return obj
+
+    @property
+    def factory(self):
+        """The :class:`~uesim.experiments.run.TransportFactory` of this simulation's
+        transport (made on first use)."""
+        if self._factory is None:
+            from uesim.experiments.run import TransportFactory
+            self._factory = TransportFactory(self.sc, self.built.net, base_rtt_ps=self.base_rtt_ps,
+                                             rto_ps=self.rto_ps, pacers=self._pacers)
+        return self._factory
 
     def add_flows(self, flows: list[dict], *, triggers=None, on_done=None) -> list:
         """Add flows (dicts with ``src, dst, size_bytes``, optional ``start_ps``, ``id`` and
@@ -295,8 +321,7 @@ class Simulation:
             if f.get("start_trigger") is None and (f.get("start_ps") is None or f["start_ps"] < now):
                 f["start_ps"] = now
             fl.append(f)
-        objs = make_transport_flows(self.sc, fl, self.built.net, base_rtt_ps=self.base_rtt_ps,
-                                    rto_ps=self.rto_ps, pacers=self._pacers)
+        objs = make_transport_flows(self.sc, fl, self.built.net, factory=self.factory)
         if on_done is not None:
             for o in objs:
                 o.on_finish = on_done

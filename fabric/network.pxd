@@ -265,6 +265,9 @@ cdef class Network(EventHandler):
 
     cdef int32_t alloc(self) except -1
     cdef void release(self, int32_t p) noexcept
+    cdef inline bint busy(self, int32_t endpoint) noexcept:
+        # queued at a NIC, or packets of its own still alive
+        return self.ready_next[endpoint] != -2 or self.ep_out[endpoint] != 0
     cdef inline void own(self, int32_t p, int32_t endpoint) noexcept:
         # packet p belongs to endpoint (counted until released)
         self.pkts[p].endpoint = endpoint

@@ -501,7 +501,7 @@ cdef class Network(EventHandler):
         of its own are still alive (in flight, queued, or held)."""
         if not 0 <= endpoint_id < self.n_endpoints:
             raise IndexError(f"endpoint {endpoint_id} out of range 0..{self.n_endpoints - 1}")
-        return self.ready_next[endpoint_id] != -2 or self.ep_out[endpoint_id] != 0
+        return self.busy(endpoint_id)
 
     def retire_endpoint(self, int32_t endpoint_id):
         """Forget endpoint ``endpoint_id``: packets still addressed to it are released on

@@ -110,7 +110,7 @@ cdef class Flow(Endpoint):
         """Finished, nothing queued at a NIC and no packet of its own alive (an ACK or an
         ACK request still under way): retiring it now changes no other flow."""
         return self.finished and (self.net is None or self.endpoint_id < 0
-                                  or not self.net.endpoint_busy(self.endpoint_id))
+                                  or not self.net.busy(self.endpoint_id))
 
     def retire(self):
         """Hand a finished flow's network and simulator slots back, so that nothing but
