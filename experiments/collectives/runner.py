@@ -1,6 +1,7 @@
 """Run a collective through the Simulation API and measure it against its ideal."""
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -149,14 +150,17 @@ def run_collective(op: str, size_bytes: int, *, sim=None, topology=None, n_ranks
     ideal = ideal_in(sim, compiled.workload)
     before = _counters(sim)
     t0 = sim.now_ps
+    ev0, wall0 = sim.built.sim.events, time.perf_counter()
     run = compiled.workload.launch(sim)
     sim.run(until_ps=until_ps)
     after = _counters(sim)
+    after["events"], before["events"] = sim.built.sim.events, ev0
     end = int(run.end_ps.max()) if run.done else sim.now_ps
     time_ps = end - t0
     phases = _phases(compiled, run, ideal["finish_ps"], t0)
     sources = {k: int(after[k] - before[k]) for k in after if not isinstance(after[k], np.ndarray)}
     sources["max_queue_bytes"] = after["max_queue_bytes"]       # a maximum, not a delta
+    sources["wall_s"] = round(time.perf_counter() - wall0, 4)      # launch and run, not the ideal
     for fab in ("scale_out", "scale_up"):
         sent = after[f"_{fab}_nic_tx"] - before[f"_{fab}_nic_tx"]
         if len(sent):

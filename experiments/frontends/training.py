@@ -28,6 +28,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import time
 import os
 import sys
 import tomllib
@@ -268,15 +269,19 @@ def train_main(argv=None) -> int:
         if m.n_gpus > n:
             raise ValueError(f"the model needs dp*tp*pp = {m.n_gpus} GPUs, the topology has {n}")
         preset = TRANSPORT_PRESETS[args.transport]
+        t0 = time.perf_counter()
         res = run_training_step(m, topology=G, transport=preset["transport"], fabric=preset["fabric"],
                                 seed=args.seed, placement=args.placement)
+        wall_s = round(time.perf_counter() - t0, 3)
     except (ValueError, OSError, tomllib.TOMLDecodeError) as exc:
         if os.environ.get("UESIM_DEBUG"):
             raise
         print(f"uesim: error: {exc}", file=sys.stderr)
         return 2
     row = {"topology": args.topology, "scale_up": args.scale_up, "transport": preset["label"], **_row(res),
-           "tokens_per_step": m.tokens_per_step, "gpu_hour_usd": m.gpu_hour_usd, "collectives": res.collectives}
+           "tokens_per_step": m.tokens_per_step, "gpu_hour_usd": m.gpu_hour_usd, "collectives": res.collectives,
+           # events: the step's packet simulation; wall_s: all of it (ideal and baselines too)
+           "events": res.run.sim.built.sim.events if res.run is not None else None, "wall_s": wall_s}
     if args.json:
         print(json.dumps(row))
         return 0

@@ -29,6 +29,8 @@ def test_json_rows(capsys):
         assert r["busbw_gbps"] == pytest.approx(r["algbw_gbps"] * 2 * 7 / 8, rel=1e-3)
         assert abs(r["stall_us"]) <= 0.03 * r["ideal_us"]
     assert rows[0]["busbw_gbps"] < rows[-1]["busbw_gbps"]
+    # each row's cost: its events grow with the bytes, its wall time is measured
+    assert 0 < rows[0]["events"] < rows[-1]["events"] and all(r["wall_s"] > 0 for r in rows)
 
 
 def test_table_and_options(capsys):

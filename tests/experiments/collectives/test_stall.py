@@ -174,6 +174,8 @@ def test_train_cli(capsys):
     assert main(["train", ex, "--topology", FLAT8, "--json", "--gpu-hour-usd", "4", "--tokens-per-step", "4096"]) == 0
     two = json.loads(capsys.readouterr().out)
     assert one["step_us"] == two["step_us"] and one["gpu_hour_usd"] == 2.0
+    # what the run cost: events per second can be computed from any JSON result
+    assert one["events"] == two["events"] > 1000 and one["wall_s"] > 0
     # twice the price, half the tokens: four times the cost per million tokens
     assert two["idle_usd_per_mtok"] == pytest.approx(4 * one["idle_usd_per_mtok"], rel=1e-6)
     assert main(["train", ex, "--topology", FLAT8, "--json", "--transport", "roce"]) == 0
