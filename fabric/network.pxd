@@ -215,7 +215,6 @@ cdef class Network(EventHandler):
     cdef readonly int64_t allocated_packets
     # endpoints
     cdef list endpoints
-    cdef Endpoint _retired           # takes the packets of retired endpoints
     cdef void** endpoint_ptrs
     cdef int32_t n_endpoints
     cdef int32_t endpoint_cap
@@ -225,7 +224,6 @@ cdef class Network(EventHandler):
     cdef int32_t* ready_head        # per ring (host * 2 + table)
     cdef int32_t* ready_tail        # per ring
     cdef int32_t* ready_next        # per endpoint: next in its ring, -1 last, -2 not queued
-    cdef int32_t* ep_out            # per endpoint: its packets alive (in flight or queued)
     cdef uint8_t* nic_pending       # per ring: an EV_NIC_PULL is scheduled
     cdef int32_t* nic_port          # per ring: the port it last sent on, or -1
     cdef int64_t* ring_ports_off    # per ring: the ports it may send on (CSR; NULL if unset)
@@ -262,6 +260,9 @@ cdef class Network(EventHandler):
     cdef readonly int64_t frames_lost
     cdef readonly int64_t ctrl_live           # PFC control frames allocated and not yet delivered
     cdef object _host_rates
+    # last, so the hot fields above keep their cache lines
+    cdef int32_t* ep_out            # per endpoint: its packets alive (in flight or queued)
+    cdef Endpoint _retired           # takes the packets of retired endpoints
 
     cdef int32_t alloc(self) except -1
     cdef void release(self, int32_t p) noexcept
