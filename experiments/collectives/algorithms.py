@@ -57,23 +57,25 @@ class Compiled:
     the first round of each phase, and the per-rank completion nodes."""
 
     workload: Workload
-    round_of: array = field(default_factory=lambda: array("q"))   # per node: round, -1 if no message
+    round_of: array = field(default_factory=lambda: array("q"))   # per node from first_node: round, -1 if none
     phases: list = field(default_factory=list)       # (name, first round)
     done: list = field(default_factory=list)
     n_rounds: int = 0
+    first_node: int = 0          # the workload's size when this collective was added to it
 
     def node_rounds(self) -> np.ndarray:
-        """Round of every node of the workload (-1 for compute nodes and nodes added later)."""
+        """Round of every node of the workload (-1 for compute nodes, nodes of other
+        collectives and nodes added later)."""
         out = np.full(len(self.workload), -1, dtype=np.int64)
         ro = np.frombuffer(self.round_of, dtype=np.int64) if len(self.round_of) else np.zeros(0, np.int64)
-        out[:len(ro)] = ro
+        out[self.first_node:self.first_node + len(ro)] = ro
         return out
 
 
 class _Builder:
     def __init__(self, hosts: list[int], channels: int, chunks: int, workload=None):
         self.w = Workload() if workload is None else workload
-        self.c = Compiled(self.w)
+        self.c = Compiled(self.w, first_node=len(self.w))
         self.hosts = hosts
         self.channels, self.chunks = channels, chunks
 
@@ -86,7 +88,7 @@ class _Builder:
         """Flow node rank ``a`` -> rank ``b`` (ranks of the communicator)."""
         node = self.w.flow(self.hosts[a], self.hosts[b], size, after=after)
         ro = self.c.round_of
-        while len(ro) < node:
+        while len(ro) < node - self.c.first_node:     # the nodes since: not messages of a round
             ro.append(-1)
         ro.append(rnd)
         self.c.n_rounds = max(self.c.n_rounds, rnd + 1)

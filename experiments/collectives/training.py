@@ -121,6 +121,21 @@ class StepResult:
     collectives: list = field(default_factory=list)
     ideal_us: float = 0.0
     nic_bound_us: float = 0.0
+    bound_us: float = 0.0                 # the proven lower bound of the step
+
+    def warnings(self) -> list[str]:
+        """What makes this step's numbers suspect (empty: none): a step below the proven
+        lower bound (a bug), or one that beats the ideal's schedules by more than 2%
+        (they are fluid heuristics, not optimal: many collectives sharing NICs can be
+        served better than fairly; the stall is then negative and says so)."""
+        out = []
+        if self.step_us < self.bound_us - 1e-6:
+            out.append(f"step {self.step_us:.3f} us below the proven lower bound {self.bound_us:.3f} us")
+        elif self.step_us < 0.98 * self.ideal_us:
+            out.append(f"step {100 * (1 - self.step_us / self.ideal_us):.1f}% inside the ideal: its fluid "
+                       f"schedules are beaten here (the proven bound is {self.bound_us:.1f} us; the step "
+                       f"is {self.step_us - self.bound_us:.1f} us above it)")
+        return out
 
     @property
     def exposed_comm_us(self) -> float:
@@ -160,6 +175,8 @@ class StepResult:
                 "endpoint_us": round(self.endpoint_us, 3),
                 "nic_bound_us": round(self.nic_bound_us, 3),
                 "network_stall_us": round(self.network_stall_us, 3),
+                "bound_us": round(self.bound_us, 3),
+                "warnings": "; ".join(self.warnings()),
                 "gpu_idle_pct": round(self.gpu_idle_pct, 3),
                 "idle_usd_per_mtok": self.cost_per_million_tokens(self.step_us * self.gpu_idle_pct / 100),
                 "stall_usd_per_mtok": self.cost_per_million_tokens(self.network_stall_us),
@@ -292,6 +309,7 @@ class PreparedStep:
     alone_ps: object = None                     # flow node -> its time alone on the fabric
     ideal_ps: int = 0                           # the step on a perfect fabric, NICs shared
     nic_bound_ps: int = 0                       # the busiest NIC direction's bytes at its rate
+    bound_ps: int = 0                           # proven lower bound (critical path, per-NIC Jackson)
 
     def launch(self, sim):
         """Start the DAG now; returns ``(run, t0)`` for :meth:`measure`."""
@@ -310,7 +328,7 @@ class PreparedStep:
         idle = 100.0 * float(np.mean(1 - used / step)) if step else 0.0
         return StepResult(m, step / 1e6, self.compute_only_ps / 1e6, self.uncontended_ps / 1e6, idle, run,
                           collectives=self.breakdown(run), ideal_us=self.ideal_ps / 1e6,
-                          nic_bound_us=self.nic_bound_ps / 1e6)
+                          nic_bound_us=self.nic_bound_ps / 1e6, bound_us=self.bound_ps / 1e6)
 
     def breakdown(self, run) -> list[dict]:
         """Per kind of collective (``tp``, ``dp``, ``ep``, ``pp``): how many, bytes (per-rank
@@ -355,7 +373,8 @@ def prepare_step(m: TrainingModel, sim, hosts: list[int]) -> PreparedStep:
         return pm.alpha_ps(a, b, size) + -(-8 * pm.wire_bytes(size) * 10**12 // rate)
     ideal = ideal_in(sim, w, pm)
     return PreparedStep(m, list(hosts), w, _longest_path(w, lambda i: 0), _longest_path(w, alone), alone,
-                        ideal_ps=ideal["total_ps"], nic_bound_ps=ideal["nic_bound_ps"])
+                        ideal_ps=ideal["total_ps"], nic_bound_ps=ideal["nic_bound_ps"],
+                        bound_ps=ideal["bound_ps"])
 
 
 def run_training_step(m: TrainingModel, *, sim=None, topology=None, transport=None, fabric=None,

@@ -128,7 +128,7 @@ def _row(res) -> dict:
     s = res.summary()
     return {k: s[k] for k in ("gpus", "step_us", "compute_only_us", "exposed_comm_us", "uncontended_us",
                               "ideal_us", "endpoint_us", "nic_bound_us", "network_stall_us", "gpu_idle_pct", "idle_usd_per_mtok",
-                              "exposed_usd_per_mtok", "stall_usd_per_mtok", "main_busbw_gbps")}
+                              "exposed_usd_per_mtok", "stall_usd_per_mtok", "main_busbw_gbps", "bound_us", "warnings")}
 
 
 def run_comparison(plan: dict, progress=None) -> list[dict]:
@@ -299,6 +299,9 @@ def train_main(argv=None) -> int:
           "(step - ideal)")
     print(f"GPU idle           {row['gpu_idle_pct']:>12.1f} %    ${row['idle_usd_per_mtok']:.4g} per M tokens")
     print(f"  (at ${m.gpu_hour_usd:g} per GPU hour, {m.tokens_per_step:,} tokens per step)")
+    print(f"# checks: step >= proven bound {row['bound_us']:.1f} us, within 2% of the ideal or above it")
+    for warning in res.warnings():
+        print(f"# WARNING: {warning}")
     print()
     print(f"{'collective':<20} {'count':>6} {'MB':>10} {'time us':>10} {'alone us':>10} {'over alone':>10} "
           f"{'busbw Gb/s':>11}")

@@ -212,3 +212,15 @@ def test_cc_link_rate_is_the_nic_aggregate_towards_the_destination():
     # a ring all-reduce inside one HGX server now runs at the NVLink aggregate
     r = run_collective("all_reduce", 16 << 20, topology=G, hosts=[0, 1, 2, 3])
     assert r.time_ps < 1.1 * r.ideal_ps
+
+
+def test_a_step_that_beats_the_ideal_says_so():
+    from uesim.experiments.collectives.training import StepResult, TrainingModel
+    m = TrainingModel(layers=1, forward_us=1.0, backward_us=1.0, dp=2, tp=1)
+    ok = StepResult(m, 100.0, 10.0, 50.0, 0.0, ideal_us=99.0, bound_us=90.0)
+    assert ok.warnings() == []
+    inside = StepResult(m, 95.0, 10.0, 50.0, 0.0, ideal_us=100.0, bound_us=90.0)
+    assert "inside the ideal" in inside.warnings()[0] and "5.0 us above it" in inside.warnings()[0]
+    below = StepResult(m, 80.0, 10.0, 50.0, 0.0, ideal_us=100.0, bound_us=90.0)
+    assert "below the proven lower bound" in below.warnings()[0]
+    assert below.summary()["warnings"] == below.warnings()[0] and below.summary()["bound_us"] == 90.0
