@@ -368,16 +368,29 @@ class Simulation:
     def retire_pending(self, current=None) -> None:
         """Retire the flows waiting for their last packets that no longer have any
         (``current``: a flow running its own callback now, kept in the list)."""
-        waiting = self._retire_waiting
-        still = []
-        for o in waiting:
-            if o.quiet:
-                self._retired.add(o)
-                o.retire()
-            else:
-                still.append(o)
-        waiting[:] = still
+        quiet, still = [], []
+        for o in self._retire_waiting:
+            (quiet if o.quiet else still).append(o)
+        self._retire_waiting[:] = still
         self._retire_check_at = 2 * len(still) + 64      # amortised: O(1) per flow
+        if quiet:
+            self._retire_quiet(quiet, current)
+
+    def retire_flows(self, flows: list, current=None) -> None:
+        """Retire finished ``flows`` that have no packet alive (checked first: a retired
+        flow is out of the invariant checker's reach); ``current`` is a flow running its
+        own callback now, kept in the list."""
+        from uesim.experiments.invariants import InvariantError, _flow_problems
+        problems = _flow_problems(flows, self.built.sim.now, True)
+        if problems:
+            raise InvariantError(f"at {self.built.sim.now} ps: {problems[0]}")
+        self._retire_quiet(flows, current)
+
+    def _retire_quiet(self, flows: list, current) -> None:
+        add = self._retired.add
+        for o in flows:
+            add(o)
+            o.retire()
         lst = self.flow_objs
         if self._retired.pending > 1024 and 2 * self._retired.pending > len(lst):
             # in place: the fault injector, the watchdog and the checker hold this list;
@@ -385,6 +398,16 @@ class Simulation:
             keep = self._retired.is_retired
             lst[:] = [o for o in lst if o is current or not keep(o.flow_id)]
             self._retired.pending = 1
+
+    def new_flow(self, src: int, dst: int, size_bytes: int, start_ps: int):
+        """A flow of the scenario's transport from host index ``src`` to ``dst`` that
+        starts at ``start_ps`` (not before now): the lean :meth:`add_flow` that compiled
+        workload walkers call, with no host-name lookup and no callback."""
+        fid = self._n_added
+        obj = self.factory.make(fid, src, dst, size_bytes, start_ps)
+        self.flow_objs.append(obj)
+        self._n_added = fid + 1
+        return obj
 
     def add_workload(self, dag):
         """Run a :class:`~uesim.experiments.workloads.dag.Workload` (a DAG of flows and

@@ -7,10 +7,10 @@ without predecessors start at their ``delay_ps``. A flow node finishes when its 
 has every ACK; a compute node after its duration.
 
 The bookkeeping is integer arrays: per node a count of unfinished predecessors, start
-and end times; successors in CSR form (``succ_ptr``/``succ``). Completions arrive
-through the flow objects' ``on_finish`` callbacks and engine callbacks (one Python call
-per node, none per packet); a flow object is created only when its node starts, so a
-DAG of millions of steps does not build millions of idle flows up front.
+and end times; successors in CSR form (``succ_ptr``/``succ``), walked by compiled code
+(:mod:`uesim.protocols.workload`) as flows and compute delays complete; a flow object
+is created only when its node starts, so a DAG of millions of steps does not build
+millions of idle flows up front, and it is retired (its result row kept) once done.
 
 Examples
 --------
@@ -35,12 +35,6 @@ import numpy as np
 FLOW, COMPUTE = 0, 1
 
 
-def _int_array(values) -> array:
-    """A compact ``array('q')`` copy of an int64 numpy array (8 bytes per entry, where a
-    list of Python ints costs about 36)."""
-    out = array("q")
-    out.frombytes(np.ascontiguousarray(values, dtype=np.int64).tobytes())
-    return out
 KIND_NAMES = ("flow", "compute")
 
 
@@ -140,24 +134,18 @@ class Workload:
 
 class WorkloadRun:
     """A DAG in progress: per-node ``start_ps``/``end_ps`` (-1 until known), ``flow_id``
-    (-1 for compute nodes and zero-byte flows) and :attr:`done`."""
+    (-1 for compute nodes and zero-byte flows) and :attr:`done`.
+
+    The walk itself is compiled (:class:`uesim.protocols.workload.DagWalker`): a flow's
+    completion releases its successors without a Python call per node."""
 
     def __init__(self, workload: Workload, sim, *, retire: bool = True):
+        from uesim.protocols.workload import DagWalker
         a = workload.arrays()
         n = len(a["kind"])
         self.sim = sim
         self.kind, self.src, self.dst = a["kind"], a["src"], a["dst"]
         self.size, self.delay, self.tag = a["size"], a["delay"], a["tag"]
-        # array('q') copies: fast scalar access from Python, 8 bytes per entry
-        self._succ_ptr, self._succ = _int_array(a["succ_ptr"]), _int_array(a["succ"])
-        self._waiting = _int_array(a["n_pred"])
-        self._kind, self._src, self._dst = workload.kind, workload.src, workload.dst
-        self._size, self._delay = workload.size, workload.delay
-        self.start_ps = np.full(n, -1, dtype=np.int64)
-        self.end_ps = np.full(n, -1, dtype=np.int64)
-        self.flow_id = np.full(n, -1, dtype=np.int64)
-        self._flow_node: dict[int, int] = {}
-        self.finished = 0
         self.n_nodes = n
         if n and sim.built.n_hosts:
             for arr, name in ((self.src, "src"), (self.dst[self.kind == FLOW], "dst")):
@@ -165,51 +153,22 @@ class WorkloadRun:
                 if len(bad):
                     raise ValueError(f"workload: {name} host {int(bad[0])} out of range "
                                      f"0..{sim.built.n_hosts - 1}")
-        self._on_rx = workload.done_on == "rx"
-        self._retire = retire
-        self._engine = sim.built.sim
-        now = self._engine.now
-        for node in range(n):
-            if self._waiting[node] == 0:
-                self._start(node, now + self._delay[node])
+        self._walker = DagWalker(sim.built.sim, sim.built.net, a["kind"], a["src"], a["dst"], a["size"],
+                                 a["delay"], a["succ_ptr"], a["succ"], a["n_pred"], sim.new_flow,
+                                 sim.retire_flows if retire else None, done_on_rx=workload.done_on == "rx")
+        self.start_ps, self.end_ps, self.flow_id = (self._walker.start_ps, self._walker.end_ps,
+                                                    self._walker.flow_id)
+        self._walker.start()
+
+    @property
+    def finished(self) -> int:
+        """Nodes finished so far."""
+        return self._walker.finished
 
     @property
     def done(self) -> bool:
         """Whether every node has finished."""
-        return self.finished == self.n_nodes
-
-    def _start(self, node: int, at_ps: int) -> None:
-        self.start_ps[node] = at_ps
-        if self._kind[node] == COMPUTE or self._size[node] == 0:
-            self._engine.schedule_at(at_ps + (self._size[node] if self._kind[node] == COMPUTE else 0),
-                                     self._finish, node)
-            return
-        obj = self.sim.add_flow(self._src[node], self._dst[node], self._size[node], start_ps=at_ps,
-                                on_done=self._sender_done)
-        if self._on_rx:
-            obj.on_rx_done = self._flow_done
-        self._flow_node[obj.flow_id] = node
-        self.flow_id[node] = obj.flow_id
-
-    def _flow_done(self, flow) -> None:
-        self._finish(self._flow_node.pop(flow.flow_id))
-
-    def _sender_done(self, flow) -> None:
-        if not self._on_rx:
-            self._flow_done(flow)
-        if self._retire:
-            self.sim.retire(flow)
-
-    def _finish(self, node: int) -> None:
-        now = self._engine.now
-        self.end_ps[node] = now
-        self.finished += 1
-        succ, waiting = self._succ, self._waiting
-        for i in range(self._succ_ptr[node], self._succ_ptr[node + 1]):
-            s = succ[i]
-            waiting[s] -= 1
-            if waiting[s] == 0:
-                self._start(s, now + self._delay[s])
+        return self._walker.finished == self.n_nodes
 
     def unfinished(self) -> np.ndarray:
         """Node ids that have not finished (stuck behind an unfinished flow, say)."""
