@@ -8,6 +8,7 @@ from pathlib import Path
 import networkx as nx
 
 from uesim.experiments.results import RunResult
+from uesim.experiments.plugin_guard import PluginError, guarded
 from uesim.experiments.schema import ScenarioError
 from uesim.experiments import traffic as patterns
 
@@ -172,7 +173,6 @@ class TransportFactory:
 
     def __init__(self, sc: dict, net, *, base_rtt_ps: int = 0, rto_ps: int | None = None,
                  pacers: dict | None = None):
-        from uesim.experiments.plugin_guard import guarded
         from uesim.protocols import CC_REGISTRY, LB_REGISTRY, TRANSPORT_REGISTRY
         tr = sc["transport"]
         self.sc, self.net, self.base_rtt_ps = sc, net, base_rtt_ps
@@ -197,12 +197,19 @@ class TransportFactory:
         self.pacers = {} if pacers is None else pacers
         self.seed = sc["seed"]
         self.trimming = sc["fabric"]["trimming"]
+        from uesim.protocols.prototype import copier
+        try:      # a compiled CC is copied from a prototype (no keyword parsing per flow)
+            self._fresh_cc = copier(self.cc_cls(**self.cc_params)) or self._new_cc
+        except (TypeError, ValueError, OverflowError, PluginError):
+            self._fresh_cc = self._new_cc       # the first flow reports the error
+
+    def _new_cc(self):
+        return self.cc_cls(**self.cc_params)
 
     def make(self, fid: int, src: int, dst: int, size_bytes: int, start_ps: int, attach: bool = True):
         """One flow object (attached to the network unless ``attach`` is False)."""
-        from uesim.experiments.plugin_guard import PluginError
         try:
-            cc = self.cc_cls(**self.cc_params)
+            cc = self._fresh_cc()
             lb = self.lb_cls(seed=derive_seed(self.seed, 3, fid), **self.lb_params)
             kw = self.kw
             if self.pull:

@@ -143,6 +143,10 @@ cdef class Nscc(CongestionControl):
     (258776, 1)
     """
 
+    #: ``_overrides`` is shared between instances and never written after ``__init__``
+    #: (so :func:`uesim.protocols.prototype.copier` may copy it by reference)
+    SHARED_READ_ONLY_DICTS = True
+
     def __init__(self, *, mtu_bytes=None, cwnd_bytes=None, network_rtt_ps=None,
                  link_rate_bps=None, base_rtt_ps=None, mss_bytes=None, min_cwnd_bytes=None,
                  maxwnd_bytes=None, maxwnd_factor=1.5, target_qdelay_ps=None,

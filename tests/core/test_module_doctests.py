@@ -20,6 +20,7 @@ def modules():
 # modules whose docstrings carry Examples: they must run some, not silently none
 WITH_EXAMPLES = {"uesim.fabric.engine", "uesim.fabric.build", "uesim.fabric.units", "uesim.fabric.routing",
                  "uesim.protocols.hooks", "uesim.protocols.paced", "uesim.protocols.registry",
+                 "uesim.protocols.prototype",
                  "uesim.experiments.run", "uesim.experiments.traffic", "uesim.experiments.faults",
                  "uesim.experiments.invariants", "uesim.experiments.limits", "uesim.experiments.soak",
                  "uesim.experiments.plugin_guard"}
