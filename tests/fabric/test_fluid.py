@@ -88,13 +88,15 @@ def test_a_resource_without_capacity_is_an_error():
         _run([[0]], [100], [0.0])
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(st.data())
 def test_it_matches_the_plain_numpy_schedule(data):
     n = data.draw(st.integers(1, 14))
     n_res = data.draw(st.integers(1, 5))
     res = np.array([data.draw(st.lists(st.integers(0, n_res - 1), min_size=2, max_size=2)) for _ in range(n)])
-    weight = np.array([[1.0, data.draw(st.sampled_from([0.0, 0.01, 0.5, 1.0]))] for _ in range(n)])
+    # a first column of weight 0 too: a message loading nothing runs at its cap
+    weight = np.array([[data.draw(st.sampled_from([1.0, 1.0, 1.0, 0.0])), data.draw(st.sampled_from([0.0, 0.01, 0.5, 1.0]))]
+                       for _ in range(n)])
     wire = np.array([data.draw(st.integers(1, 10_000)) for _ in range(n)], dtype=np.int64)
     cap = np.array([data.draw(st.sampled_from([0.5, 1.0, 3.0])) for _ in range(n_res)])
     edges = sorted({(a, b) for a, b in data.draw(st.lists(st.tuples(st.integers(0, n - 1), st.integers(0, n - 1)),
@@ -102,6 +104,7 @@ def test_it_matches_the_plain_numpy_schedule(data):
     alpha = np.array([data.draw(st.integers(0, 500)) for _ in range(n)], dtype=np.int64)
     delay = np.array([data.draw(st.integers(0, 500)) for _ in range(n)], dtype=np.int64)
     flow_cap = np.array([data.draw(st.sampled_from([np.inf, 0.3, 2.0])) for _ in range(n)])
+    flow_cap[(weight == 0).all(axis=1)] = 0.3     # one that loads nothing needs its own cap
     ptr, succ, npred = _dag(n, edges)
     args = (np.zeros(n, np.int8), wire, wire.astype(float), res, weight, cap, flow_cap, alpha, delay,
             ptr, succ, npred)
@@ -127,3 +130,29 @@ def test_one_resource_bound_is_jacksons_schedule():
                                np.array([1.0, 10.0])) == 13.0
     # a late release waits: released at 20, 5 of work, tail 1
     assert one_resource_bounds(np.array([0]), np.array([20.0]), np.array([5.0]), np.array([1.0])) == 26.0
+
+
+def test_a_resource_whose_loading_messages_all_stopped_at_their_caps_never_fills():
+    # message 1 is on resource 0 with weight 0 (and alone on resource 1); message 0, the
+    # only one loading resource 0, stops at its cap of 0.3: resource 0 never fills, so
+    # message 1 runs at resource 1's full capacity
+    res = np.array([[0, 0], [1, 0]])
+    weight = np.array([[1.0, 0.0], [1.0, 0.0]])
+    wire = np.array([3, 2])
+    fin = fluid_finish(np.zeros(2, np.int8), wire, wire.astype(float), res, weight, np.array([0.5, 1.0]),
+                       np.array([0.3, np.inf]), np.zeros(2, np.int64), np.zeros(2, np.int64),
+                       np.zeros(3, np.int64), np.zeros(0, np.int64), np.zeros(2, np.int64))
+    assert fin.tolist() == pytest.approx([10.0, 2.0])
+
+
+def test_a_resource_filled_by_messages_that_froze_elsewhere_stops_its_weightless_ones():
+    # message 0 fills resources 0 and 1 at the same level (it is resource 1's only load);
+    # message 1 is on resource 1 with weight 0: it stops there too (rate 0.5, not 50)
+    # until message 0 ends at 2 ps, then runs at 50 bytes/ps
+    res = np.array([[0, 1], [1, 2]])
+    weight = np.array([[1.0, 1.0], [0.0, 0.01]])
+    wire = np.array([1, 10])
+    fin = fluid_finish(np.zeros(2, np.int8), wire, wire.astype(float), res, weight, np.array([0.5, 0.5, 0.5]),
+                       np.full(2, np.inf), np.zeros(2, np.int64), np.zeros(2, np.int64),
+                       np.zeros(3, np.int64), np.zeros(0, np.int64), np.zeros(2, np.int64))
+    assert fin.tolist() == pytest.approx([2.0, 2.18])
