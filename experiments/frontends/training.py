@@ -131,15 +131,22 @@ def _row(res) -> dict:
                               "exposed_usd_per_mtok", "stall_usd_per_mtok", "main_busbw_gbps", "bound_us", "warnings")}
 
 
+def _events(res):
+    """The packet simulation's events of a step (``None`` when it ran none)."""
+    return res.run.sim.built.sim.events if res.run is not None else None
+
+
 def run_comparison(plan: dict, progress=None) -> list[dict]:
     """One row per topology x transport: the plan's model, one step each."""
     from uesim.experiments.collectives.training import run_training_step
     rows = []
     for topo in plan["topologies"]:
         for tr in plan["transports"]:
+            t0 = time.perf_counter()
             res = run_training_step(plan["model"], topology=topo["graph"], transport=tr["transport"],
                                     fabric=tr["fabric"], seed=plan["seed"])
             rows.append({"topology": topo["name"], "transport": tr["name"], **_row(res),
+                         "events": _events(res), "wall_s": round(time.perf_counter() - t0, 3),
                          "collectives": res.collectives})
             if progress:
                 progress(rows[-1])
@@ -152,9 +159,11 @@ def run_noisy(plan: dict, progress=None) -> list[dict]:
     rows = []
     for topo in plan["topologies"]:
         for tr in plan["transports"]:
+            t0 = time.perf_counter()
             res = run_jobs([j["model"] for j in plan["jobs"]], topology=topo["graph"],
                            transport=tr["transport"], fabric=tr["fabric"], seed=plan["seed"],
                            placement=plan["placement"], names=[j["name"] for j in plan["jobs"]])
+            wall_s = round(time.perf_counter() - t0, 3)     # all jobs, alone and shared
             for r in res:
                 a, s = _row(r["alone"]), _row(r["shared"])
                 rows.append({"topology": topo["name"], "transport": tr["name"], "job": r["name"],
@@ -164,7 +173,9 @@ def run_noisy(plan: dict, progress=None) -> list[dict]:
                              "alone_stall_us": a["network_stall_us"], "shared_stall_us": s["network_stall_us"],
                              "alone_idle_pct": a["gpu_idle_pct"], "shared_idle_pct": s["gpu_idle_pct"],
                              "alone_busbw_gbps": a["main_busbw_gbps"], "shared_busbw_gbps": s["main_busbw_gbps"],
-                             "shared_stall_usd_per_mtok": s["stall_usd_per_mtok"]})
+                             "shared_stall_usd_per_mtok": s["stall_usd_per_mtok"],
+                             "alone_events": _events(r["alone"]), "shared_events": _events(r["shared"]),
+                             "wall_s": wall_s})
                 if progress:
                     progress(rows[-1])
     return rows
@@ -281,7 +292,7 @@ def train_main(argv=None) -> int:
     row = {"topology": args.topology, "scale_up": args.scale_up, "transport": preset["label"], **_row(res),
            "tokens_per_step": m.tokens_per_step, "gpu_hour_usd": m.gpu_hour_usd, "collectives": res.collectives,
            # events: the step's packet simulation; wall_s: all of it (ideal and baselines too)
-           "events": res.run.sim.built.sim.events if res.run is not None else None, "wall_s": wall_s}
+           "events": _events(res), "wall_s": wall_s}
     if args.json:
         print(json.dumps(row))
         return 0

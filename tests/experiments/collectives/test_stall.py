@@ -110,6 +110,7 @@ def test_stall_comparison_reduced(tmp_path, capsys):
         ("flat", "UET/NSCC"), ("flat", "RoCE/DCQCN+PFC"), ("oversub", "UET/NSCC"), ("oversub", "RoCE/DCQCN+PFC")]
     for r in rows:
         assert r["step_us"] >= r["compute_only_us"] == 60.0 and 0 < r["gpu_idle_pct"] < 100
+        assert r["events"] > 1000 and r["wall_s"] > 0      # events per second from any row
         assert r["stall_usd_per_mtok"] == pytest.approx(
             r["network_stall_us"] * 1e-6 / 3600 * 4 * 2.0 / 65536 * 1e6, rel=1e-3, abs=1e-6)
     # 2:1 oversubscribed uplinks: the ring's two leaf crossings share one uplink
@@ -147,6 +148,8 @@ spec = "leaf_spine:n_leaves=2,n_spines=1,hosts_per_leaf=4"
     assert {r["placement"] for r in rows} == {"separated"} and rows[1]["gpus"] == 2
     for r in rows:
         assert r["shared_step_us"] >= r["alone_step_us"] > 0
+        # the shared run carries both jobs' packets
+        assert r["shared_events"] > r["alone_events"] > 1000 and r["wall_s"] > 0
 
 
 def test_plan_errors(tmp_path, capsys):
