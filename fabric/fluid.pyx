@@ -635,6 +635,41 @@ def dag_paths(const int64_t[:] succ_ptr, const int64_t[:] succ, const double[:] 
     return np.asarray(through), np.asarray(after)
 
 
+def range_longest(const int64_t[:] succ_ptr, const int64_t[:] succ, const double[:] own,
+                  const int64_t[:] delay, const int64_t[:] lo, const int64_t[:] hi):
+    """Per range ``lo[i] .. hi[i]-1`` of a DAG numbered in a topological order, its
+    longest path with the edges from outside the range left out (node ``v`` takes
+    ``delay[v] + own[v]`` after its last predecessor in the range; 0 for an empty range).
+
+    >>> import numpy as np
+    >>> ptr, succ = np.array([0, 1, 2, 2]), np.array([1, 2])     # a chain 0 -> 1 -> 2
+    >>> range_longest(ptr, succ, np.array([1.0, 2.0, 3.0]), np.zeros(3, np.int64),
+    ...               np.array([0, 1, 3]), np.array([3, 3, 3])).tolist()
+    [6.0, 5.0, 0.0]
+    """
+    cdef Py_ssize_t n = len(own), i, v, k
+    cdef double[:] best = np.zeros(n)
+    cdef double[:] out = np.zeros(len(lo))
+    cdef double t, m
+    cdef int64_t s2
+    for i in range(len(lo)):
+        if lo[i] < 0 or hi[i] > n:
+            raise ValueError(f"range {lo[i]}..{hi[i]} outside the DAG's {n} nodes")
+        for v in range(lo[i], hi[i]):
+            best[v] = 0.0
+        m = 0.0
+        for v in range(lo[i], hi[i]):
+            t = best[v] + delay[v] + own[v]
+            if t > m:
+                m = t
+            for k in range(succ_ptr[v], succ_ptr[v + 1]):
+                s2 = succ[k]
+                if s2 < hi[i] and t > best[s2]:
+                    best[s2] = t
+        out[i] = m
+    return np.asarray(out)
+
+
 def widest_level(const int64_t[:] succ_ptr, const int64_t[:] succ, const signed char[:] kind):
     """The most messages (``kind == 0``) at one DAG depth (nodes in topological order):
     a cheap estimate of how many can be in flight at once.

@@ -39,7 +39,6 @@ Examples
 from __future__ import annotations
 
 import tomllib
-from bisect import bisect_left
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
@@ -276,24 +275,33 @@ def build_step(m: TrainingModel, hosts: list[int]) -> Workload:
     return w
 
 
-def _longest_path(w: Workload, flow_ps, lo: int = 0, hi: int | None = None) -> int:
-    """Longest path through nodes ``lo .. hi-1`` of ``w`` (edges from outside the range are
-    ignored) when flow node i takes ``flow_ps(i)`` and compute nodes their duration (edges
-    are stored in order of their target node)."""
-    hi = len(w) if hi is None else hi
-    finish = {}
-    frm, to = w.edges_from, w.edges_to
-    e, ne = bisect_left(to, lo), len(to)
-    for node in range(lo, hi):
-        start = 0
-        while e < ne and to[e] == node:
-            f = finish.get(frm[e], 0)
-            if f > start:
-                start = f
-            e += 1
-        dur = w.size[node] if w.kind[node] == 1 else (flow_ps(node) if w.size[node] else 0)
-        finish[node] = start + w.delay[node] + dur
-    return max(finish.values(), default=0)
+def _longest_paths(arrays: dict, own: np.ndarray, lo, hi) -> list[int]:
+    """Longest path (ps) through each node range ``lo[i] .. hi[i]-1`` of a DAG's
+    ``arrays`` (edges from outside a range are ignored) when node v takes ``own[v]``
+    after its delay; exact integers (every sum stays far below 2**53 ps)."""
+    from uesim.fabric.fluid import range_longest
+    out = range_longest(arrays["succ_ptr"], arrays["succ"], own.astype(np.float64), arrays["delay"],
+                        np.asarray(lo, dtype=np.int64), np.asarray(hi, dtype=np.int64))
+    return [int(x) for x in out]
+
+
+def _alone_ps(arrays: dict, pm) -> np.ndarray:
+    """Per node, a message's time alone on an idle fabric (its latency plus its wire
+    bytes at the slower NIC, rounded up to a ps); 0 for compute and zero-byte nodes.
+    Worked out once per distinct (source, destination, size)."""
+    from uesim.experiments.collectives.model import _distinct_rows
+    kind, src, dst, size = arrays["kind"], arrays["src"], arrays["dst"], arrays["size"]
+    out = np.zeros(len(kind), dtype=np.int64)
+    msg = np.flatnonzero((kind == 0) & (size > 0))
+    if len(msg):
+        uniq, _, inverse = _distinct_rows(src[msg], dst[msg], size[msg])
+        per = np.empty(len(uniq), dtype=np.int64)
+        for u, (a, b, m) in enumerate(uniq.tolist()):
+            fab = pm.fabric_of(a, b)
+            rate = min(pm.nic_rate_bps(a, fab), pm.nic_rate_bps(b, fab))
+            per[u] = pm.alpha_ps(a, b, m) + -(-8 * pm.wire_bytes(m) * 10**12 // rate)
+        out[msg] = per[inverse]
+    return out
 
 
 @dataclass
@@ -306,7 +314,7 @@ class PreparedStep:
     workload: Workload
     compute_only_ps: int
     uncontended_ps: int
-    alone_ps: object = None                     # flow node -> its time alone on the fabric
+    alone_ps: np.ndarray = None                 # per node: a message's time alone on the fabric
     ideal_ps: int = 0                           # the step on a perfect fabric, NICs shared
     nic_bound_ps: int = 0                       # the busiest NIC direction's bytes at its rate
     bound_ps: int = 0                           # proven lower bound (critical path, per-NIC Jackson)
@@ -337,9 +345,12 @@ class PreparedStep:
         (Gbit/s, nccl-tests factor)."""
         from uesim.experiments.collectives.algorithms import BUSBW_FACTOR
         rows = {}
-        for label, op, n, size, lo, hi in self.workload.collectives:
+        colls = self.workload.collectives
+        a = self.workload.arrays()
+        own = np.where(a["kind"] == 1, a["size"], 0) + self.alone_ps
+        alone_of = _longest_paths(a, own, [c[4] for c in colls], [c[5] for c in colls])
+        for (label, op, n, size, lo, hi), alone in zip(colls, alone_of):
             t = int(run.end_ps[lo:hi].max() - run.start_ps[lo:hi].min())
-            alone = _longest_path(self.workload, self.alone_ps, lo, hi)
             r = rows.setdefault(label, {"kind": label, "op": op, "ranks": n, "count": 0, "bytes": 0,
                                         "time_us": 0.0, "alone_us": 0.0, "_bw": []})
             r["count"] += 1
@@ -365,14 +376,12 @@ def prepare_step(m: TrainingModel, sim, hosts: list[int]) -> PreparedStep:
     from uesim.experiments.collectives.model import ideal_in, path_model
     w = build_step(m, hosts)
     pm = path_model(sim)
-
-    def alone(i):                                # a message alone on an idle fabric
-        a, b, size = w.src[i], w.dst[i], w.size[i]
-        fab = pm.fabric_of(a, b)
-        rate = min(pm.nic_rate_bps(a, fab), pm.nic_rate_bps(b, fab))
-        return pm.alpha_ps(a, b, size) + -(-8 * pm.wire_bytes(size) * 10**12 // rate)
+    a = w.arrays()
+    alone = _alone_ps(a, pm)
+    compute = np.where(a["kind"] == 1, a["size"], 0)           # alone is 0 on compute nodes
+    (compute_only,), (uncontended,) = (_longest_paths(a, own, [0], [len(w)]) for own in (compute, compute + alone))
     ideal = ideal_in(sim, w, pm)
-    return PreparedStep(m, list(hosts), w, _longest_path(w, lambda i: 0), _longest_path(w, alone), alone,
+    return PreparedStep(m, list(hosts), w, compute_only, uncontended, alone,
                         ideal_ps=ideal["total_ps"], nic_bound_ps=ideal["nic_bound_ps"],
                         bound_ps=ideal["bound_ps"])
 

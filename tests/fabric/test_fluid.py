@@ -4,7 +4,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from fluid_reference import reference_finish
-from uesim.fabric.fluid import dag_paths, fluid_finish, one_resource_bounds, widest_level
+from uesim.fabric.fluid import dag_paths, fluid_finish, one_resource_bounds, range_longest, widest_level
 
 
 def _dag(n, edges):
@@ -156,3 +156,28 @@ def test_a_resource_filled_by_messages_that_froze_elsewhere_stops_its_weightless
                        np.full(2, np.inf), np.zeros(2, np.int64), np.zeros(2, np.int64),
                        np.zeros(3, np.int64), np.zeros(0, np.int64), np.zeros(2, np.int64))
     assert fin.tolist() == pytest.approx([2.0, 2.18])
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.data())
+def test_range_longest_is_the_longest_path_inside_each_range(data):
+    n = data.draw(st.integers(1, 12))
+    edges = sorted({(a, b) for a, b in data.draw(st.lists(st.tuples(st.integers(0, n - 1), st.integers(0, n - 1)),
+                                                           max_size=25)) if a < b})
+    own = np.array([float(data.draw(st.integers(0, 1000))) for _ in range(n)])
+    delay = np.array([data.draw(st.integers(0, 100)) for _ in range(n)], dtype=np.int64)
+    ranges = [sorted(data.draw(st.lists(st.integers(0, n), min_size=2, max_size=2))) for _ in range(3)]
+    ptr, succ, _ = _dag(n, edges)
+    got = range_longest(ptr, succ, own, delay, np.array([r[0] for r in ranges]), np.array([r[1] for r in ranges]))
+    for (lo, hi), g in zip(ranges, got.tolist()):
+        finish = {}                          # plain: predecessors inside the range only
+        for v in range(lo, hi):
+            start = max([finish[u] for u, w in edges if w == v and lo <= u], default=0.0)
+            finish[v] = start + delay[v] + own[v]
+        assert g == max(finish.values(), default=0.0)
+
+
+def test_a_range_outside_the_dag_is_an_error():
+    with pytest.raises(ValueError, match="range 0..3 outside the DAG's 2 nodes"):
+        range_longest(np.array([0, 0, 0]), np.zeros(0, np.int64), np.zeros(2), np.zeros(2, np.int64),
+                      np.array([0]), np.array([3]))

@@ -112,3 +112,27 @@ def test_the_moe_example_is_endpoint_bound_not_stalled():
     assert r.nic_bound_us >= 112_000
     assert r.endpoint_us > 80_000
     assert abs(r.network_stall_us) < 0.02 * r.ideal_us
+
+
+def test_a_message_alone_is_its_latency_plus_its_wire_bytes_at_the_slower_nic():
+    from uesim.experiments.collectives.model import path_model
+    from uesim.experiments.simulation import Simulation
+    from uesim.experiments.workloads.dag import Workload
+    sim = Simulation(TOPO)
+    pm = path_model(sim)
+    w = Workload()
+    c = w.compute(0, 5_000_000)
+    f1 = w.flow(0, 1, 1 << 20, after=[c])
+    w.flow(0, 1, 0)                                   # zero bytes: no time of its own
+    f3 = w.flow(2, 3, 4096, after=[f1], delay_ps=7)
+    alone = training_mod._alone_ps(w.arrays(), pm)
+    rate = 100 * 10**9                                # every NIC of TOPO: 100 Gb/s
+
+    def by_hand(a, b, m):
+        wire = m + -(-m // (pm.mtu - pm.header)) * pm.header
+        return pm.alpha_ps(a, b, m) + -(-8 * wire * 10**12 // rate)
+    assert alone.tolist() == [0, by_hand(0, 1, 1 << 20), 0, by_hand(2, 3, 4096)]
+    # the uncontended path through them: compute, then f1, then 7 ps and f3
+    own = training_mod.np.where(w.arrays()["kind"] == 1, w.arrays()["size"], 0) + alone
+    assert training_mod._longest_paths(w.arrays(), own, [0, 1], [4, 4]) == [
+        5_000_000 + alone[f1] + 7 + alone[f3], alone[f1] + 7 + alone[f3]]
