@@ -1,7 +1,8 @@
 """Collective benchmark: a collective against its ideal on an idle fabric, and its cost.
 
 Prints, per GPU count and size, the simulated time, the ideal, the stall, busbw, and
-what the run cost: events, CPU seconds (the whole collective: compile, ideal, run),
+what the run cost: events (and the up-front estimate's, ``est_x`` = estimated over
+measured events; ``est_mem_x`` the same for peak memory), CPU seconds (the whole collective: compile, ideal, run),
 events per CPU second, the process's peak RSS so far, and the result's checks (empty
 when it passed every one). GPU counts up to 64 run on a 2-tier leaf-spine (8 hosts per
 leaf, non-blocking), larger ones on a k-ary fat tree (k^3/4 hosts; the communicator
@@ -34,6 +35,7 @@ def main(argv=None) -> int:
     from uesim.experiments.collectives import run_collective
     from uesim.experiments.frontends.collective import parse_size
     from uesim.experiments.simulation import Simulation
+    from uesim.experiments.workloads.estimate import estimate_workload
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--gpus", type=int, nargs="+", default=[8, 16, 32, 64, 128])
     p.add_argument("--sizes", nargs="+", default=["1M", "16M", "256M"])
@@ -46,7 +48,7 @@ def main(argv=None) -> int:
     if not args.json:
         print(f"{'gpus':>5} {'bytes':>10} {'time_us':>10} {'ideal_us':>10} "
               f"{'stall%':>7} {'busbw':>7} {'events':>11} {'cpu_s':>7} {'Mev/cpu_s':>9} "
-              f"{'rss_mb':>7}  checks; topology")
+              f"{'rss_mb':>7} {'est_x':>5} {'est_mem_x':>9}  checks; topology")
     p = preset("uet")
     for n in args.gpus:
         topo = topology_for(n)
@@ -54,13 +56,18 @@ def main(argv=None) -> int:
             size = parse_size(s, "--sizes")
             t0, c0 = time.perf_counter(), time.process_time()
             sim = Simulation(topo, transport=p["transport"], fabric=p["fabric"])
-            r = run_collective(args.op, size, sim=sim, n_ranks=n, algo=args.algo)
+            est = {}
+            r = run_collective(args.op, size, sim=sim, n_ranks=n, algo=args.algo,
+                               on_built=lambda sim, w: est.update(estimate_workload(sim, w)))
             wall, cpu = time.perf_counter() - t0, time.process_time() - c0
             events = sim.built.sim.events
-            row = {**r.row(), "topology": topo, "wall_s": round(wall, 2), "cpu_s": round(cpu, 2),
+            row = {**r.row(), "topology": topo, "wall_s": round(wall, 3), "cpu_s": round(cpu, 3),
                    "events": events, "events_per_cpu_s": round(events / cpu) if cpu else None,
                    "flows": int((r.run.flow_id >= 0).sum()),
-                   "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)}
+                   "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+                   "estimated_events": est["events"], "estimated_peak_mb": round(est["peak_bytes"] / 2**20, 1)}
+            row["estimate_events_x"] = round(est["events"] / events, 2) if events else None
+            row["estimate_peak_x"] = round(row["estimated_peak_mb"] / row["peak_rss_mb"], 2)
             rows.append(row)
             if args.json:
                 print(json.dumps(row))
@@ -68,7 +75,8 @@ def main(argv=None) -> int:
                 print(f"{n:>5} {size:>10} "
                       f"{row['time_us']:>10.1f} {row['ideal_us']:>10.1f} {row['stall_pct']:>7.2f} "
                       f"{row['busbw_gbps']:>7.2f} {events:>11,} {cpu:>7.1f} {events / cpu / 1e6:>9.2f} "
-                      f"{row['peak_rss_mb']:>7.0f}  {row['warnings'] or 'ok'}; {topo}", flush=True)
+                      f"{row['peak_rss_mb']:>7.0f} {row['estimate_events_x']:>5.2f} {row['estimate_peak_x']:>9.2f}  "
+                      f"{row['warnings'] or 'ok'}; {topo}", flush=True)
     return 0
 
 

@@ -267,6 +267,11 @@ class Simulation:
     def n_hosts(self) -> int:
         return self.built.n_hosts
 
+    @property
+    def flows_retired(self) -> int:
+        """Flows finished and retired so far (their rows kept, their objects freed)."""
+        return self._retired.count
+
     def host(self, h) -> int:
         """Host index of ``h`` (an index, or a GPU node name such as ``"gpu3"``)."""
         if isinstance(h, str):

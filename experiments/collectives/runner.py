@@ -96,7 +96,7 @@ def run_collective(op: str, size_bytes: int, *, sim=None, topology=None, n_ranks
                    algo: str | None = None, placement: str = "sequential", hosts=None,
                    channels: int = 1, chunks: int = 1, root: int = 0, inter_algo: str = "ring",
                    transport: dict | None = None, fabric: dict | None = None, seed: int = 0,
-                   until_ps: int | None = None) -> CollectiveResult:
+                   until_ps: int | None = None, on_built=None, progress=None) -> CollectiveResult:
     """Compile, run and measure one collective.
 
     Parameters
@@ -119,6 +119,11 @@ def run_collective(op: str, size_bytes: int, *, sim=None, topology=None, n_ranks
         See :func:`~.algorithms.compile_collective`.
     until_ps : int, optional
         Stop the run at this time (the result then covers finished messages only).
+    on_built : callable, optional
+        Called as ``on_built(sim, workload)`` once the DAG is compiled, before its ideal
+        and its run (the CLI estimates, prints or refuses the run there).
+    progress : callable, optional
+        ``progress(now_ps, events)`` during the run (:meth:`Simulation.run`).
 
     Examples
     --------
@@ -147,12 +152,14 @@ def run_collective(op: str, size_bytes: int, *, sim=None, topology=None, n_ranks
     domains = scaleup_domains(G, comm.hosts) if algo == "hier" else None
     compiled = compile_collective(op, comm.hosts, size_bytes, algo, channels=channels, chunks=chunks,
                                   root=root, domains=domains, inter_algo=inter_algo)
+    if on_built is not None:
+        on_built(sim, compiled.workload)
     ideal = ideal_in(sim, compiled.workload)
     before = _counters(sim)
     t0 = sim.now_ps
     ev0, wall0 = sim.built.sim.events, time.perf_counter()
     run = compiled.workload.launch(sim)
-    sim.run(until_ps=until_ps)
+    sim.run(until_ps=until_ps, progress=progress)
     after = _counters(sim)
     after["events"], before["events"] = sim.built.sim.events, ev0
     end = int(run.end_ps.max()) if run.done else sim.now_ps

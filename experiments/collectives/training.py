@@ -371,10 +371,13 @@ class PreparedStep:
         return out
 
 
-def prepare_step(m: TrainingModel, sim, hosts: list[int]) -> PreparedStep:
-    """Build the step's DAG on ``hosts`` of ``sim``'s fabric and its ideal lengths."""
+def prepare_step(m: TrainingModel, sim, hosts: list[int], on_built=None) -> PreparedStep:
+    """Build the step's DAG on ``hosts`` of ``sim``'s fabric and its ideal lengths
+    (``on_built(sim, workload)`` is called once the DAG is built, before the ideal)."""
     from uesim.experiments.collectives.model import ideal_in, path_model
     w = build_step(m, hosts)
+    if on_built is not None:
+        on_built(sim, w)
     pm = path_model(sim)
     a = w.arrays()
     alone = _alone_ps(a, pm)
@@ -387,10 +390,13 @@ def prepare_step(m: TrainingModel, sim, hosts: list[int]) -> PreparedStep:
 
 
 def run_training_step(m: TrainingModel, *, sim=None, topology=None, transport=None, fabric=None,
-                      seed: int = 0, placement: str = "sequential", hosts=None) -> StepResult:
+                      seed: int = 0, placement: str = "sequential", hosts=None, on_built=None,
+                      progress=None) -> StepResult:
     """Build one step's DAG on the topology's GPUs, run it, and measure it.
 
-    ``hosts`` (GPU indices, one per rank in the module doc's order) overrides ``placement``.
+    ``hosts`` (GPU indices, one per rank in the module doc's order) overrides ``placement``;
+    ``on_built(sim, workload)`` is called once the DAG is built (before its ideal and its
+    run); ``progress(now_ps, events)`` during the run.
     """
     from uesim.experiments.collectives.comm import place_ranks
     from uesim.experiments.collectives.runner import DEFAULT_TRANSPORT
@@ -399,7 +405,7 @@ def run_training_step(m: TrainingModel, *, sim=None, topology=None, transport=No
         sim = Simulation(topology, transport=transport or DEFAULT_TRANSPORT, fabric=fabric, seed=seed)
     if hosts is None:
         hosts = place_ranks(sim.graph, min(m.n_gpus, sim.n_hosts), placement, seed=seed)
-    prep = prepare_step(m, sim, hosts)
+    prep = prepare_step(m, sim, hosts, on_built)
     run, t0 = prep.launch(sim)
-    sim.run()
+    sim.run(progress=progress)
     return prep.measure(run, t0, sim.n_hosts)

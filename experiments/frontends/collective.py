@@ -115,6 +115,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--json", action="store_true", help="end with one JSON line")
     p.add_argument("--quiet", action="store_true", help="print nothing (for tests)")
+    p.add_argument("--force", action="store_true",
+                   help="run even if the up-front memory estimate exceeds what this machine has available")
     return p
 
 
@@ -231,12 +233,18 @@ def run(args) -> list[dict]:
     n_gpus = sum(1 for _, k in G.nodes(data="kind") if k == "gpu")
     if args.gpus is not None and not 2 <= args.gpus <= n_gpus:
         raise ValueError(f"--gpus = {args.gpus}: must be between 2 and the topology's {n_gpus} GPUs")
+    from uesim.experiments.progress import WorkloadMonitor
+    monitor = WorkloadMonitor(force=args.force, quiet=args.quiet)
     rows = []
     for size in todo:
         sim = Simulation(G, transport=tr, fabric=fab, seed=args.seed)
-        res = run_collective(op, size, sim=sim, n_ranks=args.gpus, algo=args.algo, placement=args.placement,
-                             channels=args.channels, chunks=args.chunks, root=args.root,
-                             inter_algo=args.inter_algo, seed=args.seed)
+        try:
+            res = run_collective(op, size, sim=sim, n_ranks=args.gpus, algo=args.algo, placement=args.placement,
+                                 channels=args.channels, chunks=args.chunks, root=args.root,
+                                 inter_algo=args.inter_algo, seed=args.seed, on_built=monitor.on_built,
+                                 progress=monitor.progress)
+        finally:
+            monitor.stop()
         row = res.row()
         row["count"] = size // DTYPE[1]
         row["type"] = DTYPE[0]
@@ -246,6 +254,8 @@ def run(args) -> list[dict]:
         row["phases"] = [{"name": p["name"], "actual_us": p["actual_ps"] / 1e6, "ideal_us": p["ideal_ps"] / 1e6}
                          for p in res.phases]
         row["wall_s"] = round(sim.result().stats["wall_s"], 3)
+        row["estimated_events"] = monitor.estimate["events"]
+        row["estimated_peak_bytes"] = monitor.estimate["peak_bytes"]
         rows.append(row)
         if not args.quiet and not args.json:
             _print_row(row, first=len(rows) == 1, label=label)

@@ -260,8 +260,11 @@ def train_main(argv=None) -> int:
     p.add_argument("--tokens-per-step", type=int, help="tokens per step (overrides the model)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--json", action="store_true", help="print one JSON line")
+    p.add_argument("--force", action="store_true",
+                   help="run even if the up-front memory estimate exceeds what this machine has available")
     args = p.parse_args(sys.argv[1:] if argv is None else argv)
     from uesim.experiments.collectives.comm import PLACEMENTS
+    from uesim.experiments.progress import WorkloadMonitor
     from uesim.experiments.collectives.training import run_training_step
     try:
         if args.transport not in TRANSPORT_PRESETS:
@@ -281,8 +284,13 @@ def train_main(argv=None) -> int:
             raise ValueError(f"the model needs dp*tp*pp = {m.n_gpus} GPUs, the topology has {n}")
         preset = TRANSPORT_PRESETS[args.transport]
         t0 = time.perf_counter()
-        res = run_training_step(m, topology=G, transport=preset["transport"], fabric=preset["fabric"],
-                                seed=args.seed, placement=args.placement)
+        monitor = WorkloadMonitor(force=args.force)
+        try:
+            res = run_training_step(m, topology=G, transport=preset["transport"], fabric=preset["fabric"],
+                                    seed=args.seed, placement=args.placement, on_built=monitor.on_built,
+                                    progress=monitor.progress)
+        finally:
+            monitor.stop()
         wall_s = round(time.perf_counter() - t0, 3)
     except (ValueError, OSError, tomllib.TOMLDecodeError) as exc:
         if os.environ.get("UESIM_DEBUG"):
@@ -292,7 +300,8 @@ def train_main(argv=None) -> int:
     row = {"topology": args.topology, "scale_up": args.scale_up, "transport": preset["label"], **_row(res),
            "tokens_per_step": m.tokens_per_step, "gpu_hour_usd": m.gpu_hour_usd, "collectives": res.collectives,
            # events: the step's packet simulation; wall_s: all of it (ideal and baselines too)
-           "events": _events(res), "wall_s": wall_s}
+           "events": _events(res), "wall_s": wall_s,
+           "estimated_events": monitor.estimate["events"], "estimated_peak_bytes": monitor.estimate["peak_bytes"]}
     if args.json:
         print(json.dumps(row))
         return 0

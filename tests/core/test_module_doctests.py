@@ -23,7 +23,7 @@ WITH_EXAMPLES = {"uesim.fabric.engine", "uesim.fabric.build", "uesim.fabric.unit
                  "uesim.protocols.prototype",
                  "uesim.experiments.run", "uesim.experiments.traffic", "uesim.experiments.faults",
                  "uesim.experiments.invariants", "uesim.experiments.limits", "uesim.experiments.soak",
-                 "uesim.experiments.plugin_guard"}
+                 "uesim.experiments.plugin_guard", "uesim.experiments.progress"}
 
 
 @pytest.mark.parametrize("name", sorted(set(modules())))

@@ -25,6 +25,10 @@ def test_a_row_reports_the_step_its_bounds_events_and_cost(bench, capsys):
     assert row["events_per_cpu_s"] == pytest.approx(row["events"] / row["cpu_s"], rel=0.02)
     assert 10 < row["peak_rss_mb"] < 4000
     assert isinstance(row["warnings"], list)
+    # the up-front estimate, side by side with what was measured
+    assert row["estimate_events_x"] == pytest.approx(row["estimated_events"] / row["events"], abs=0.01)
+    assert 0.5 <= row["estimate_events_x"] <= 2
+    assert row["estimate_peak_x"] > 0      # against the process's peak: the test run's, not this step's
 
 
 def test_a_gpu_count_that_tp_does_not_divide_is_refused(bench):
