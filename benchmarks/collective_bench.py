@@ -25,10 +25,8 @@ def topology_for(n: int) -> str:
     if n <= 64:
         leaves = max(1, -(-n // 8))
         return f"leaf_spine:n_leaves={leaves},n_spines=8,hosts_per_leaf=8"
-    k = 4
-    while k ** 3 // 4 < n:
-        k += 2
-    return f"fat_tree:k={k}"
+    from uesim.topologies import fat_tree_radix_for
+    return f"fat_tree:k={fat_tree_radix_for(n)}"
 
 
 def main(argv=None) -> int:

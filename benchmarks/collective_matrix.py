@@ -46,10 +46,8 @@ def topology(kind: str, n: int):
     from uesim.topologies import hgx, hybrid, leaf_spine, rail_optimized
     servers = max(1, -(-n // 8))
     if kind == "fat_tree":
-        k = 4
-        while k ** 3 // 4 < n:
-            k += 2
-        return f"fat_tree:k={k}", "sequential"
+        from uesim.topologies import fat_tree_radix_for
+        return f"fat_tree:k={fat_tree_radix_for(n)}", "sequential"
     if kind == "rail":
         return rail_optimized(servers, 8, n_spines=servers), "rail"
     if kind == "ls2to1":

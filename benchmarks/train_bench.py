@@ -25,10 +25,8 @@ EXAMPLE = Path(__file__).resolve().parents[1] / "docs" / "examples" / "training_
 
 
 def fat_tree_for(n: int) -> str:
-    k = 4
-    while k ** 3 // 4 < n:
-        k += 2
-    return f"fat_tree:k={k}"
+    from uesim.topologies import fat_tree_radix_for
+    return f"fat_tree:k={fat_tree_radix_for(n)}"
 
 
 def main(argv=None) -> int:

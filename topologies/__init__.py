@@ -21,7 +21,7 @@ from ._schema import (
     SWITCH_ROLES,
 )
 # generators register themselves on import; this order is the registry's order
-from .scaleout import fat_tree, leaf_spine, rail_optimized
+from .scaleout import fat_tree, fat_tree_radix_for, leaf_spine, rail_optimized
 from .direct import DRAGONFLY_ARRANGEMENTS, dragonfly, torus
 from .scaleup import hgx, nvl72, scaleup_switch_domain
 from .compose import hybrid, multi_plane, plane_switch_name
@@ -36,6 +36,7 @@ __all__ = [
     # scale-out
     "leaf_spine",
     "fat_tree",
+    "fat_tree_radix_for",
     "rail_optimized",
     "dragonfly",
     "torus",

@@ -122,6 +122,23 @@ def leaf_spine(
     return G
 
 
+def fat_tree_radix_for(n_hosts: int) -> int:
+    """The smallest (even) ``k`` whose non-oversubscribed fat tree has ``n_hosts`` hosts
+    or more (``k**3 / 4`` of them).
+
+    Examples
+    --------
+    >>> fat_tree_radix_for(16), fat_tree_radix_for(17), fat_tree_radix_for(1024), fat_tree_radix_for(8192)
+    (4, 6, 16, 32)
+    """
+    if n_hosts < 1:
+        raise ValueError(f"n_hosts must be >= 1, got {n_hosts}")
+    k = 4
+    while k ** 3 // 4 < n_hosts:
+        k += 2
+    return k
+
+
 @register_topology("fat_tree")
 def fat_tree(
     k: int,

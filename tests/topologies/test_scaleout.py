@@ -201,3 +201,13 @@ def test_rail_optimized_bisection_formula(n_servers, gps, n_spines, spl):
 def test_rail_optimized_rejects_bad_servers_per_leaf():
     with pytest.raises(ValueError, match="servers_per_leaf must divide n_servers=6, got 4"):
         rail_optimized(6, 8, 2, servers_per_leaf=4)
+
+
+def test_the_radix_for_n_hosts_is_the_smallest_fat_tree_that_holds_them():
+    from uesim.topologies import fat_tree, fat_tree_radix_for
+    for n in (1, 16, 17, 128, 129, 4096):
+        k = fat_tree_radix_for(n)
+        hosts = sum(1 for _, kind in fat_tree(k).nodes(data="kind") if kind == "gpu")
+        assert hosts >= n and (k == 4 or (k - 2) ** 3 // 4 < n)
+    with pytest.raises(ValueError, match="n_hosts must be >= 1, got 0"):
+        fat_tree_radix_for(0)
