@@ -44,6 +44,8 @@ class PathModel:
         self.hybrid = len(fabrics) > 1
         self._paths: dict = {}
         self._rate: dict = {}
+        self._group: dict = {}               # (host, fabric) -> its group's search
+        self._serial: dict = {}              # (rates after the first link, packet) -> ps
 
     def fabric_of(self, a: int, b: int) -> str:
         """Which fabric carries host ``a`` -> host ``b``."""
@@ -84,11 +86,14 @@ class PathModel:
     def _path(self, a: int, b: int, fabric: str):
         """``(sum of delays, rates after the first link)`` of a shortest path a -> b on
         ``fabric``, or None. One search per group of hosts with the same links."""
-        key = (self._signature(a, fabric), fabric if self.hybrid else None)
-        entry = self._paths.get(key)
+        entry = self._group.get((a, fabric))
         if entry is None:
-            root = self.hosts[a]
-            entry = self._paths[key] = (root, self._search(root, fabric))
+            key = (self._signature(a, fabric), fabric if self.hybrid else None)
+            entry = self._paths.get(key)
+            if entry is None:
+                root = self.hosts[a]
+                entry = self._paths[key] = (root, self._search(root, fabric))
+            self._group[(a, fabric)] = entry
         root, info = entry
         dst = self.hosts[b]
         if dst == root and root != self.hosts[a]:
@@ -108,7 +113,11 @@ class PathModel:
             raise ValueError(f"host {b} is not reachable from host {a}")
         delay, rates = path
         last = min(self.mtu, size_bytes + self.header)     # a full packet unless it fits in one
-        return delay + sum(-(-8 * last * 10**12 // r) for r in rates) + len(rates) * self.switch_latency
+        serial = self._serial.get((rates, last))
+        if serial is None:         # store and forward at each link after the first
+            serial = self._serial[(rates, last)] = (sum(-(-8 * last * 10**12 // r) for r in rates)
+                                                    + len(rates) * self.switch_latency)
+        return delay + serial
 
     def nic_rate_bps(self, a: int, fabric: str) -> int:
         """Total rate of host ``a``'s links on ``fabric`` (all of them on a single-fabric graph)."""
