@@ -77,6 +77,7 @@ class _Builder:
         self.w = Workload() if workload is None else workload
         self.c = Compiled(self.w, first_node=len(self.w))
         self.hosts = hosts
+        self.host_of = np.asarray(hosts, dtype=np.int64)
         self.channels, self.chunks = channels, chunks
 
     def phase(self, name: str) -> int:
@@ -94,6 +95,19 @@ class _Builder:
         self.c.n_rounds = max(self.c.n_rounds, rnd + 1)
         return node
 
+    def send_many(self, a, b, size: int, after, rnd: int) -> np.ndarray:
+        """Flow nodes rank ``a[i]`` -> rank ``b[i]`` (int arrays), all of round ``rnd``:
+        :meth:`send` per pair in one call (``after``: arrays of one predecessor per pair,
+        -1 for none)."""
+        nodes = self.w.flows(self.host_of[a], self.host_of[b], size, after=after)
+        ro = self.c.round_of
+        gap = int(nodes[0]) - self.c.first_node - len(ro) if len(nodes) else 0
+        if gap > 0:                    # the nodes since: not messages of a round
+            ro.extend(array("q", [-1]) * gap)
+        ro.extend(array("q", [rnd]) * len(nodes))
+        self.c.n_rounds = max(self.c.n_rounds, rnd + 1)
+        return nodes
+
     def join(self, members, received) -> list[int]:
         """Per member a zero-time node after everything it received (``received[i]``)."""
         return [self.w.compute(self.hosts[m], 0, after=received[i]) for i, m in enumerate(members)]
@@ -108,22 +122,28 @@ class _Builder:
         step, channel and slice; step k needs step k-1 of member i-1 received."""
         n = len(members)
         r0 = self.c.n_rounds
-        received = [[] for _ in range(n)]
+        mem = np.asarray(members, dtype=np.int64)
+        nxt = np.roll(mem, -1)
+        sent = []                                   # per step: the node of each member
         for ch_bytes in self.split(piece, self.channels):
-            last = [[None] * n for _ in range(steps)]    # the previous slice's node per (step, member)
+            last = [None] * steps                   # the previous slice's nodes per step
             for j, m in enumerate(self.split(ch_bytes, self.chunks)):
-                prev = [None] * n
+                prev = None
                 for k in range(steps):
-                    cur = [None] * n
-                    for i in range(n):
-                        after = list(ready[i]) if k == 0 else [prev[(i - 1) % n]]
-                        if last[k][i] is not None:       # slices leave a GPU in order
-                            after.append(last[k][i])
-                        cur[i] = self.send(members[i], members[(i + 1) % n], m, after, r0 + k + j)
-                    for i in range(n):
-                        received[(i + 1) % n].append(cur[i])
+                    if k == 0:                      # after what each member was ready on
+                        cur = np.empty(n, dtype=np.int64)
+                        for i in range(n):
+                            after = list(ready[i])
+                            if last[0] is not None:  # slices leave a GPU in order
+                                after.append(int(last[0][i]))
+                            cur[i] = self.send(members[i], members[(i + 1) % n], m, after, r0 + j)
+                    else:                           # after member i-1's previous step
+                        after = [np.roll(prev, 1)] if last[k] is None else [np.roll(prev, 1), last[k]]
+                        cur = self.send_many(mem, nxt, m, after, r0 + k + j)
+                    sent.append(cur)
                     prev = last[k] = cur
-        return self.join(members, received)
+        return self.join(members, _received(np.tile(np.arange(1, n + 1) % n, len(sent)),
+                                            np.concatenate(sent) if sent else sent, n))
 
     def chain(self, members, size: int, ready) -> list[int]:
         """Pipeline along members[0] -> members[1] -> ... (ring broadcast / reduce)."""
@@ -170,13 +190,18 @@ class _Builder:
         """Every member sends ``piece`` bytes to every other member at once."""
         n = len(members)
         r0 = self.c.n_rounds
-        received = [[] for _ in range(n)]
+        mem = np.asarray(members, dtype=np.int64)
+        targets, nodes = [], []
         for ch_bytes in self.split(piece, self.channels):
             for i in range(n):
-                for d in range(1, n):
-                    t = (i + d) % n
-                    received[t].append(self.send(members[i], members[t], ch_bytes, ready[i], r0))
-        return self.join(members, received)
+                t = (i + np.arange(1, n)) % n
+                after = [np.full(n - 1, p, dtype=np.int64) for p in ready[i]]
+                nodes.append(self.send_many(np.full(n - 1, members[i], dtype=np.int64), mem[t],
+                                            ch_bytes, after, r0))
+                targets.append(t)
+        if not nodes:
+            return self.join(members, [[] for _ in range(n)])
+        return self.join(members, _received(np.concatenate(targets), np.concatenate(nodes), n))
 
     def tree(self, members, size: int, ready, up: bool, down: bool, double: bool) -> list[int]:
         """Binary tree(s) over members (heap order; the second tree of a double binary
@@ -397,3 +422,17 @@ def _hier(b: _Builder, S: int, domains, inter_algo: str, ready) -> list[int]:
         b.phase("scale-up all-gather")
         ready = per_domain(lambda m: b.ring(m, S // g, g - 1, [ready[r] for r in m]))
     return [r[0] for r in ready]
+
+
+def _received(targets: np.ndarray, nodes: np.ndarray, n: int) -> list[np.ndarray]:
+    """Per member ``0..n-1`` the nodes it receives (``nodes[i]`` goes to member
+    ``targets[i]``), each member's in the order given.
+
+    >>> [a.tolist() for a in _received(np.array([1, 0, 1]), np.array([7, 8, 9]), 3)]
+    [[8], [7, 9], []]
+    """
+    if not len(nodes):
+        return [np.zeros(0, dtype=np.int64) for _ in range(n)]
+    order = np.argsort(targets, kind="stable")
+    cuts = np.cumsum(np.bincount(targets, minlength=n))[:-1]
+    return np.split(np.asarray(nodes, dtype=np.int64)[order], cuts)
