@@ -77,6 +77,38 @@ def _flow_problems(objs, now: int, final: bool) -> list[str]:
     return out
 
 
+#: the counters :func:`failing_rows` reads (those a transport lacks are left out)
+CHECK_FIELDS = ("sent_packets", "retx_packets", "new_packets", "n_send", "n_packets", "rx_packets",
+                "acks_sent", "acks_received", "nacks_sent", "nacks_received", "finished", "end_ps",
+                "start_ps")
+
+
+def failing_rows(table, fields, now: int):
+    """Which rows of ``table`` (one flow's counters per row, columns named by ``fields``
+    as in :data:`CHECK_FIELDS`) break a per-flow invariant: a boolean mask, true exactly
+    where :func:`_flow_problems` would report the flow, computed in numpy for a batch of
+    retiring flows (the messages then come from ``_flow_problems`` on those alone)."""
+    import numpy as np
+    col = {k: table[:, i] for i, k in enumerate(fields)}
+    zero = np.zeros(len(table), dtype=np.int64)
+    sent, retx = col["sent_packets"], col["retx_packets"]
+    bad = (retx < 0) | (retx > sent)
+    new = col.get("new_packets")
+    if new is not None:
+        bad |= sent != new + retx
+    else:
+        new = sent - retx
+    bad |= new > col.get("n_send", col["n_packets"])
+    if "rx_packets" in col:
+        bad |= col["rx_packets"] > sent
+    if "acks_sent" in col and "acks_received" in col:
+        got = col["acks_received"] + col.get("nacks_received", zero)
+        bad |= got > col["acks_sent"] + col.get("nacks_sent", zero)
+    end, fin = col["end_ps"], col["finished"] != 0
+    bad |= fin & ((new < col["n_packets"]) | (end < col["start_ps"]) | (end > now))
+    return bad
+
+
 def check_flow_finished(flow, now: int) -> None:
     """Raise :class:`InvariantError` if a flow about to be retired breaks a per-flow
     invariant (checked now: a retired flow is out of the checker's reach)."""

@@ -202,6 +202,26 @@ class TransportFactory:
             self._fresh_cc = copier(self.cc_cls(**self.cc_params)) or self._new_cc
         except (TypeError, ValueError, OverflowError, PluginError):
             self._fresh_cc = self._new_cc       # the first flow reports the error
+        self._spawn = self._spawner()
+
+    def _spawner(self):
+        """A compiled :class:`~uesim.protocols.flow.FlowSpawner` for the built-in UET
+        and RoCE flows (the flow a template's settings and a fresh CC and load balancer
+        make, without a Python constructor call), or None: another transport, UET's
+        receiver pull (its pacers are made on first use), or settings that fail (the
+        first flow then reports them as before)."""
+        from uesim.protocols.flow import FlowSpawner
+        from uesim.protocols.roce import RoceFlow
+        from uesim.protocols.uet import UetFlow
+        if self.flow_cls not in (UetFlow, RoceFlow) or self.pull:
+            return None
+        try:
+            template = self.flow_cls(0, 0, 1, 1, 0, self._fresh_cc(),
+                                     self.lb_cls(seed=0, **self.lb_params), **self.kw)
+        except (TypeError, ValueError, OverflowError, PluginError):
+            return None
+        return FlowSpawner(template, self._fresh_cc, self.lb_cls, dict(self.lb_params), self.net,
+                           base_rtt_ps=self.base_rtt_ps, trimming=self.trimming, seed=self.seed)
 
     def _new_cc(self):
         return self.cc_cls(**self.cc_params)
@@ -209,6 +229,8 @@ class TransportFactory:
     def make(self, fid: int, src: int, dst: int, size_bytes: int, start_ps: int, attach: bool = True):
         """One flow object (attached to the network unless ``attach`` is False)."""
         try:
+            if self._spawn is not None:
+                return self._spawn(fid, src, dst, size_bytes, start_ps, attach)
             cc = self._fresh_cc()
             lb = self.lb_cls(seed=derive_seed(self.seed, 3, fid), **self.lb_params)
             kw = self.kw

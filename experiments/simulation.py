@@ -85,15 +85,59 @@ class RetiredFlows:
         self.rows = array("q")          # one row of len(fields) counters per retired flow
         self.fields: tuple = ()
         self._get = None
+        self._check_type = self._check_fields = self._check_get = None
         self.ids = bytearray()          # per flow id: 1 once retired
         self.pending = 0                # retired but still in the flow list
         self.count = 0
 
-    def add(self, flow) -> None:
+    def add_checked(self, flows: list, now: int) -> None:
+        """Check and keep the rows of finished ``flows`` in one pass (a batch of one
+        class: one attrgetter call per flow reads both the counters kept and those the
+        per-flow invariants check, the checks run in numpy); raises
+        :class:`~uesim.experiments.invariants.InvariantError` naming the first flow that
+        breaks one, before any row is kept."""
+        import numpy as np
+        from operator import attrgetter
+        from uesim.experiments.invariants import CHECK_FIELDS, InvariantError, _flow_problems, failing_rows
+        if not flows:
+            return
+        if len(set(map(type, flows))) > 1:          # mixed transports: flow by flow
+            problems = _flow_problems(flows, now, True)
+            if problems:
+                raise InvariantError(f"at {now} ps: {problems[0]}")
+            for o in flows:
+                self.add(o)
+            return
+        first = flows[0]
+        self._init_fields(first)
+        if self._check_type is not type(first):
+            self._check_type = type(first)
+            extra = tuple(k for k in CHECK_FIELDS if k not in self.fields and hasattr(first, k))
+            self._check_fields = self.fields + extra
+            self._check_get = attrgetter(*self._check_fields)
+        table = np.array(list(map(self._check_get, flows)), dtype=np.int64).reshape(len(flows), -1)
+        bad = np.flatnonzero(failing_rows(table, self._check_fields, now))
+        if len(bad):
+            problems = _flow_problems([flows[i] for i in bad], now, True) or [
+                f"flow {flows[bad[0]].flow_id}: its counters fail the retirement check"]
+            raise InvariantError(f"at {now} ps: {problems[0]}")
+        self.rows.frombytes(np.ascontiguousarray(table[:, :len(self.fields)]).tobytes())
+        fids = table[:, self.fields.index("flow_id")]
+        top = int(fids.max())
+        if top >= len(self.ids):
+            self.ids.extend(bytes(max(top + 1 - len(self.ids), len(self.ids))))
+        np.frombuffer(self.ids, dtype=np.uint8)[fids] = 1
+        self.pending += len(flows)
+        self.count += len(flows)
+
+    def _init_fields(self, flow) -> None:
         if self._get is None:
             from operator import attrgetter
             self.fields = tuple(k for k in self.FIELDS if hasattr(flow, k))
             self._get = attrgetter(*self.fields)        # one C call per flow
+
+    def add(self, flow) -> None:
+        self._init_fields(flow)
         self.rows.extend(self._get(flow))
         fid = flow.flow_id
         if fid >= len(self.ids):
@@ -385,23 +429,26 @@ class Simulation:
         """Retire finished ``flows`` that have no packet alive (checked first: a retired
         flow is out of the invariant checker's reach); ``current`` is a flow running its
         own callback now, kept in the list."""
-        from uesim.experiments.invariants import InvariantError, _flow_problems
-        problems = _flow_problems(flows, self.built.sim.now, True)
-        if problems:
-            raise InvariantError(f"at {self.built.sim.now} ps: {problems[0]}")
-        self._retire_quiet(flows, current)
+        self._retired.add_checked(flows, self.built.sim.now)
+        self._hand_back(flows, current)
 
     def _retire_quiet(self, flows: list, current) -> None:
         add = self._retired.add
         for o in flows:
             add(o)
+        self._hand_back(flows, current)
+
+    def _hand_back(self, flows: list, current) -> None:
+        """Free retired ``flows`` (their rows are kept) and, now and then, drop them from
+        :attr:`flow_objs`."""
+        for o in flows:
             o.retire()
         lst = self.flow_objs
         if self._retired.pending > 1024 and 2 * self._retired.pending > len(lst):
             # in place: the fault injector, the watchdog and the checker hold this list;
             # the flow retiring now is still running its own callback, so it stays
-            keep = self._retired.is_retired
-            lst[:] = [o for o in lst if o is current or not keep(o.flow_id)]
+            ids, n = self._retired.ids, len(self._retired.ids)
+            lst[:] = [o for o in lst if o is current or o.flow_id >= n or not ids[o.flow_id]]
             self._retired.pending = 1
 
     def new_flow(self, src: int, dst: int, size_bytes: int, start_ps: int):

@@ -30,6 +30,11 @@ cdef class Flow(Endpoint):
     cdef readonly int64_t timeouts_no_loss   # timer expiries for packets the receiver already had
     cdef readonly bint finished
 
+    cdef int init_flow(self, int32_t flow_id, int32_t src, int32_t dst, int64_t size_bytes,
+                       int64_t start_ps, CongestionControl cc, LoadBalancer lb, int32_t mtu_bytes,
+                       int32_t header_bytes, int data_prio) except -1
+    cdef Flow spawn(self, int32_t flow_id, int32_t src, int32_t dst, int64_t size_bytes,
+                    int64_t start_ps, CongestionControl cc, LoadBalancer lb, object extra)
     cdef inline int32_t payload_of(self, int64_t seq) noexcept
     cdef int32_t new_data_packet(self, int64_t seq) except -1
     cdef int finish(self) except -1

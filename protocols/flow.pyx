@@ -6,6 +6,7 @@ transfer of ``size_bytes`` payload bytes from host ``src`` to host ``dst``, cut 
 packets of ``mtu_bytes`` on the wire (``header_bytes`` of it header; the last packet
 carries the rest).  Subclasses (``WindowFlow``, ``PacedFlow``) add the sending rules.
 """
+from libc.stdint cimport uint64_t
 from uesim.fabric.engine cimport push_event
 from uesim.fabric.network cimport Network, Packet, PKT_DATA
 from uesim.protocols.hooks cimport EV_CC_TIMER
@@ -58,6 +59,14 @@ cdef class Flow(Endpoint):
     def __init__(self, int32_t flow_id, int32_t src, int32_t dst, int64_t size_bytes,
                  int64_t start_ps, CongestionControl cc, LoadBalancer lb, *,
                  int32_t mtu_bytes=4096, int32_t header_bytes=64, int data_prio=1):
+        self.init_flow(flow_id, src, dst, size_bytes, start_ps, cc, lb, mtu_bytes, header_bytes, data_prio)
+        if not type(self).__module__.startswith("uesim."):
+            check_python_overrides(self, COMPILED_ONLY)
+
+    cdef int init_flow(self, int32_t flow_id, int32_t src, int32_t dst, int64_t size_bytes,
+                       int64_t start_ps, CongestionControl cc, LoadBalancer lb, int32_t mtu_bytes,
+                       int32_t header_bytes, int data_prio) except -1:
+        """What ``__init__`` sets (shared with :meth:`spawn`, which bypasses it)."""
         if size_bytes <= 0:
             raise ValueError(f"size_bytes must be > 0, got {size_bytes}")
         if start_ps < 0:
@@ -81,8 +90,14 @@ cdef class Flow(Endpoint):
         self.rx_done_ps = -1
         self.ctx = CCContext()
         self.ctx.flow = self
-        if not type(self).__module__.startswith("uesim."):
-            check_python_overrides(self, COMPILED_ONLY)
+        return 0
+
+    cdef Flow spawn(self, int32_t flow_id, int32_t src, int32_t dst, int64_t size_bytes,
+                    int64_t start_ps, CongestionControl cc, LoadBalancer lb, object extra):
+        """A new, unattached flow of this class with this flow's settings (a template
+        never attached): what ``type(self)(flow_id, ..., **settings)`` makes, without
+        parsing keywords. ``extra``: a transport's per-flow object (UET's pull pacer)."""
+        raise TypeError(f"{type(self).__name__} flows cannot be spawned from a template")
 
     def attach(self, Network net, int64_t base_rtt_ps=0, bint trimming=False):
         """Attach to ``net`` and schedule the start; return self.
@@ -179,3 +194,58 @@ cdef class Flow(Endpoint):
     def fct_ps(self):
         """Completion time (``end_ps - start_ps``), or None if unfinished."""
         return self.end_ps - self.start_ps if self.finished else None
+
+
+cdef inline uint64_t _mix(uint64_t x, uint64_t part) noexcept:
+    # one splitmix64 step of uesim.experiments.run.derive_seed (arithmetic mod 2**64)
+    x = x + 0x9E3779B97F4A7C15ULL + part
+    x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ULL
+    x = (x ^ (x >> 27)) * 0x94D049BB133111EBULL
+    return x ^ (x >> 31)
+
+
+def flow_seed(seed, int64_t flow_id):
+    """``derive_seed(seed, 3, flow_id)``: the seed of flow ``flow_id``'s load balancer
+    (:func:`uesim.experiments.run.derive_seed`), in compiled code.
+
+    >>> from uesim.experiments.run import derive_seed
+    >>> flow_seed(7, 12) == derive_seed(7, 3, 12)
+    True
+    """
+    return _mix(_mix(<uint64_t> (seed & 0xFFFFFFFFFFFFFFFF), 3), <uint64_t> flow_id) >> 1
+
+
+cdef class FlowSpawner:
+    """Makes and attaches flows like ``template`` in compiled code: a workload DAG's
+    flows (millions in a large collective) without a Python constructor call each.
+
+    Per flow: a congestion control from ``fresh_cc()`` (None: no CC), a load balancer
+    ``lb_cls(seed=flow_seed(seed, flow_id), **lb_kw)``, ``extra_of(dst)`` when given
+    (UET's pull pacer of the receiver), the flow from :meth:`Flow.spawn` and
+    :meth:`Flow.attach` to ``net`` with ``base_rtt_ps`` and ``trimming``: the flow
+    ``type(template)(flow_id, ..., cc, lb, **settings).attach(net, ...)`` makes.
+    """
+    cdef Flow template
+    cdef object fresh_cc, lb_cls, extra_of
+    cdef dict lb_kw
+    cdef Network net
+    cdef int64_t base_rtt_ps
+    cdef bint trimming
+    cdef uint64_t seed
+
+    def __init__(self, Flow template not None, fresh_cc, lb_cls, dict lb_kw, Network net not None, *,
+                 int64_t base_rtt_ps=0, bint trimming=False, seed=0, extra_of=None):
+        self.template, self.fresh_cc, self.lb_cls, self.lb_kw = template, fresh_cc, lb_cls, lb_kw
+        self.net, self.base_rtt_ps, self.trimming = net, base_rtt_ps, trimming
+        self.seed = <uint64_t> (seed & 0xFFFFFFFFFFFFFFFF)
+        self.extra_of = extra_of
+
+    def __call__(self, int32_t flow_id, int32_t src, int32_t dst, int64_t size_bytes, int64_t start_ps,
+                 bint attach=True):
+        cdef object cc = self.fresh_cc() if self.fresh_cc is not None else None
+        cdef object lb = self.lb_cls(seed=_mix(_mix(self.seed, 3), <uint64_t> flow_id) >> 1, **self.lb_kw)
+        cdef Flow f = self.template.spawn(flow_id, src, dst, size_bytes, start_ps, cc, lb,
+                                          self.extra_of(dst) if self.extra_of is not None else None)
+        if attach:
+            f.attach(self.net, self.base_rtt_ps, self.trimming)
+        return f

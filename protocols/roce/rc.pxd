@@ -63,6 +63,9 @@ cdef class RoceFlow(Flow):
     cdef int64_t tr_cap
     cdef int64_t tr_last
 
+    cdef int init_roce(self, int32_t ack_bytes, int32_t cnp_bytes, int64_t ack_every_packets,
+                       int64_t cnp_interval_ps, int64_t min_rto_ps, int32_t retry_limit,
+                       bint htsim_extra_packet, bint trace_rate) except -1
     cdef inline int64_t wire_of(self, int64_t psn) noexcept
     cdef int64_t wire_between(self, int64_t a, int64_t b) noexcept
     cdef bint has_window(self) noexcept

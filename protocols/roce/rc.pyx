@@ -157,6 +157,15 @@ cdef class RoceFlow(Flow):
             raise ValueError(f"min_rto_ps must be >= 0 (0 = no timer), got {min_rto_ps}")
         if retry_limit < 0:
             raise ValueError(f"retry_limit must be >= 0 (0 = unlimited), got {retry_limit}")
+        self.init_roce(ack_bytes, cnp_bytes, ack_every_packets, cnp_interval_ps, min_rto_ps, retry_limit,
+                       htsim_extra_packet, trace_rate)
+        if not type(self).__module__.startswith("uesim."):
+            check_python_overrides(self, ROCE_COMPILED_ONLY)
+
+    cdef int init_roce(self, int32_t ack_bytes, int32_t cnp_bytes, int64_t ack_every_packets,
+                       int64_t cnp_interval_ps, int64_t min_rto_ps, int32_t retry_limit,
+                       bint htsim_extra_packet, bint trace_rate) except -1:
+        """What ``__init__`` sets beyond :meth:`Flow.init_flow` (shared with :meth:`spawn`)."""
         self.ack_bytes = ack_bytes
         self.cnp_bytes = cnp_bytes
         self.ack_every_packets = ack_every_packets
@@ -167,12 +176,21 @@ cdef class RoceFlow(Flow):
         self.htsim_extra_packet = htsim_extra_packet
         self.trace_rate = trace_rate
         self.n_send = self.n_packets
-        if htsim_extra_packet and size_bytes % (mtu_bytes - header_bytes) == 0:
+        if htsim_extra_packet and self.size_bytes % (self.mtu_bytes - self.header_bytes) == 0:
             self.n_send += 1
         self.last_cnp_ps = -(1 << 62)
         self.tr_last = -1
-        if not type(self).__module__.startswith("uesim."):
-            check_python_overrides(self, ROCE_COMPILED_ONLY)
+        return 0
+
+    cdef Flow spawn(self, int32_t flow_id, int32_t src, int32_t dst, int64_t size_bytes,
+                    int64_t start_ps, CongestionControl cc, LoadBalancer lb, object extra):
+        # the template's settings were checked by its __init__
+        cdef RoceFlow f = RoceFlow.__new__(RoceFlow)
+        f.init_flow(flow_id, src, dst, size_bytes, start_ps, cc, lb, self.mtu_bytes, self.header_bytes,
+                    self.data_prio)
+        f.init_roce(self.ack_bytes, self.cnp_bytes, self.ack_every_packets, self.cnp_interval_ps,
+                    self.min_rto_ps, self.retry_limit, self.htsim_extra_packet, self.trace_rate)
+        return f
 
     def __dealloc__(self):
         free(self.tr_t)

@@ -84,6 +84,8 @@ cdef class UetFlow(Flow):
     cdef int64_t granted
     cdef bint in_pacer
 
+    cdef int init_uet(self, int32_t ack_bytes, int64_t rto_ps, int64_t ack_every_bytes, int mode,
+                      bint sender_cc, bint receiver_cc, PullPacer pacer, int32_t max_rto_retries) except -1
     cdef inline int32_t wire_size(self, int64_t psn) noexcept
     cdef int64_t next_to_send(self) noexcept
     cdef int try_send(self) except -1

@@ -299,16 +299,22 @@ cdef class UetFlow(Flow):
             raise ValueError(f"the pacer belongs to host {pacer.host}, not to the receiver {dst}")
         if not (1 <= max_rto_retries <= 250):
             raise ValueError(f"max_rto_retries must be in 1..250, got {max_rto_retries}")
+        self.init_uet(ack_bytes, rto_ps, ack_every_bytes, MODES[mode], sender_cc, receiver_cc, pacer,
+                      max_rto_retries)
+
+    cdef int init_uet(self, int32_t ack_bytes, int64_t rto_ps, int64_t ack_every_bytes, int mode,
+                      bint sender_cc, bint receiver_cc, PullPacer pacer, int32_t max_rto_retries) except -1:
+        """What ``__init__`` sets beyond :meth:`Flow.init_flow` (shared with :meth:`spawn`)."""
         self.max_rto_retries = max_rto_retries
         self.ack_bytes = ack_bytes
         self.rto_ps = rto_ps
         self.ack_every_bytes = ack_every_bytes
-        self.mode = MODES[mode]
+        self.mode = mode
         self.sender_cc = sender_cc and self.mode != MODE_UUD
         self.receiver_cc = receiver_cc and self.mode != MODE_UUD
         self.pacer = pacer
-        if self.receiver_cc and cc is not None and hasattr(cc, "receiver_cc"):
-            cc.receiver_cc = True        # NSCC: last-hop trims do not cut the window
+        if self.receiver_cc and self.cc is not None and hasattr(self.cc, "receiver_cc"):
+            self.cc.receiver_cc = True        # NSCC: last-hop trims do not cut the window
         n = self.n_packets
         self.send_ts = <int64_t*> calloc(n, sizeof(int64_t))
         self.tx_ev = <uint32_t*> calloc(n, sizeof(uint32_t))
@@ -318,10 +324,23 @@ cdef class UetFlow(Flow):
         if (self.send_ts == NULL or self.tx_ev == NULL or self.tx_count == NULL or
                 self.st == NULL or self.rcv == NULL):
             raise MemoryError()
-        self.backlog_bytes = n * header_bytes + size_bytes
+        self.backlog_bytes = n * self.header_bytes + self.size_bytes
         self.highest_rx = -1
         self.rod_nacked = -1
         self.ar_psn = -1
+        return 0
+
+    cdef Flow spawn(self, int32_t flow_id, int32_t src, int32_t dst, int64_t size_bytes,
+                    int64_t start_ps, CongestionControl cc, LoadBalancer lb, object extra):
+        # the template's settings were checked by its __init__; ``extra``: the receiver's pacer
+        cdef UetFlow f = UetFlow.__new__(UetFlow)
+        f.init_flow(flow_id, src, dst, size_bytes, start_ps, cc, lb, self.mtu_bytes, self.header_bytes,
+                    self.data_prio)
+        if self.receiver_cc and (extra is None or (<PullPacer?> extra).host != dst):
+            raise ValueError(f"flow {flow_id}: receiver_cc needs the receiving host's PullPacer")
+        f.init_uet(self.ack_bytes, self.rto_ps, self.ack_every_bytes, self.mode, self.sender_cc,
+                   self.receiver_cc, extra, self.max_rto_retries)
+        return f
 
     def __dealloc__(self):
         free(self.send_ts)
