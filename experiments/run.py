@@ -210,10 +210,12 @@ class TransportFactory:
         make, without a Python constructor call), or None: another transport, UET's
         receiver pull (its pacers are made on first use), or settings that fail (the
         first flow then reports them as before)."""
+        if self.sc["transport"]["name"] not in ("uet", "roce") or self.pull:
+            return None                 # (without importing those transports)
         from uesim.protocols.flow import FlowSpawner
         from uesim.protocols.roce import RoceFlow
         from uesim.protocols.uet import UetFlow
-        if self.flow_cls not in (UetFlow, RoceFlow) or self.pull:
+        if self.flow_cls not in (UetFlow, RoceFlow):
             return None
         try:
             template = self.flow_cls(0, 0, 1, 1, 0, self._fresh_cc(),

@@ -46,6 +46,10 @@ class PathModel:
         self._rate: dict = {}
         self._group: dict = {}               # (host, fabric) -> its group's search
         self._serial: dict = {}              # (rates after the first link, packet) -> ps
+        self._rows: dict = {}                # id(group entry) -> its delays and rates per host
+        self._rates: list = []               # distinct rate tuples, by id
+        self._rates_ids: dict = {}
+        self._host_index = {h: i for i, h in enumerate(self.hosts)}
 
     def fabric_of(self, a: int, b: int) -> str:
         """Which fabric carries host ``a`` -> host ``b``."""
@@ -83,9 +87,8 @@ class PathModel:
                 q.append(v)
         return info
 
-    def _path(self, a: int, b: int, fabric: str):
-        """``(sum of delays, rates after the first link)`` of a shortest path a -> b on
-        ``fabric``, or None. One search per group of hosts with the same links."""
+    def _group_of(self, a: int, fabric: str) -> tuple:
+        """``(representative node, its search)`` of host ``a``'s group on ``fabric``."""
         entry = self._group.get((a, fabric))
         if entry is None:
             key = (self._signature(a, fabric), fabric if self.hybrid else None)
@@ -94,17 +97,38 @@ class PathModel:
                 root = self.hosts[a]
                 entry = self._paths[key] = (root, self._search(root, fabric))
             self._group[(a, fabric)] = entry
-        root, info = entry
+        return entry
+
+    def _path(self, a: int, b: int, fabric: str):
+        """``(sum of delays, rates after the first link)`` of a shortest path a -> b on
+        ``fabric``, or None. One search per group of hosts with the same links."""
+        root, info = self._group_of(a, fabric)
         dst = self.hosts[b]
         if dst == root and root != self.hosts[a]:
-            # b is the group's representative: a's own search (one pair per group)
-            own = self._paths.get((a, "own", fabric))
-            if own is None:
-                own = self._paths[(a, "own", fabric)] = self._search(self.hosts[a], fabric)
-            return own.get(dst)
+            return self._to_twin(a, root, fabric)
         if dst == root:
             return None
         return info.get(dst)
+
+    def _to_twin(self, a: int, twin, fabric: str):
+        """The path from host ``a`` to ``twin``, a host with the same links (its group's
+        representative), as the breadth-first search from ``a`` finds it: the two are
+        not adjacent (each would be its own neighbour), every neighbour of one is a
+        neighbour of the other, so it is the two links through ``a``'s first neighbour
+        that forwards (a switch). A search from ``a`` only if there is none."""
+        G, src = self.G, self.hosts[a]
+        for v, d in G.adj[src].items():
+            if not d.get("up", True) or (self.hybrid and d.get("fabric", SCALE_OUT) != fabric):
+                continue
+            if G.nodes[v].get("kind") == "gpu":
+                continue                                 # GPUs do not forward
+            e = G.adj[v].get(twin)
+            if e is not None and e.get("up", True) and (not self.hybrid or e.get("fabric", SCALE_OUT) == fabric):
+                return int(d["delay_ps"]) + int(e["delay_ps"]), (int(e["rate_bps"]),)
+        own = self._paths.get((a, "own", fabric))
+        if own is None:
+            own = self._paths[(a, "own", fabric)] = self._search(src, fabric)
+        return own.get(twin)
 
     def alpha_ps(self, a: int, b: int, size_bytes: int) -> int:
         """One-way latency of a ``size_bytes`` message from host a to host b (see module doc)."""
@@ -112,12 +136,67 @@ class PathModel:
         if path is None:
             raise ValueError(f"host {b} is not reachable from host {a}")
         delay, rates = path
-        last = min(self.mtu, size_bytes + self.header)     # a full packet unless it fits in one
+        return delay + self._serial_ps(rates, min(self.mtu, size_bytes + self.header))
+
+    def alpha_many(self, a, b, size_bytes) -> np.ndarray:
+        """:meth:`alpha_ps` of many messages (int arrays ``a``, ``b``, ``size_bytes``) on a
+        single-fabric graph: a row of delays and link-rate tuples per group of hosts
+        (one per source, the group's own representative patched in), then numpy per
+        message. Raises ValueError for an unreachable pair, as :meth:`alpha_ps` does."""
+        if self.hybrid:
+            raise ValueError("alpha_many: a hybrid graph's fabric is chosen per pair; use alpha_ps")
+        a, b = np.asarray(a, dtype=np.int64), np.asarray(b, dtype=np.int64)
+        size = np.asarray(size_bytes, dtype=np.int64)
+        delay, rid = np.empty(len(a), dtype=np.int64), np.empty(len(a), dtype=np.int64)
+        order = np.argsort(a, kind="stable")
+        starts = np.flatnonzero(np.r_[True, a[order][1:] != a[order][:-1]]) if len(a) else np.zeros(0, np.int64)
+        for lo, hi in zip(starts.tolist(), starts[1:].tolist() + [len(a)]):
+            idx = order[lo:hi]
+            row_delay, row_rid = self._row(int(a[idx[0]]))
+            delay[idx], rid[idx] = row_delay[b[idx]], row_rid[b[idx]]
+        if (rid < 0).any():
+            i = int(np.flatnonzero(rid < 0)[0])
+            raise ValueError(f"host {int(b[i])} is not reachable from host {int(a[i])}")
+        last = np.minimum(self.mtu, size + self.header)    # a full packet unless it fits in one
+        pairs, inv = np.unique(np.stack([rid, last], axis=1), axis=0, return_inverse=True)
+        serial = np.array([self._serial_ps(self._rates[r], int(p)) for r, p in pairs.tolist()], dtype=np.int64)
+        return delay + serial[inv.ravel()]
+
+    def _row(self, a: int) -> tuple:
+        """Per destination host: the path delay from host ``a`` and its rates' id (-1:
+        unreachable, or ``a`` itself), on the one fabric of a single-fabric graph."""
+        root, info = entry = self._group_of(a, SCALE_OUT)
+        rows = self._rows.get(id(entry))
+        if rows is None:
+            n = len(self.hosts)
+            d_row, r_row = np.full(n, -1, dtype=np.int64), np.full(n, -1, dtype=np.int64)
+            for j, h in enumerate(self.hosts):
+                p = info.get(h) if h != root else None
+                if p is not None:
+                    d_row[j], r_row[j] = p[0], self._rates_id(p[1])
+            rows = self._rows[id(entry)] = (d_row, r_row)
+        d_row, r_row = rows[0].copy(), rows[1].copy()
+        if root != self.hosts[a]:                  # the representative, from a's own search
+            j = self._host_index[root]
+            p = self._path(a, j, SCALE_OUT)
+            d_row[j], r_row[j] = (p[0], self._rates_id(p[1])) if p is not None else (-1, -1)
+        d_row[a] = r_row[a] = -1
+        return d_row, r_row
+
+    def _rates_id(self, rates: tuple) -> int:
+        r = self._rates_ids.get(rates)
+        if r is None:
+            r = self._rates_ids[rates] = len(self._rates)
+            self._rates.append(rates)
+        return r
+
+    def _serial_ps(self, rates: tuple, last: int) -> int:
+        """Store and forward of a ``last``-byte packet at each link after the first."""
         serial = self._serial.get((rates, last))
-        if serial is None:         # store and forward at each link after the first
+        if serial is None:
             serial = self._serial[(rates, last)] = (sum(-(-8 * last * 10**12 // r) for r in rates)
                                                     + len(rates) * self.switch_latency)
-        return delay + serial
+        return serial
 
     def nic_rate_bps(self, a: int, fabric: str) -> int:
         """Total rate of host ``a``'s links on ``fabric`` (all of them on a single-fabric graph)."""
@@ -229,7 +308,11 @@ def ideal_times(compiled, pm: PathModel, *, ack_bytes: int = 64, ack_every_bytes
         by_first = np.argsort(first, kind="stable")
         u_wire, u_ack, u_alpha = np.zeros(len(uniq)), np.zeros(len(uniq)), np.zeros(len(uniq), np.int64)
         u_res, u_cap = np.zeros((len(uniq), 4), np.int64), np.full(len(uniq), np.inf)
-        for u in by_first.tolist():
+        if not pm.hybrid:           # one fabric: numpy over the distinct messages
+            _distinct_terms(pm, uniq, by_first, caps, u_wire, u_ack, u_alpha, u_res, u_cap,
+                            ack_bytes=ack_bytes, ack_every_bytes=ack_every_bytes,
+                            ack_every_packets=ack_every_packets, pinned=pinned)
+        for u in (by_first.tolist() if pm.hybrid else ()):
             s_, d_, m = (int(x) for x in uniq[u])
             fab = pm.fabric_of(s_, d_)
             wb = pm.wire_bytes(m)
@@ -283,6 +366,37 @@ def ideal_times(compiled, pm: PathModel, *, ack_bytes: int = 64, ack_every_bytes
     return {"total_ps": max(total, lower), "bound_ps": lower, "fair_share_ps": _ps(fair_fin),
             "priority_ps": _ps(prio_fin) if np.isfinite(prio_fin).all() else None, "finish_ps": finish_arr, "alpha_ps": alpha,
             "critical_ps": int(np.ceil(critical)), "nic_bound_ps": int(np.ceil(nic_bound))}
+
+
+def _distinct_terms(pm, uniq, by_first, caps, u_wire, u_ack, u_alpha, u_res, u_cap, *, ack_bytes,
+                    ack_every_bytes, ack_every_packets, pinned) -> None:
+    """The per-message terms of :func:`ideal_times` for the distinct ``(source,
+    destination, size)`` rows ``uniq`` on a single-fabric graph, in numpy: wire bytes,
+    ACK ratio, latency, resources (numbered, and ``caps`` appended, in the order the
+    row-by-row loop meets them: rows in first-use order ``by_first``, each its source's
+    egress, destination's ingress, destination's egress, source's ingress) and the
+    pinned cap. Fills the ``u_*`` arrays in place."""
+    PS8 = 8e12
+    rows = uniq[by_first]
+    s, d, m = rows[:, 0], rows[:, 1], rows[:, 2]
+    wb = m + np.maximum(1, -(-m // pm.payload)) * pm.header
+    packets = np.maximum(1, -(-m // pm.payload))
+    n_acks = -(-m // ack_every_bytes) if ack_every_bytes else -(-packets // ack_every_packets)
+    u_wire[by_first] = wb
+    u_ack[by_first] = (n_acks * ack_bytes) / wb
+    u_alpha[by_first] = pm.alpha_many(s, d, m)
+    # resource keys host * 2 + direction (0 egress, 1 ingress), numbered by first use
+    keys = np.stack([2 * s, 2 * d + 1, 2 * d, 2 * s + 1], axis=1).ravel()
+    uk, first = np.unique(keys, return_index=True)
+    new_order = np.argsort(first, kind="stable")
+    number = np.empty(len(uk), dtype=np.int64)
+    number[new_order] = np.arange(len(caps), len(caps) + len(uk))
+    caps.extend(pm.nic_rate_bps(int(k) // 2, SCALE_OUT) / PS8 for k in uk[new_order].tolist())
+    u_res[by_first] = number[np.searchsorted(uk, keys)].reshape(-1, 4)
+    if pinned:
+        src_hosts, inv = np.unique(s, return_inverse=True)
+        port = np.array([pm.port_rate_bps(int(h), SCALE_OUT) / PS8 for h in src_hosts.tolist()])
+        u_cap[by_first] = port[inv.ravel()]
 
 
 def _distinct_rows(a, b, c):
