@@ -1,6 +1,6 @@
-from libc.stdint cimport int32_t, int64_t, uint8_t
+from libc.stdint cimport int32_t, int64_t, uint8_t, uint64_t
 
-from uesim.fabric.network cimport Endpoint
+from uesim.fabric.network cimport Endpoint, Network
 from uesim.protocols.hooks cimport CCContext, CongestionControl, LoadBalancer
 
 
@@ -40,3 +40,17 @@ cdef class Flow(Endpoint):
     cdef int finish(self) except -1
     cdef int rx_done(self) except -1
     cdef int cc_timer(self, int32_t kind, int64_t gen) except -1
+
+
+cdef class FlowSpawner:
+    """Flows like a template flow, made and attached in compiled code."""
+    cdef Flow template
+    cdef object fresh_cc, lb_cls, extra_of
+    cdef dict lb_kw
+    cdef Network net
+    cdef int64_t base_rtt_ps
+    cdef bint trimming
+    cdef uint64_t seed
+
+    cdef Flow make(self, int32_t flow_id, int32_t src, int32_t dst, int64_t size_bytes, int64_t start_ps,
+                   bint attach)

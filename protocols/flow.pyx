@@ -225,14 +225,6 @@ cdef class FlowSpawner:
     :meth:`Flow.attach` to ``net`` with ``base_rtt_ps`` and ``trimming``: the flow
     ``type(template)(flow_id, ..., cc, lb, **settings).attach(net, ...)`` makes.
     """
-    cdef Flow template
-    cdef object fresh_cc, lb_cls, extra_of
-    cdef dict lb_kw
-    cdef Network net
-    cdef int64_t base_rtt_ps
-    cdef bint trimming
-    cdef uint64_t seed
-
     def __init__(self, Flow template not None, fresh_cc, lb_cls, dict lb_kw, Network net not None, *,
                  int64_t base_rtt_ps=0, bint trimming=False, seed=0, extra_of=None):
         self.template, self.fresh_cc, self.lb_cls, self.lb_kw = template, fresh_cc, lb_cls, lb_kw
@@ -242,6 +234,10 @@ cdef class FlowSpawner:
 
     def __call__(self, int32_t flow_id, int32_t src, int32_t dst, int64_t size_bytes, int64_t start_ps,
                  bint attach=True):
+        return self.make(flow_id, src, dst, size_bytes, start_ps, attach)
+
+    cdef Flow make(self, int32_t flow_id, int32_t src, int32_t dst, int64_t size_bytes, int64_t start_ps,
+                   bint attach):
         cdef object cc = self.fresh_cc() if self.fresh_cc is not None else None
         cdef object lb = self.lb_cls(seed=_mix(_mix(self.seed, 3), <uint64_t> flow_id) >> 1, **self.lb_kw)
         cdef Flow f = self.template.spawn(flow_id, src, dst, size_bytes, start_ps, cc, lb,

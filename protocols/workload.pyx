@@ -6,8 +6,10 @@ endpoints, size, delay, count of unfinished predecessors; successors in CSR form
 walks it as the run goes on. A compute node (or a zero-byte flow) is an event of the
 walker itself; a flow node's transport flow calls the walker back when its receiver
 holds every byte (or its sender has every ACK), and the walker releases the node's
-successors in the same C call: no Python runs per DAG node except the transport's own
-flow construction and the batched retirement of finished flows.
+successors in the same C call. With a :class:`~uesim.protocols.flow.FlowSpawner` (UET
+and RoCE) the walker makes each flow in compiled code too; no Python runs per DAG node
+then but the load balancer's and CC's own constructors (compiled) and the batched
+retirement of finished flows; other transports' flows come from ``new_flow``.
 
 Node order, flow creation order and event order are those of a plain walk in node
 order, so a run gives the same results bit for bit whichever walker drives it.
@@ -17,7 +19,7 @@ from libc.stdint cimport int8_t, int32_t, int64_t
 
 from uesim.fabric.engine cimport EventHandler, Simulator, push_event
 from uesim.fabric.network cimport Network
-from uesim.protocols.flow cimport Flow
+from uesim.protocols.flow cimport Flow, FlowSpawner
 
 import numpy as np
 
@@ -54,6 +56,10 @@ cdef class DagWalker(EventHandler):
     new_flow : callable
         ``new_flow(src, dst, size_bytes, start_ps)``: a transport flow, attached, that
         starts at ``start_ps`` (never in the past).
+    spawner, owner : FlowSpawner and Simulation, optional
+        Instead of calling ``new_flow``, make each flow with ``spawner`` in compiled
+        code, exactly as ``owner.new_flow`` would: flow id ``owner._n_added`` (then
+        incremented), appended to ``owner.flow_objs``.
     retire_flows : callable or None
         ``retire_flows(flows, current)``: hand finished flows with no packet alive back
         (``current``: the flow whose callback is running, or None); None keeps them.
@@ -70,6 +76,9 @@ cdef class DagWalker(EventHandler):
     cdef readonly int64_t finished
     cdef dict node_of               # flow id -> node, while the node is unfinished
     cdef object new_flow
+    cdef FlowSpawner spawner
+    cdef object owner
+    cdef list owner_flows
     cdef object retire_flows
     cdef bint on_rx
     cdef list held                  # finished flows waiting for their last packets
@@ -77,7 +86,8 @@ cdef class DagWalker(EventHandler):
     cdef _FlowHook rx_hook, sent_hook
 
     def __init__(self, Simulator sim, Network net, kind, src, dst, size, delay, succ_ptr, succ,
-                 n_pred, new_flow, retire_flows=None, bint done_on_rx=True):
+                 n_pred, new_flow, retire_flows=None, bint done_on_rx=True, FlowSpawner spawner=None,
+                 owner=None):
         self.net = net
         self.kind = np.ascontiguousarray(kind, dtype=np.int8)
         self.src = np.ascontiguousarray(src, dtype=np.int64)
@@ -97,6 +107,10 @@ cdef class DagWalker(EventHandler):
         self.start_v, self.end_v, self.fid_v = self.start_ps, self.end_ps, self.flow_id
         self.node_of = {}
         self.new_flow, self.retire_flows = new_flow, retire_flows
+        if spawner is not None and owner is None:
+            raise ValueError("DagWalker: a spawner needs its owner (the Simulation)")
+        self.spawner, self.owner = spawner, owner
+        self.owner_flows = owner.flow_objs if spawner is not None else None
         self.on_rx = done_on_rx
         self.held = []
         self.check_at = 64
@@ -114,6 +128,7 @@ cdef class DagWalker(EventHandler):
 
     cdef int start_node(self, int64_t node, int64_t at_ps) except -1:
         cdef Flow f
+        cdef int64_t fid
         self.start_v[node] = at_ps
         if self.kind[node] == NODE_COMPUTE:
             push_event(self.sim, at_ps + self.size[node], self.handler_id, 0, node)
@@ -121,7 +136,13 @@ cdef class DagWalker(EventHandler):
         if self.size[node] == 0:                # a pure dependency
             push_event(self.sim, at_ps, self.handler_id, 0, node)
             return 0
-        f = <Flow?> self.new_flow(self.src[node], self.dst[node], self.size[node], at_ps)
+        if self.spawner is not None:         # Simulation.new_flow, without a Python frame
+            fid = self.owner._n_added
+            f = self.spawner.make(fid, self.src[node], self.dst[node], self.size[node], at_ps, True)
+            self.owner._n_added = fid + 1
+            self.owner_flows.append(f)
+        else:
+            f = <Flow?> self.new_flow(self.src[node], self.dst[node], self.size[node], at_ps)
         if self.on_rx:
             f.on_rx_done = self.rx_hook
         f.on_finish = self.sent_hook

@@ -88,3 +88,23 @@ def test_a_template_of_another_class_cannot_spawn():
     t = WindowFlow(0, 0, 1, 1, 0, None, None)
     with pytest.raises(TypeError, match="cannot be spawned"):
         FlowSpawner(t, None, FixedEntropy, {}, sim.net)(1, 0, 1, 10, 0)
+
+
+def test_a_workload_spawns_its_flows_as_new_flow_would():
+    # the walker's compiled path hands out the simulation's flow ids and fills its list
+    p = preset("uet")
+    sim = Simulation("fat_tree:k=4", transport=p["transport"], fabric=p["fabric"])
+    sim.new_flow(0, 1, 1000, 0)                                  # id 0, made the Python way
+    r = run_collective("all_gather", 1 << 20, sim=sim, n_ranks=8)
+    ids = r.run.flow_id[r.run.flow_id >= 0]
+    assert sorted(ids.tolist()) == list(range(1, 1 + len(ids))) and sim._n_added == 1 + len(ids)
+
+
+def test_a_walker_with_a_spawner_needs_its_owner():
+    from uesim.protocols.workload import DagWalker
+    p = preset("uet")
+    sim = Simulation("fat_tree:k=4", transport=p["transport"], fabric=p["fabric"])
+    z = np.zeros(1, dtype=np.int64)
+    with pytest.raises(ValueError, match="needs its owner"):
+        DagWalker(sim.built.sim, sim.built.net, np.zeros(1, np.int8), z, z + 1, z + 10, z,
+                  np.array([0, 0]), np.zeros(0, np.int64), z, sim.new_flow, spawner=sim.factory._spawn)
