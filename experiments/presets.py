@@ -46,6 +46,11 @@ BUFFER_BYTES = 1_000_000
 #: RoCE's marking: HPCC's 100 KB / 400 KB per 25 Gb/s at 100 Gb/s, in 2 MB buffers
 ROCE_ECN = {"kmin_bytes": 400_000, "kmax_bytes": 1_600_000, "pmax": 0.2}
 ROCE_BUFFER_BYTES = 2_000_000
+#: RoCE's retransmission timer: a queue pair's local ACK timeout, 4.096 us x 2**t, with
+#: t = 18 (about 1.07 s a try; NCCL's connections give up after about 7 s, 7 tries). On a
+#: lossless (PFC) fabric a timer fires only for an ACK held behind paused queues, which
+#: htsim's 1 ms minimum (the transport's default) turns into a go-back-N of a whole window
+ROCE_RTO_PS = 4_096_000 * 2**18
 
 PRESETS = {
     "uet": {"label": "UET/NSCC",
@@ -54,7 +59,7 @@ PRESETS = {
             "fabric": {"buffer_bytes": BUFFER_BYTES, "ecn": dict(ECN), "trimming": True}},
     "roce": {"label": "RoCE/DCQCN+PFC",
              "description": "RoCEv2 RC: one path per queue pair (ECMP), go-back-N, DCQCN, ECN, PFC, 2 MB buffers",
-             "transport": {"name": "roce", "cnp_interval_ps": 50_000_000,
+             "transport": {"name": "roce", "cnp_interval_ps": 50_000_000, "min_rto_ps": ROCE_RTO_PS,
                            "cc": {"name": "dcqcn", "params": "paper"}, "lb": {"name": "ecmp"}},
              "fabric": {"buffer_bytes": ROCE_BUFFER_BYTES, "ecn": dict(ROCE_ECN), "pfc": {"enabled": True}}},
 }
