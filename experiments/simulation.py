@@ -97,6 +97,7 @@ class RetiredFlows:
         :class:`~uesim.experiments.invariants.InvariantError` naming the first flow that
         breaks one, before any row is kept."""
         import numpy as np
+        from itertools import chain
         from operator import attrgetter
         from uesim.experiments.invariants import CHECK_FIELDS, InvariantError, _flow_problems, failing_rows
         if not flows:
@@ -115,7 +116,9 @@ class RetiredFlows:
             extra = tuple(k for k in CHECK_FIELDS if k not in self.fields and hasattr(first, k))
             self._check_fields = self.fields + extra
             self._check_get = attrgetter(*self._check_fields)
-        table = np.array(list(map(self._check_get, flows)), dtype=np.int64).reshape(len(flows), -1)
+        width = len(self._check_fields)
+        table = np.fromiter(chain.from_iterable(map(self._check_get, flows)), dtype=np.int64,
+                            count=len(flows) * width).reshape(len(flows), width)
         bad = np.flatnonzero(failing_rows(table, self._check_fields, now))
         if len(bad):
             problems = _flow_problems([flows[i] for i in bad], now, True) or [
