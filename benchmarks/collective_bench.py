@@ -12,6 +12,11 @@ oblivious spraying, 1 MB buffers).
 Run:  python benchmarks/collective_bench.py [--gpus 8 16 128] [--sizes 1M 16M 256M]
       [--algo ring] [--op all_reduce] [--json]
       python benchmarks/collective_bench.py --gpus 1024 --sizes 64M   # fat tree k=16
+      python benchmarks/collective_bench.py --gpus 1024 --sizes 64M --reference perm1024
+
+``--reference perm1024`` (or ``permN``, see ``htsim_scale.py``) then runs that ``uesim
+htsim`` permutation in a subprocess and prints its events per CPU second (of its whole
+process, and of its simulation phase) and every row's events per CPU second over it.
 """
 from __future__ import annotations
 
@@ -40,6 +45,8 @@ def main(argv=None) -> int:
     p.add_argument("--op", default="all_reduce")
     p.add_argument("--algo", default="ring")
     p.add_argument("--json", action="store_true")
+    p.add_argument("--reference", metavar="CASE", help="also run this htsim_scale case (perm1024, permN) "
+                   "and print each row's events per CPU second over its")
     args = p.parse_args(argv)
     from uesim.experiments.presets import preset
     rows = []
@@ -75,7 +82,29 @@ def main(argv=None) -> int:
                       f"{row['busbw_gbps']:>7.2f} {events:>11,} {cpu:>7.1f} {events / cpu / 1e6:>9.2f} "
                       f"{row['peak_rss_mb']:>7.0f} {row['estimate_events_x']:>5.2f} {row['estimate_peak_x']:>9.2f}  "
                       f"{row['warnings'] or 'ok'}; {topo}", flush=True)
+    if args.reference:
+        reference(args.reference, rows, args.json)
     return 0
+
+
+def reference(case: str, rows: list, as_json: bool) -> dict:
+    """Run htsim_scale's ``case`` once and compare every row's events per CPU second."""
+    import sys
+    import tempfile
+    from pathlib import Path
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    import htsim_scale
+    with tempfile.TemporaryDirectory() as tmp:
+        r = htsim_scale.run_once(htsim_scale.case_file(case, Path(tmp), 1), 1800.0)
+    ratios = [round(row["events_per_cpu_s"] / r["events_per_cpu_s"], 3) for row in rows]
+    out = {"reference": case, **r, "rows_over_reference": ratios}
+    if as_json:
+        print(json.dumps(out))
+    else:
+        print(f"# reference {case}: {r['events']:,} events, {r['events_per_cpu_s'] / 1e6:.2f} M per CPU s "
+              f"(process), {r['events_per_s'] / 1e6:.2f} M per s (simulation phase); rows' events per "
+              f"CPU s over its: {', '.join(f'{x:.2f}' for x in ratios)}", flush=True)
+    return out
 
 
 if __name__ == "__main__":

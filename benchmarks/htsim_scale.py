@@ -95,8 +95,10 @@ def run_once(cm: Path, timeout: float) -> dict:
         raise SystemExit(f"htsim_scale: {' '.join(cmd)} exited {proc.returncode}: {last_error}")
     summary = json.loads(text.strip().splitlines()[-1])
     sim_s = summary["wall_s"]
+    cpu = usage.ru_utime + usage.ru_stime
     return {"process_wall_s": round(wall, 3), "sim_wall_s": sim_s, "events": summary["events"],
             "events_per_s": round(summary["events"] / sim_s) if sim_s else None,
+            "cpu_s": round(cpu, 3), "events_per_cpu_s": round(summary["events"] / cpu) if cpu else None,
             "peak_rss_mb": round(usage.ru_maxrss / 1024, 1),      # kB on Linux
             "flows_finished": summary["flows_finished"], "last_fct_us": summary["last_fct_us"]}
 

@@ -23,3 +23,14 @@ def test_a_row_reports_time_ideal_cost_and_the_estimate_beside_the_measurement(b
     assert row["flows"] == 8 * 7 and row["events"] > 1000 and row["cpu_s"] > 0
     # the peak RSS is the process's so far (here the test run's): only the events compare
     assert 0.5 <= row["estimate_events_x"] <= 2 and row["estimate_peak_x"] > 0
+
+
+def test_the_reference_permutation_is_run_and_every_row_compared_with_it(bench, capsys):
+    assert bench.main(["--gpus", "8", "--sizes", "64K", "--reference", "perm16"]) == 0
+    last = capsys.readouterr().out.strip().splitlines()[-1]
+    assert last.startswith("# reference perm16: ") and "M per CPU s (process)" in last
+    assert bench.main(["--gpus", "8", "--sizes", "64K", "--json", "--reference", "perm16"]) == 0
+    lines = [json.loads(x) for x in capsys.readouterr().out.strip().splitlines()]
+    row, ref = lines[-2], lines[-1]
+    assert ref["reference"] == "perm16" and ref["events"] > 0 and ref["cpu_s"] > 0
+    assert ref["rows_over_reference"] == [round(row["events_per_cpu_s"] / ref["events_per_cpu_s"], 3)]
