@@ -218,12 +218,13 @@ class TransportFactory:
         if self.flow_cls not in (UetFlow, RoceFlow):
             return None
         try:
-            template = self.flow_cls(0, 0, 1, 1, 0, self._fresh_cc(),
-                                     self.lb_cls(seed=0, **self.lb_params), **self.kw)
+            lb = self.lb_cls(seed=0, **self.lb_params)
+            template = self.flow_cls(0, 0, 1, 1, 0, self._fresh_cc(), lb, **self.kw)
         except (TypeError, ValueError, OverflowError, PluginError):
             return None
         return FlowSpawner(template, self._fresh_cc, self.lb_cls, dict(self.lb_params), self.net,
-                           base_rtt_ps=self.base_rtt_ps, trimming=self.trimming, seed=self.seed)
+                           base_rtt_ps=self.base_rtt_ps, trimming=self.trimming, seed=self.seed,
+                           lb_proto=lb)
 
     def _new_cc(self):
         return self.cc_cls(**self.cc_params)

@@ -195,6 +195,15 @@ cdef class HtsimOblivious(BlockWalk):
     def __init__(self, uint64_t seed=0, int n_paths=128):
         BlockWalk.__init__(self, seed, n_paths)
 
+    cdef LoadBalancer fresh(self, uint64_t seed):
+        cdef HtsimOblivious h
+        if type(self) is not HtsimOblivious:
+            return None
+        h = HtsimOblivious.__new__(HtsimOblivious)
+        h.seed_rng(seed)
+        h._init_walk(self.n_paths)
+        return h
+
 
 cdef class Bitmap(BlockWalk):
     """htsim's ``UecMpBitmap``: the oblivious walk, skipping indices with a penalty.

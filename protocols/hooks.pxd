@@ -65,3 +65,5 @@ cdef class LoadBalancer:
     cpdef uint32_t next_entropy(self) except? 0xFFFFFFFF
     cpdef void on_feedback(self, uint32_t entropy, bint ecn=*, bint nack=*, bint timeout=*) except *
     cdef uint32_t rand32(self) noexcept
+    cdef void seed_rng(self, uint64_t seed) noexcept
+    cdef LoadBalancer fresh(self, uint64_t seed)

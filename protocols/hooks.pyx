@@ -294,9 +294,18 @@ cdef class LoadBalancer:
             raise TypeError(f"{type(self).__qualname__}.rand32 overrides a compiled-only method "
                             f"that would be silently ignored; override next_entropy instead")
         self.now_ps = 0
+        self.seed_rng(seed)
+
+    cdef void seed_rng(self, uint64_t seed) noexcept:
         self.rng = seed * 0x9E3779B97F4A7C15ULL + 0x632BE59BD9B4E019ULL
         if self.rng == 0:
             self.rng = 1
+
+    cdef LoadBalancer fresh(self, uint64_t seed):
+        """A new balancer like this one with stream ``seed`` (as the constructor with the
+        same parameters makes it), or None where a class does not say how (then it is
+        constructed)."""
+        return None
 
     cdef uint32_t rand32(self) noexcept:
         cdef uint64_t x = self.rng
@@ -325,6 +334,15 @@ cdef class FixedEntropy(LoadBalancer):
     def __init__(self, uint64_t seed=0):
         LoadBalancer.__init__(self, seed)
         self.value = self.rand32()
+
+    cdef LoadBalancer fresh(self, uint64_t seed):
+        cdef FixedEntropy f
+        if type(self) is not FixedEntropy:
+            return None
+        f = FixedEntropy.__new__(FixedEntropy)
+        f.seed_rng(seed)
+        f.value = f.rand32()
+        return f
 
     cpdef uint32_t next_entropy(self) except? 0xFFFFFFFF:
         return self.value

@@ -108,3 +108,23 @@ def test_a_walker_with_a_spawner_needs_its_owner():
     with pytest.raises(ValueError, match="needs its owner"):
         DagWalker(sim.built.sim, sim.built.net, np.zeros(1, np.int8), z, z + 1, z + 10, z,
                   np.array([0, 0]), np.zeros(0, np.int64), z, sim.new_flow, spawner=sim.factory._spawn)
+
+
+class PySpray(FixedEntropy):
+    """A Python subclass: not copied by fresh (its class may hold more than the base)."""
+
+
+@pytest.mark.parametrize("lb_cls, kw", [("HtsimOblivious", {"n_paths": 128}), ("HtsimOblivious", {"n_paths": 6}),
+                                        ("FixedEntropy", {}), ("PySpray", {})])
+def test_a_balancer_copied_with_a_new_seed_is_the_constructed_one(lb_cls, kw):
+    from uesim.protocols import HtsimOblivious
+    cls = {"HtsimOblivious": HtsimOblivious, "FixedEntropy": FixedEntropy, "PySpray": PySpray}[lb_cls]
+    sim = Simulation("leaf_spine:n_leaves=2,n_spines=2,hosts_per_leaf=2")
+    proto = cls(seed=0, **kw)
+    template = UetFlow(0, 0, 1, 1, 0, Nscc(mtu_bytes=4150), proto)
+    spawner = FlowSpawner(template, lambda: Nscc(mtu_bytes=4150), cls, kw, sim.net, seed=9, lb_proto=proto)
+    for fid in (0, 1, 77):
+        made = spawner(fid, 0, 3, 50_000, 0, False).lb
+        built = cls(seed=derive_seed(9, 3, fid), **kw)
+        assert type(made) is cls and made.__reduce__()[1:] == built.__reduce__()[1:]
+        assert [made.next_entropy() for _ in range(300)] == [built.next_entropy() for _ in range(300)]
