@@ -202,7 +202,8 @@ class TransportFactory:
             self._fresh_cc = copier(self.cc_cls(**self.cc_params)) or self._new_cc
         except (TypeError, ValueError, OverflowError, PluginError):
             self._fresh_cc = self._new_cc       # the first flow reports the error
-        self._spawn = self._spawner()
+        #: the compiled FlowSpawner of UET and RoCE flows (None: flows are constructed)
+        self.spawner = self._spawner()
 
     def _spawner(self):
         """A compiled :class:`~uesim.protocols.flow.FlowSpawner` for the built-in UET
@@ -232,8 +233,8 @@ class TransportFactory:
     def make(self, fid: int, src: int, dst: int, size_bytes: int, start_ps: int, attach: bool = True):
         """One flow object (attached to the network unless ``attach`` is False)."""
         try:
-            if self._spawn is not None:
-                return self._spawn(fid, src, dst, size_bytes, start_ps, attach)
+            if self.spawner is not None:
+                return self.spawner(fid, src, dst, size_bytes, start_ps, attach)
             cc = self._fresh_cc()
             lb = self.lb_cls(seed=derive_seed(self.seed, 3, fid), **self.lb_params)
             kw = self.kw

@@ -196,12 +196,9 @@ cdef class HtsimOblivious(BlockWalk):
         BlockWalk.__init__(self, seed, n_paths)
 
     cdef LoadBalancer fresh(self, uint64_t seed):
-        cdef HtsimOblivious h
-        if type(self) is not HtsimOblivious:
-            return None
-        h = HtsimOblivious.__new__(HtsimOblivious)
-        h.seed_rng(seed)
-        h._init_walk(self.n_paths)
+        cdef HtsimOblivious h = self.blank(HtsimOblivious, seed)
+        if h is not None:
+            h._init_walk(self.n_paths)
         return h
 
 

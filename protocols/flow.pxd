@@ -33,6 +33,9 @@ cdef class Flow(Endpoint):
     cdef int init_flow(self, int32_t flow_id, int32_t src, int32_t dst, int64_t size_bytes,
                        int64_t start_ps, CongestionControl cc, LoadBalancer lb, int32_t mtu_bytes,
                        int32_t header_bytes, int data_prio) except -1
+    cdef int init_like(self, Flow template, int32_t flow_id, int32_t src, int32_t dst,
+                       int64_t size_bytes, int64_t start_ps, CongestionControl cc,
+                       LoadBalancer lb) except -1
     cdef Flow spawn(self, int32_t flow_id, int32_t src, int32_t dst, int64_t size_bytes,
                     int64_t start_ps, CongestionControl cc, LoadBalancer lb, object extra)
     cdef inline int32_t payload_of(self, int64_t seq) noexcept

@@ -92,6 +92,13 @@ cdef class Flow(Endpoint):
         self.ctx.flow = self
         return 0
 
+    cdef int init_like(self, Flow template, int32_t flow_id, int32_t src, int32_t dst,
+                       int64_t size_bytes, int64_t start_ps, CongestionControl cc,
+                       LoadBalancer lb) except -1:
+        """:meth:`init_flow` with ``template``'s packet settings (for :meth:`spawn`)."""
+        return self.init_flow(flow_id, src, dst, size_bytes, start_ps, cc, lb, template.mtu_bytes,
+                              template.header_bytes, template.data_prio)
+
     cdef Flow spawn(self, int32_t flow_id, int32_t src, int32_t dst, int64_t size_bytes,
                     int64_t start_ps, CongestionControl cc, LoadBalancer lb, object extra):
         """A new, unattached flow of this class with this flow's settings (a template

@@ -67,3 +67,4 @@ cdef class LoadBalancer:
     cdef uint32_t rand32(self) noexcept
     cdef void seed_rng(self, uint64_t seed) noexcept
     cdef LoadBalancer fresh(self, uint64_t seed)
+    cdef LoadBalancer blank(self, type cls, uint64_t seed)

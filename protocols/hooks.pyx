@@ -307,6 +307,16 @@ cdef class LoadBalancer:
         constructed)."""
         return None
 
+    cdef LoadBalancer blank(self, type cls, uint64_t seed):
+        """For :meth:`fresh`: a new ``cls`` with stream ``seed`` and nothing else set, or
+        None unless this balancer is exactly a ``cls`` (a subclass may hold more)."""
+        cdef LoadBalancer lb
+        if type(self) is not cls:
+            return None
+        lb = cls.__new__(cls)
+        lb.seed_rng(seed)
+        return lb
+
     cdef uint32_t rand32(self) noexcept:
         cdef uint64_t x = self.rng
         x ^= x >> 12
@@ -336,12 +346,9 @@ cdef class FixedEntropy(LoadBalancer):
         self.value = self.rand32()
 
     cdef LoadBalancer fresh(self, uint64_t seed):
-        cdef FixedEntropy f
-        if type(self) is not FixedEntropy:
-            return None
-        f = FixedEntropy.__new__(FixedEntropy)
-        f.seed_rng(seed)
-        f.value = f.rand32()
+        cdef FixedEntropy f = self.blank(FixedEntropy, seed)
+        if f is not None:
+            f.value = f.rand32()
         return f
 
     cpdef uint32_t next_entropy(self) except? 0xFFFFFFFF:

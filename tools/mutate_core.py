@@ -75,6 +75,7 @@ E_PXD, E_PYX, NET = "fabric/engine.pxd", "fabric/engine.pyx", "fabric/network.py
 WIN, FLOW, HOOKS, PACED = ("protocols/window.pyx", "protocols/flow.pyx", "protocols/hooks.pyx",
                            "protocols/paced.pyx")
 PDS = "protocols/uet/pds.pyx"
+RC, BAL, WALK = "protocols/roce/rc.pyx", "protocols/balancers.pyx", "protocols/workload.pyx"
 
 MUTANTS = [
     # --- the five planted bugs that survived the original suite -------------------------
@@ -298,6 +299,26 @@ MUTANTS = [
     Mutant("pds-credit-min", PDS, "    if speculating and want < mtu:\n        want = mtu", "    if speculating and want < 0:\n        want = mtu", OBO),
     Mutant("pds-window-check", PDS, "            if self.cc.cwnd_bytes < self.inflight_bytes + size:",
            "            if self.cc.cwnd_bytes < self.inflight_bytes:", OBO, "the window lets one packet too many out"),
+    # --- flows made from a template (FlowSpawner, Flow.spawn, LoadBalancer.fresh) --------
+    Mutant("spawn-uet-rto", PDS, "f.init_uet(self.ack_bytes, self.rto_ps,", "f.init_uet(self.ack_bytes, self.rto_ps + 1,",
+           OBO, "a spawned UET flow's timer differs from the template's"),
+    Mutant("spawn-like-prio", FLOW, "template.header_bytes, template.data_prio)", "template.header_bytes, 1)",
+           FLAG, "a spawned flow loses its traffic class"),
+    Mutant("spawn-roce-extra", RC, "if htsim_extra_packet and self.size_bytes % (self.mtu_bytes - self.header_bytes) == 0:",
+           "if htsim_extra_packet:", SKIP, "htsim's extra RoCE packet for every size"),
+    Mutant("spawner-lb-seed", FLOW, "cdef uint64_t lb_seed = _mix(_mix(self.seed, 3), <uint64_t> flow_id) >> 1",
+           "cdef uint64_t lb_seed = _mix(_mix(self.seed, 3), <uint64_t> flow_id) >> 2", OBO,
+           "spawned balancers draw other streams than constructed ones"),
+    Mutant("flow-seed-mix", FLOW, "    return x ^ (x >> 31)", "    return x ^ (x >> 30)", OBO,
+           "flow_seed is not derive_seed"),
+    Mutant("fresh-oblivious-walk", BAL, "            h._init_walk(self.n_paths)", "            h._init_walk(self.n_paths + 1)",
+           OBO, "a copied oblivious balancer walks one path more"),
+    Mutant("fresh-blank-seed", HOOKS, "        lb = cls.__new__(cls)\n        lb.seed_rng(seed)\n",
+           "        lb = cls.__new__(cls)\n", SKIP, "copied balancers all draw the same stream"),
+    Mutant("fresh-fixed-value", HOOKS, "            f.value = f.rand32()\n        return f", "            pass\n        return f", SKIP,
+           "a copied ECMP balancer always hashes to entropy 0"),
+    Mutant("walker-spawn-fid", WALK, "self.owner._n_added = fid + 1", "self.owner._n_added = fid", COUNTER,
+           "every spawned flow gets the same id"),
 ]
 
 

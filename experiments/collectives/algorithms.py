@@ -88,11 +88,7 @@ class _Builder:
     def send(self, a: int, b: int, size: int, after, rnd: int) -> int:
         """Flow node rank ``a`` -> rank ``b`` (ranks of the communicator)."""
         node = self.w.flow(self.hosts[a], self.hosts[b], size, after=after)
-        ro = self.c.round_of
-        while len(ro) < node - self.c.first_node:     # the nodes since: not messages of a round
-            ro.append(-1)
-        ro.append(rnd)
-        self.c.n_rounds = max(self.c.n_rounds, rnd + 1)
+        self._rounds(node, 1, rnd)
         return node
 
     def send_many(self, a, b, size: int, after, rnd: int) -> np.ndarray:
@@ -100,13 +96,19 @@ class _Builder:
         :meth:`send` per pair in one call (``after``: arrays of one predecessor per pair,
         -1 for none)."""
         nodes = self.w.flows(self.host_of[a], self.host_of[b], size, after=after)
-        ro = self.c.round_of
-        gap = int(nodes[0]) - self.c.first_node - len(ro) if len(nodes) else 0
-        if gap > 0:                    # the nodes since: not messages of a round
-            ro.extend(array("q", [-1]) * gap)
-        ro.extend(array("q", [rnd]) * len(nodes))
-        self.c.n_rounds = max(self.c.n_rounds, rnd + 1)
+        if len(nodes):
+            self._rounds(int(nodes[0]), len(nodes), rnd)
         return nodes
+
+    def _rounds(self, first: int, count: int, rnd: int) -> None:
+        """Give ``count`` nodes from ``first`` round ``rnd`` (the nodes since the last
+        message: -1, not messages of a round)."""
+        ro = self.c.round_of
+        gap = first - self.c.first_node - len(ro)
+        if gap > 0:
+            ro.extend(array("q", [-1]) * gap)
+        ro.extend(array("q", [rnd]) * count)
+        self.c.n_rounds = max(self.c.n_rounds, rnd + 1)
 
     def join(self, members, received) -> list[int]:
         """Per member a zero-time node after everything it received (``received[i]``)."""

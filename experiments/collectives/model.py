@@ -312,7 +312,8 @@ def ideal_times(compiled, pm: PathModel, *, ack_bytes: int = 64, ack_every_bytes
             _distinct_terms(pm, uniq, by_first, caps, u_wire, u_ack, u_alpha, u_res, u_cap,
                             ack_bytes=ack_bytes, ack_every_bytes=ack_every_bytes,
                             ack_every_packets=ack_every_packets, pinned=pinned)
-        for u in (by_first.tolist() if pm.hybrid else ()):
+        hybrid_rows = by_first.tolist() if pm.hybrid else ()     # the fabric is chosen per pair
+        for u in hybrid_rows:
             s_, d_, m = (int(x) for x in uniq[u])
             fab = pm.fabric_of(s_, d_)
             wb = pm.wire_bytes(m)
@@ -379,8 +380,8 @@ def _distinct_terms(pm, uniq, by_first, caps, u_wire, u_ack, u_alpha, u_res, u_c
     PS8 = 8e12
     rows = uniq[by_first]
     s, d, m = rows[:, 0], rows[:, 1], rows[:, 2]
-    wb = m + np.maximum(1, -(-m // pm.payload)) * pm.header
     packets = np.maximum(1, -(-m // pm.payload))
+    wb = m + packets * pm.header                     # PathModel.wire_bytes per row
     n_acks = -(-m // ack_every_bytes) if ack_every_bytes else -(-packets // ack_every_packets)
     u_wire[by_first] = wb
     u_ack[by_first] = (n_acks * ack_bytes) / wb

@@ -213,7 +213,7 @@ class WorkloadRun:
         self._walker = DagWalker(sim.built.sim, sim.built.net, a["kind"], a["src"], a["dst"], a["size"],
                                  a["delay"], a["succ_ptr"], a["succ"], a["n_pred"], sim.new_flow,
                                  sim.retire_flows if retire else None, done_on_rx=workload.done_on == "rx",
-                                 spawner=sim.factory._spawn, owner=sim)
+                                 spawner=sim.factory.spawner, owner=sim)
         self.start_ps, self.end_ps, self.flow_id = (self._walker.start_ps, self._walker.end_ps,
                                                     self._walker.flow_id)
         self._walker.start()

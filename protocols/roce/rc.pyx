@@ -186,8 +186,7 @@ cdef class RoceFlow(Flow):
                     int64_t start_ps, CongestionControl cc, LoadBalancer lb, object extra):
         # the template's settings were checked by its __init__
         cdef RoceFlow f = RoceFlow.__new__(RoceFlow)
-        f.init_flow(flow_id, src, dst, size_bytes, start_ps, cc, lb, self.mtu_bytes, self.header_bytes,
-                    self.data_prio)
+        f.init_like(self, flow_id, src, dst, size_bytes, start_ps, cc, lb)
         f.init_roce(self.ack_bytes, self.cnp_bytes, self.ack_every_packets, self.cnp_interval_ps,
                     self.min_rto_ps, self.retry_limit, self.htsim_extra_packet, self.trace_rate)
         return f

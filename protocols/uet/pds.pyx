@@ -334,8 +334,7 @@ cdef class UetFlow(Flow):
                     int64_t start_ps, CongestionControl cc, LoadBalancer lb, object extra):
         # the template's settings were checked by its __init__; ``extra``: the receiver's pacer
         cdef UetFlow f = UetFlow.__new__(UetFlow)
-        f.init_flow(flow_id, src, dst, size_bytes, start_ps, cc, lb, self.mtu_bytes, self.header_bytes,
-                    self.data_prio)
+        f.init_like(self, flow_id, src, dst, size_bytes, start_ps, cc, lb)
         if self.receiver_cc and (extra is None or (<PullPacer?> extra).host != dst):
             raise ValueError(f"flow {flow_id}: receiver_cc needs the receiving host's PullPacer")
         f.init_uet(self.ack_bytes, self.rto_ps, self.ack_every_bytes, self.mode, self.sender_cc,

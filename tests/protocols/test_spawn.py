@@ -66,9 +66,9 @@ def test_spawned_and_constructed_flows_run_the_same(name):
     runs = []
     for spawn in (True, False):
         sim = Simulation("fat_tree:k=4", transport=p["transport"], fabric=p["fabric"], seed=5)
-        assert sim.factory._spawn is not None
+        assert sim.factory.spawner is not None
         if not spawn:
-            sim.factory._spawn = None
+            sim.factory.spawner = None
         r = run_collective("all_to_all", 1 << 20, sim=sim, n_ranks=16)
         runs.append((r.time_ps, r.run.end_ps, sim.built.sim.events))
     assert runs[0][0] == runs[1][0] and np.array_equal(runs[0][1], runs[1][1]) and runs[0][2] == runs[1][2]
@@ -77,7 +77,7 @@ def test_spawned_and_constructed_flows_run_the_same(name):
 def test_only_built_in_uet_and_roce_flows_without_pull_are_spawned():
     window = Simulation("fat_tree:k=4")                          # the scenario default: window
     pull = Simulation("fat_tree:k=4", transport={"name": "uet", "cc": {"name": "nscc"}, "receiver_cc": True})
-    assert window.factory._spawn is None and pull.factory._spawn is None
+    assert window.factory.spawner is None and pull.factory.spawner is None
     f = pull.new_flow(0, 5, 100_000, 0)                        # made by the constructor, with its pacer
     assert f.receiver_cc and f.pacer.host == 5
 
@@ -107,7 +107,7 @@ def test_a_walker_with_a_spawner_needs_its_owner():
     z = np.zeros(1, dtype=np.int64)
     with pytest.raises(ValueError, match="needs its owner"):
         DagWalker(sim.built.sim, sim.built.net, np.zeros(1, np.int8), z, z + 1, z + 10, z,
-                  np.array([0, 0]), np.zeros(0, np.int64), z, sim.new_flow, spawner=sim.factory._spawn)
+                  np.array([0, 0]), np.zeros(0, np.int64), z, sim.new_flow, spawner=sim.factory.spawner)
 
 
 class PySpray(FixedEntropy):
