@@ -29,10 +29,28 @@ from __future__ import annotations
 import gc
 import os
 import time
+from contextlib import contextmanager
 
 from uesim.experiments.schema import ScenarioError
 
 _EMPTY_TRAFFIC = {"pattern": "explicit", "flows": []}
+
+
+@contextmanager
+def collector_paused():
+    """Pause Python's cyclic garbage collector for the block (restored after, if it was on).
+
+    Launching a workload and running the event loop make flow, congestion-control and
+    load-balancer objects by the hundred thousand and no reference cycles; each full
+    collection would traverse every one alive (a quarter of a 512-GPU all-to-all's CPU).
+    """
+    was_on = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_on:
+            gc.enable()
 
 
 def _resolve_graph(topology, seed: int):
@@ -86,6 +104,7 @@ class RetiredFlows:
         self.fields: tuple = ()
         self._get = None
         self._check_type = self._check_fields = self._check_get = None
+        self._compiled = False
         self.ids = bytearray()          # per flow id: 1 once retired
         self.pending = 0                # retired but still in the flow list
         self.count = 0
@@ -100,6 +119,7 @@ class RetiredFlows:
         from itertools import chain
         from operator import attrgetter
         from uesim.experiments.invariants import CHECK_FIELDS, InvariantError, _flow_problems, failing_rows
+        from uesim.protocols.flow import counter_table
         if not flows:
             return
         if len(set(map(type, flows))) > 1:          # mixed transports: flow by flow
@@ -116,9 +136,14 @@ class RetiredFlows:
             extra = tuple(k for k in CHECK_FIELDS if k not in self.fields and hasattr(first, k))
             self._check_fields = self.fields + extra
             self._check_get = attrgetter(*self._check_fields)
-        width = len(self._check_fields)
-        table = np.fromiter(chain.from_iterable(map(self._check_get, flows)), dtype=np.int64,
-                            count=len(flows) * width).reshape(len(flows), width)
+            # uesim's own flow classes give their counters to compiled code (a Python
+            # subclass might shadow one with a property: it is read by attribute)
+            self._compiled = type(first).__module__.startswith("uesim.protocols")
+        table = counter_table(flows, self._check_fields) if self._compiled else None
+        if table is None:            # a class that does not give its counters by code
+            width = len(self._check_fields)
+            table = np.fromiter(chain.from_iterable(map(self._check_get, flows)), dtype=np.int64,
+                                count=len(flows) * width).reshape(len(flows), width)
         bad = np.flatnonzero(failing_rows(table, self._check_fields, now))
         if len(bad):
             problems = _flow_problems([flows[i] for i in bad], now, True) or [
@@ -444,8 +469,8 @@ class Simulation:
     def _hand_back(self, flows: list, current) -> None:
         """Free retired ``flows`` (their rows are kept) and, now and then, drop them from
         :attr:`flow_objs`."""
-        for o in flows:
-            o.retire()
+        from uesim.protocols.flow import retire_all
+        retire_all(flows)
         lst = self.flow_objs
         if self._retired.pending > 1024 and 2 * self._retired.pending > len(lst):
             # in place: the fault injector, the watchdog and the checker hold this list;
@@ -486,20 +511,17 @@ class Simulation:
         if env.isdigit() and int(env) > 0 and run_opts.get("check") is not False:
             check_mode, check_every = True, run_opts.get("check_every", int(env))
         self._checker.inner = progress
-        gc_was_on = gc.isenabled()
-        gc.disable()             # the event loop makes no Python garbage; skip collection passes
         t1 = time.perf_counter()
         try:
-            # a Python callback at least every 2**20 events also lets Ctrl-C through
-            self.built.sim.run(until_ps=until_ps,
-                               progress=self._checker if check_mode else (progress or _tick),
-                               progress_every=check_every if check_mode else 1 << 20)
+            with collector_paused():     # the event loop makes no reference cycles
+                # a Python callback at least every 2**20 events also lets Ctrl-C through
+                self.built.sim.run(until_ps=until_ps,
+                                   progress=self._checker if check_mode else (progress or _tick),
+                                   progress_every=check_every if check_mode else 1 << 20)
         except KeyboardInterrupt:
             self.partial = True      # stop cleanly: report what ran, marked partial
         finally:
             self._run_s += time.perf_counter() - t1
-            if gc_was_on:
-                gc.enable()
         try:
             self._checker.final()
         except Exception as exc:

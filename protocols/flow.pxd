@@ -4,6 +4,16 @@ from uesim.fabric.network cimport Endpoint, Network
 from uesim.protocols.hooks cimport CCContext, CongestionControl, LoadBalancer
 
 
+# the counters a retired flow's result row and its retirement check read, by code
+# (``COUNTER_NAMES`` in flow.pyx names them in this order)
+cdef enum:
+    CTR_FLOW_ID, CTR_SRC, CTR_DST, CTR_SIZE_BYTES, CTR_START_PS, CTR_END_PS, CTR_RX_DONE_PS
+    CTR_FINISHED, CTR_SENT_PACKETS, CTR_RETX_PACKETS, CTR_TIMEOUTS, CTR_TIMEOUTS_NO_LOSS
+    CTR_ECN_ECHOES, CTR_N_PACKETS, CTR_ABORTED, CTR_NEW_PACKETS, CTR_ACKS_RECEIVED
+    CTR_NACKS_RECEIVED, CTR_CNPS_SENT, CTR_CNPS_RECEIVED, CTR_OOO_DISCARDS, CTR_N_SEND
+    CTR_RX_PACKETS, CTR_ACKS_SENT, CTR_NACKS_SENT, N_COUNTERS
+
+
 cdef class Flow(Endpoint):
     """What every transport flow is: both ends of one src -> dst transfer."""
     cdef readonly int32_t flow_id
@@ -43,6 +53,8 @@ cdef class Flow(Endpoint):
     cdef int finish(self) except -1
     cdef int rx_done(self) except -1
     cdef int cc_timer(self, int32_t kind, int64_t gen) except -1
+    cdef bint counter(self, int code, int64_t* out) noexcept
+    cdef int hand_back(self) except -1
 
 
 cdef class FlowSpawner:

@@ -139,15 +139,19 @@ cdef class Flow(Endpoint):
         the caller keeps it alive: packets and timer events still under way for it are
         dropped on arrival. Its counters stay readable. Raises ValueError if unfinished.
         """
+        self.hand_back()
+
+    cdef int hand_back(self) except -1:
         if not self.finished:
             raise ValueError(f"flow {self.flow_id} is not finished: it cannot be retired")
         if self.net is None or self.endpoint_id < 0:
-            return
+            return 0
         self.net.retire_endpoint(self.endpoint_id)
         self.sim.retire(self.handler_id)
         self.ctx.flow = None            # no cycle left: the flow is freed with its last reference
         self.on_finish = None
         self.on_rx_done = None
+        return 0
 
     cdef inline int32_t payload_of(self, int64_t seq) noexcept:
         cdef int64_t per = self.mtu_bytes - self.header_bytes
@@ -197,10 +201,88 @@ cdef class Flow(Endpoint):
             self.on_finish(self)
         return 0
 
+    cdef bint counter(self, int code, int64_t* out) noexcept:
+        """Write counter ``code`` (a ``CTR_*``) to ``out``; False if this class has none
+        by that code (subclasses add theirs, then ask this)."""
+        if code == CTR_FLOW_ID: out[0] = self.flow_id
+        elif code == CTR_SRC: out[0] = self.src
+        elif code == CTR_DST: out[0] = self.dst
+        elif code == CTR_SIZE_BYTES: out[0] = self.size_bytes
+        elif code == CTR_START_PS: out[0] = self.start_ps
+        elif code == CTR_END_PS: out[0] = self.end_ps
+        elif code == CTR_RX_DONE_PS: out[0] = self.rx_done_ps
+        elif code == CTR_FINISHED: out[0] = self.finished
+        elif code == CTR_SENT_PACKETS: out[0] = self.sent_packets
+        elif code == CTR_RETX_PACKETS: out[0] = self.retx_packets
+        elif code == CTR_TIMEOUTS: out[0] = self.timeouts
+        elif code == CTR_TIMEOUTS_NO_LOSS: out[0] = self.timeouts_no_loss
+        elif code == CTR_ECN_ECHOES: out[0] = self.ecn_echoes
+        elif code == CTR_N_PACKETS: out[0] = self.n_packets
+        else: return False
+        return True
+
     @property
     def fct_ps(self):
         """Completion time (``end_ps - start_ps``), or None if unfinished."""
         return self.end_ps - self.start_ps if self.finished else None
+
+
+#: the names of the ``CTR_*`` counter codes (flow.pxd), in code order
+COUNTER_NAMES = ("flow_id", "src", "dst", "size_bytes", "start_ps", "end_ps", "rx_done_ps",
+                 "finished", "sent_packets", "retx_packets", "timeouts", "timeouts_no_loss",
+                 "ecn_echoes", "n_packets", "aborted", "new_packets", "acks_received",
+                 "nacks_received", "cnps_sent", "cnps_received", "ooo_discards", "n_send",
+                 "rx_packets", "acks_sent", "nacks_sent")
+assert len(COUNTER_NAMES) == N_COUNTERS
+
+
+def counter_table(list flows, tuple names):
+    """The counters ``names`` of ``flows`` (all of one compiled uesim flow class) as an
+    int64 table, a row per flow, read in compiled code; None if that class does not
+    give every one of them by code (the caller then reads the attributes).
+
+    >>> from uesim.protocols import PacedFlow
+    >>> f = PacedFlow(7, 1, 2, 10_000, 0, None, None, mtu_bytes=4096, rate_bps=10**11)
+    >>> counter_table([f], ("flow_id", "src", "size_bytes", "n_packets", "rx_packets")).tolist()
+    [[7, 1, 10000, 3, 0]]
+    >>> counter_table([f], ("flow_id", "acks_sent")) is None       # a paced flow sends none
+    True
+    """
+    import numpy as np
+    cdef Py_ssize_t i, j, n = len(flows), k = len(names)
+    cdef int64_t value
+    cdef Flow f
+    if n == 0:
+        return np.zeros((0, k), dtype=np.int64)
+    if any(name not in COUNTER_NAMES for name in names):
+        return None
+    cdef int[:] codes = np.array([COUNTER_NAMES.index(name) for name in names], dtype=np.intc)
+    f = flows[0]
+    for j in range(k):
+        if not f.counter(codes[j], &value):
+            return None
+    out = np.empty((n, k), dtype=np.int64)
+    cdef int64_t[:, ::1] table = out
+    for i in range(n):
+        f = flows[i]
+        for j in range(k):
+            f.counter(codes[j], &table[i, j])
+    return out
+
+
+def retire_all(list flows):
+    """``retire()`` each of ``flows`` (finished ones): in compiled code where that is
+    :meth:`Flow.retire` itself, else the object's own method."""
+    cdef object o, cls, last = None
+    cdef bint own = False
+    for o in flows:
+        cls = type(o)
+        if cls is not last:
+            last, own = cls, isinstance(o, Flow) and getattr(cls, "retire", None) is Flow.retire
+        if own:
+            (<Flow> o).hand_back()
+        else:
+            o.retire()
 
 
 cdef inline uint64_t _mix(uint64_t x, uint64_t part) noexcept:

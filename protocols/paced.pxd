@@ -5,6 +5,7 @@ from uesim.protocols.hooks cimport CongestionControl, LoadBalancer
 
 
 cdef class PacedFlow(Flow):
+    cdef bint counter(self, int code, int64_t* out) noexcept
     cdef readonly int64_t rate_bps
     # sender state: exact schedule 8 * W * 10**12 = q * rate_bps + r
     cdef int64_t sched_q

@@ -33,6 +33,7 @@ Examples
 """
 from uesim.fabric.engine cimport Simulator, push_event
 from uesim.fabric.network cimport Network, Packet, PKT_DATA
+from uesim.protocols.flow cimport CTR_RX_PACKETS
 
 cdef enum:
     EV_SEND = 0
@@ -122,3 +123,8 @@ cdef class PacedFlow(Flow):
             self.rx_done()              # records rx_done_ps, calls on_rx_done
             return self.finish()
         return 0
+
+    cdef bint counter(self, int code, int64_t* out) noexcept:
+        if code == CTR_RX_PACKETS: out[0] = self.rx_packets
+        else: return Flow.counter(self, code, out)
+        return True

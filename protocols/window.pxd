@@ -5,6 +5,7 @@ from uesim.protocols.hooks cimport CongestionControl, LoadBalancer
 
 
 cdef class WindowFlow(Flow):
+    cdef bint counter(self, int code, int64_t* out) noexcept
     cdef readonly int32_t ack_bytes
     cdef readonly int64_t rto_ps
     cdef readonly int64_t rto_now_ps    # current timeout (RFC 6298), doubled per timeout

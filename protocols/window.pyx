@@ -28,6 +28,7 @@ from uesim.fabric.engine cimport Simulator, push_event
 from uesim.protocols.hooks cimport CCContext, EV_CC_TIMER
 from uesim.fabric.network cimport (Network, Packet, PKT_DATA, PKT_ACK, PF_ECT, PF_CE,
                                    PF_ECN_ECHO, PF_RETX)
+from uesim.protocols.flow cimport CTR_RX_PACKETS
 
 cdef enum:
     EV_START = 0
@@ -283,3 +284,8 @@ cdef class WindowFlow(Flow):
             elif self.rtx_len > 0 or self.inflight_bytes > 0:
                 self.arm_timer(now + self.rto_now_ps)
         return 0
+
+    cdef bint counter(self, int code, int64_t* out) noexcept:
+        if code == CTR_RX_PACKETS: out[0] = self.rx_packets
+        else: return Flow.counter(self, code, out)
+        return True

@@ -26,6 +26,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from uesim.experiments.simulation import collector_paused
+
 JOB_PLACEMENTS = ("separated", "interleaved", "random")
 
 
@@ -105,8 +107,9 @@ def run_jobs(models, *, topology, transport=None, fabric=None, seed: int = 0,
     if hosts is None:
         hosts = place_jobs(sim.graph, [m.n_gpus for m in models], placement, seed=seed)
     preps = [prepare_step(m, sim, h) for m, h in zip(models, hosts)]
-    launched = [p.launch(sim) for p in preps]
-    sim.run()
+    with collector_paused():      # one pause: the launch's flows are retired before it ends
+        launched = [p.launch(sim) for p in preps]
+        sim.run()
     shared = [p.measure(run, t0, sim.n_hosts) for p, (run, t0) in zip(preps, launched)]
     out = []
     for name, m, h, s in zip(names, models, hosts, shared):

@@ -23,6 +23,7 @@ The closed forms per algorithm are in ``docs/collectives.md``.
 """
 from __future__ import annotations
 
+import weakref
 from collections import deque
 from types import SimpleNamespace
 
@@ -147,13 +148,7 @@ class PathModel:
             raise ValueError("alpha_many: a hybrid graph's fabric is chosen per pair; use alpha_ps")
         a, b = np.asarray(a, dtype=np.int64), np.asarray(b, dtype=np.int64)
         size = np.asarray(size_bytes, dtype=np.int64)
-        delay, rid = np.empty(len(a), dtype=np.int64), np.empty(len(a), dtype=np.int64)
-        order = np.argsort(a, kind="stable")
-        starts = np.flatnonzero(np.r_[True, a[order][1:] != a[order][:-1]]) if len(a) else np.zeros(0, np.int64)
-        for lo, hi in zip(starts.tolist(), starts[1:].tolist() + [len(a)]):
-            idx = order[lo:hi]
-            row_delay, row_rid = self._row(int(a[idx[0]]))
-            delay[idx], rid[idx] = row_delay[b[idx]], row_rid[b[idx]]
+        delay, rid = self._pairs(a, b)
         if (rid < 0).any():
             i = int(np.flatnonzero(rid < 0)[0])
             raise ValueError(f"host {int(b[i])} is not reachable from host {int(a[i])}")
@@ -161,6 +156,26 @@ class PathModel:
         pairs, inv = np.unique(np.stack([rid, last], axis=1), axis=0, return_inverse=True)
         serial = np.array([self._serial_ps(self._rates[r], int(p)) for r, p in pairs.tolist()], dtype=np.int64)
         return delay + serial[inv.ravel()]
+
+    def links_many(self, a, b) -> np.ndarray:
+        """Links on the shortest path of each host pair (int arrays ``a``, ``b``) on a
+        single-fabric graph; 0 where ``b`` is unreachable from ``a`` (or is ``a``)."""
+        if self.hybrid:
+            raise ValueError("links_many: a hybrid graph's fabric is chosen per pair")
+        _, rid = self._pairs(np.asarray(a, dtype=np.int64), np.asarray(b, dtype=np.int64))
+        per_rates = np.array([1 + len(r) for r in self._rates] + [0], dtype=np.int64)
+        return per_rates[rid]                      # rid -1: the appended 0
+
+    def _pairs(self, a: np.ndarray, b: np.ndarray) -> tuple:
+        """Per host pair: its path delay and rates' id (-1: none), from one row per source."""
+        delay, rid = np.empty(len(a), dtype=np.int64), np.empty(len(a), dtype=np.int64)
+        order = np.argsort(a, kind="stable")
+        starts = np.flatnonzero(np.r_[True, a[order][1:] != a[order][:-1]]) if len(a) else np.zeros(0, np.int64)
+        for lo, hi in zip(starts.tolist(), starts[1:].tolist() + [len(a)]):
+            idx = order[lo:hi]
+            row_delay, row_rid = self._row(int(a[idx[0]]))
+            delay[idx], rid[idx] = row_delay[b[idx]], row_rid[b[idx]]
+        return delay, rid
 
     def _row(self, a: int) -> tuple:
         """Per destination host: the path delay from host ``a`` and its rates' id (-1:
@@ -219,11 +234,21 @@ class PathModel:
         return size_bytes + max(1, -(-size_bytes // self.payload)) * self.header
 
 
+#: each simulation's path model, kept while the simulation lives: its graph and its
+#: transport's packet sizes are fixed once built, and the searches are the costly part
+_MODELS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+
+
 def path_model(sim) -> "PathModel":
-    """The :class:`PathModel` of a :class:`~uesim.experiments.simulation.Simulation`'s fabric."""
-    tr = sim.sc["transport"]
-    return PathModel(sim.graph, mtu_bytes=tr["mtu_bytes"], header_bytes=tr["header_bytes"],
-                     switch_latency_ps=sim.sc["fabric"]["switch_latency_ps"])
+    """The :class:`PathModel` of a :class:`~uesim.experiments.simulation.Simulation`'s
+    fabric (one per simulation: the estimate, the ideal and a training step share its
+    searches)."""
+    pm = _MODELS.get(sim)
+    if pm is None or pm.G is not sim.graph:
+        tr = sim.sc["transport"]
+        pm = _MODELS[sim] = PathModel(sim.graph, mtu_bytes=tr["mtu_bytes"], header_bytes=tr["header_bytes"],
+                                      switch_latency_ps=sim.sc["fabric"]["switch_latency_ps"])
+    return pm
 
 
 def ideal_in(sim, workload, pm: "PathModel | None" = None) -> dict:

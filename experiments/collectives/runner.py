@@ -9,6 +9,7 @@ import numpy as np
 from uesim.experiments.collectives.algorithms import BUSBW_FACTOR, OP_ALGOS, compile_collective
 from uesim.experiments.collectives.comm import Communicator, scaleup_domains
 from uesim.experiments.collectives.model import ideal_in
+from uesim.experiments.simulation import collector_paused
 
 #: transport of collectives unless told otherwise: UET with NSCC and oblivious spraying
 DEFAULT_TRANSPORT = {"name": "uet", "cc": {"name": "nscc"}, "lb": {"name": "oblivious"}}
@@ -158,8 +159,9 @@ def run_collective(op: str, size_bytes: int, *, sim=None, topology=None, n_ranks
     before = _counters(sim)
     t0 = sim.now_ps
     ev0, wall0 = sim.built.sim.events, time.perf_counter()
-    run = compiled.workload.launch(sim)
-    sim.run(until_ps=until_ps, progress=progress)
+    with collector_paused():      # one pause: the launch's flows are retired before it ends
+        run = compiled.workload.launch(sim)
+        sim.run(until_ps=until_ps, progress=progress)
     after = _counters(sim)
     after["events"], before["events"] = sim.built.sim.events, ev0
     end = int(run.end_ps.max()) if run.done else sim.now_ps

@@ -45,6 +45,7 @@ from pathlib import Path
 import numpy as np
 
 from uesim.experiments.collectives.algorithms import compile_collective
+from uesim.experiments.simulation import collector_paused
 from uesim.experiments.workloads.dag import Workload
 
 
@@ -406,6 +407,7 @@ def run_training_step(m: TrainingModel, *, sim=None, topology=None, transport=No
     if hosts is None:
         hosts = place_ranks(sim.graph, min(m.n_gpus, sim.n_hosts), placement, seed=seed)
     prep = prepare_step(m, sim, hosts, on_built)
-    run, t0 = prep.launch(sim)
-    sim.run(progress=progress)
+    with collector_paused():      # one pause: the launch's flows are retired before it ends
+        run, t0 = prep.launch(sim)
+        sim.run(progress=progress)
     return prep.measure(run, t0, sim.n_hosts)

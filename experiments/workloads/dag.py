@@ -186,7 +186,9 @@ class Workload:
         (:meth:`~uesim.experiments.Simulation.retire`): its result row stays, the object
         is freed, so memory follows the flows in flight. False keeps every flow object
         in ``sim.flow_objs``."""
-        return WorkloadRun(self, sim, retire=retire)
+        from uesim.experiments.simulation import collector_paused
+        with collector_paused():         # the roots' flows, all at once in an all-to-all
+            return WorkloadRun(self, sim, retire=retire)
 
 
 class WorkloadRun:

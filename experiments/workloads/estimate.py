@@ -73,16 +73,19 @@ def estimate_workload(sim, workload) -> dict:
     if len(msg):
         uniq, _, inverse = _distinct_rows(src[msg], dst[msg], size[msg])
         count = np.bincount(inverse, minlength=len(uniq))
-        for (s, d, m), c in zip(uniq.tolist(), count.tolist()):
-            path = pm._path(s, d, pm.fabric_of(s, d))
-            links = 1 + len(path[1]) if path is not None else 1
-            data = max(1, -(-m // pm.payload))
-            if tr["name"] == "uet" and tr.get("ack_every_bytes"):
-                acks = -(-m // int(tr["ack_every_bytes"]))
-            else:
-                acks = -(-data // max(1, int(tr.get("ack_every_packets", 1))))
-            packets += c * (data + acks)
-            packet_links += c * (data + acks) * links
+        s, d, m = uniq[:, 0], uniq[:, 1], uniq[:, 2]
+        if pm.hybrid:               # the fabric is chosen per pair
+            paths = [pm._path(a, b, pm.fabric_of(a, b)) for a, b in zip(s.tolist(), d.tolist())]
+            links = np.array([1 + len(p[1]) if p is not None else 1 for p in paths], dtype=np.int64)
+        else:
+            links = np.maximum(1, pm.links_many(s, d))
+        data = np.maximum(1, -(-m // pm.payload))
+        if tr["name"] == "uet" and tr.get("ack_every_bytes"):
+            acks = -(-m // int(tr["ack_every_bytes"]))
+        else:
+            acks = -(-data // max(1, int(tr.get("ack_every_packets", 1))))
+        packets = int((count * (data + acks)).sum())
+        packet_links = int((count * (data + acks) * links).sum())
     n_flows = len(msg)
     in_flight = widest_level(a["succ_ptr"], a["succ"], kind) if len(kind) else 0
     net = estimate_memory({**sim.sc, "traffic": {"pattern": "explicit", "flows": []}}, G=sim.graph)

@@ -9,6 +9,7 @@ cdef class NoCongestionControl(CongestionControl):
 
 
 cdef class RoceFlow(Flow):
+    cdef bint counter(self, int code, int64_t* out) noexcept
     # configuration
     cdef readonly int32_t ack_bytes
     cdef readonly int32_t cnp_bytes

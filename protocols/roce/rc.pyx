@@ -63,6 +63,9 @@ from uesim.fabric.engine cimport push_event
 from uesim.fabric.network cimport (Network, Packet, PKT_DATA, PKT_ACK, PKT_NACK, PKT_CNP,
                                    PF_ECT, PF_CE, PF_ECN_ECHO, PF_RETX, PF_PINNED)
 from uesim.protocols.hooks cimport CCContext, CongestionControl, LoadBalancer, EV_CC_TIMER
+from uesim.protocols.flow cimport (CTR_ABORTED, CTR_N_SEND, CTR_NEW_PACKETS, CTR_ACKS_RECEIVED,
+                                   CTR_NACKS_RECEIVED, CTR_CNPS_SENT, CTR_CNPS_RECEIVED,
+                                   CTR_OOO_DISCARDS, CTR_RX_PACKETS, CTR_ACKS_SENT, CTR_NACKS_SENT)
 from uesim.protocols.flow import check_python_overrides
 
 # compiled-only methods of RoceFlow beyond Flow's (a Python override would be ignored)
@@ -597,3 +600,18 @@ cdef class RoceFlow(Flow):
     def nacks(self):
         """NACKs the sender received."""
         return self.nacks_received
+
+    cdef bint counter(self, int code, int64_t* out) noexcept:
+        if code == CTR_ABORTED: out[0] = self.aborted
+        elif code == CTR_N_SEND: out[0] = self.n_send
+        elif code == CTR_NEW_PACKETS: out[0] = self.new_packets
+        elif code == CTR_ACKS_RECEIVED: out[0] = self.acks_received
+        elif code == CTR_NACKS_RECEIVED: out[0] = self.nacks_received
+        elif code == CTR_CNPS_SENT: out[0] = self.cnps_sent
+        elif code == CTR_CNPS_RECEIVED: out[0] = self.cnps_received
+        elif code == CTR_OOO_DISCARDS: out[0] = self.ooo_discards
+        elif code == CTR_RX_PACKETS: out[0] = self.rx_packets
+        elif code == CTR_ACKS_SENT: out[0] = self.acks_sent
+        elif code == CTR_NACKS_SENT: out[0] = self.nacks_sent
+        else: return Flow.counter(self, code, out)
+        return True

@@ -32,6 +32,7 @@ cdef class PullPacer(EventHandler):
 
 
 cdef class UetFlow(Flow):
+    cdef bint counter(self, int code, int64_t* out) noexcept
     # configuration
     cdef readonly int32_t ack_bytes
     cdef readonly int64_t ack_every_bytes

@@ -37,6 +37,9 @@ from uesim.fabric.network cimport (Network, Packet, PKT_DATA, PKT_ACK, PKT_NACK,
                                    PF_ECT, PF_CE, PF_ECN_ECHO, PF_RETX, PF_TRIMMED, PF_AR,
                                    PF_LAST_HOP, PF_SPEC, PF_GAP)
 from uesim.protocols.hooks cimport CCContext, CongestionControl, LoadBalancer, EV_CC_TIMER
+from uesim.protocols.flow cimport (CTR_ABORTED, CTR_NEW_PACKETS, CTR_ACKS_RECEIVED,
+                                   CTR_NACKS_RECEIVED, CTR_RX_PACKETS, CTR_ACKS_SENT,
+                                   CTR_NACKS_SENT)
 
 cdef enum:
     EV_START = 0
@@ -883,3 +886,14 @@ cdef class UetFlow(Flow):
         pk.ts_ps = self.sim.now
         net.send(p)
         return 0
+
+    cdef bint counter(self, int code, int64_t* out) noexcept:
+        if code == CTR_ABORTED: out[0] = self.aborted
+        elif code == CTR_NEW_PACKETS: out[0] = self.new_packets
+        elif code == CTR_ACKS_RECEIVED: out[0] = self.acks_received
+        elif code == CTR_NACKS_RECEIVED: out[0] = self.nacks_received
+        elif code == CTR_RX_PACKETS: out[0] = self.rx_packets
+        elif code == CTR_ACKS_SENT: out[0] = self.acks_sent
+        elif code == CTR_NACKS_SENT: out[0] = self.nacks_sent
+        else: return Flow.counter(self, code, out)
+        return True
