@@ -96,6 +96,7 @@ cdef class Simulator:
 
     cdef int schedule(self, int64_t time, int32_t handler, int32_t kind, int64_t arg) except -1
     cdef int _grow(self) except -1
+    cpdef void retire(self, int32_t handler_id) except *
     cdef Chunk* _add_chunk(self, int32_t b) except NULL
     cdef int _heap_push(self, uint128 key, int32_t handler, int32_t kind, int64_t arg) except -1
     cdef int _cur_push(self, uint128 key, int32_t handler, int32_t kind, int64_t arg) except -1

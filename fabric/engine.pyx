@@ -147,7 +147,7 @@ cdef class Simulator:
         self.n_handlers += 1
         return handler.handler_id
 
-    def retire(self, int32_t handler_id):
+    cpdef void retire(self, int32_t handler_id) except *:
         """Forget handler ``handler_id``: its later events are dropped and the simulator
         no longer keeps the object alive (a finished flow's stale timers, say). The id is
         never reused.

@@ -266,6 +266,7 @@ cdef class Network(EventHandler):
 
     cdef int32_t alloc(self) except -1
     cdef void release(self, int32_t p) noexcept
+    cpdef void retire_endpoint(self, int32_t endpoint_id) except *
     cdef inline bint busy(self, int32_t endpoint) noexcept:
         # queued at a NIC, or packets of its own still alive
         return self.ready_next[endpoint] != -2 or self.ep_out[endpoint] != 0

@@ -503,7 +503,7 @@ cdef class Network(EventHandler):
             raise IndexError(f"endpoint {endpoint_id} out of range 0..{self.n_endpoints - 1}")
         return self.busy(endpoint_id)
 
-    def retire_endpoint(self, int32_t endpoint_id):
+    cpdef void retire_endpoint(self, int32_t endpoint_id) except *:
         """Forget endpoint ``endpoint_id``: packets still addressed to it are released on
         arrival (counted delivered) and the network no longer keeps it alive. The id is
         never reused."""

@@ -51,6 +51,8 @@ class PathModel:
         self._rates: list = []               # distinct rate tuples, by id
         self._rates_ids: dict = {}
         self._host_index = {h: i for i, h in enumerate(self.hosts)}
+        self._gpus = set(self.hosts)
+        self._adj: dict = {}                 # fabric -> node -> usable links (see _adjacency)
 
     def fabric_of(self, a: int, b: int) -> str:
         """Which fabric carries host ``a`` -> host ``b``."""
@@ -70,23 +72,32 @@ class PathModel:
     def _search(self, src, fabric: str) -> dict:
         """Breadth-first search from node ``src`` (GPUs do not forward): per node reached,
         ``(sum of delays, rates of the links after the first)`` of its shortest path."""
-        G = self.G
+        adj, gpus = self._adjacency(fabric), self._gpus
         info = {src: (0, None)}
         q = deque([src])
         while q:
             u = q.popleft()
-            if u != src and G.nodes[u].get("kind") == "gpu":
+            if u != src and u in gpus:
                 continue
             delay_u, rates_u = info[u]
-            for v, d in G.adj[u].items():
-                if v in info or not d.get("up", True):
+            for v, delay, rate in adj[u]:
+                if v in info:
                     continue
-                if self.hybrid and d.get("fabric", SCALE_OUT) != fabric:
-                    continue
-                rate = int(d["rate_bps"])
-                info[v] = (delay_u + int(d["delay_ps"]), () if rates_u is None else rates_u + (rate,))
+                info[v] = (delay_u + delay, () if rates_u is None else rates_u + (rate,))
                 q.append(v)
         return info
+
+    def _adjacency(self, fabric: str) -> dict:
+        """Per node, its usable links on ``fabric`` as ``(neighbour, delay, rate)`` in the
+        graph's own order (the search's ties are broken as a search of ``G`` would)."""
+        key = fabric if self.hybrid else None
+        adj = self._adj.get(key)
+        if adj is None:
+            adj = self._adj[key] = {
+                u: [(v, int(d["delay_ps"]), int(d["rate_bps"])) for v, d in nbrs.items()
+                    if d.get("up", True) and (not self.hybrid or d.get("fabric", SCALE_OUT) == fabric)]
+                for u, nbrs in self.G.adj.items()}
+        return adj
 
     def _group_of(self, a: int, fabric: str) -> tuple:
         """``(representative node, its search)`` of host ``a``'s group on ``fabric``."""
@@ -153,8 +164,10 @@ class PathModel:
             i = int(np.flatnonzero(rid < 0)[0])
             raise ValueError(f"host {int(b[i])} is not reachable from host {int(a[i])}")
         last = np.minimum(self.mtu, size + self.header)    # a full packet unless it fits in one
-        pairs, inv = np.unique(np.stack([rid, last], axis=1), axis=0, return_inverse=True)
-        serial = np.array([self._serial_ps(self._rates[r], int(p)) for r, p in pairs.tolist()], dtype=np.int64)
+        # distinct (rates, packet) pairs as one int64 key each (a 1-D unique sorts fast)
+        keys, inv = np.unique(rid * (self.mtu + 1) + last, return_inverse=True)
+        serial = np.array([self._serial_ps(self._rates[k // (self.mtu + 1)], k % (self.mtu + 1))
+                           for k in keys.tolist()], dtype=np.int64)
         return delay + serial[inv.ravel()]
 
     def links_many(self, a, b) -> np.ndarray:
@@ -413,12 +426,14 @@ def _distinct_terms(pm, uniq, by_first, caps, u_wire, u_ack, u_alpha, u_res, u_c
     u_alpha[by_first] = pm.alpha_many(s, d, m)
     # resource keys host * 2 + direction (0 egress, 1 ingress), numbered by first use
     keys = np.stack([2 * s, 2 * d + 1, 2 * d, 2 * s + 1], axis=1).ravel()
-    uk, first = np.unique(keys, return_index=True)
-    new_order = np.argsort(first, kind="stable")
-    number = np.empty(len(uk), dtype=np.int64)
-    number[new_order] = np.arange(len(caps), len(caps) + len(uk))
-    caps.extend(pm.nic_rate_bps(int(k) // 2, SCALE_OUT) / PS8 for k in uk[new_order].tolist())
-    u_res[by_first] = number[np.searchsorted(uk, keys)].reshape(-1, 4)
+    first = np.full(2 * len(pm.hosts), len(keys), dtype=np.int64)    # each key's first use
+    np.minimum.at(first, keys, np.arange(len(keys)))
+    used = np.flatnonzero(first < len(keys))
+    in_order = used[np.argsort(first[used], kind="stable")]           # keys by first use
+    number = np.empty(len(first), dtype=np.int64)
+    number[in_order] = np.arange(len(caps), len(caps) + len(in_order))
+    caps.extend(pm.nic_rate_bps(int(k) // 2, SCALE_OUT) / PS8 for k in in_order.tolist())
+    u_res[by_first] = number[keys].reshape(-1, 4)
     if pinned:
         src_hosts, inv = np.unique(s, return_inverse=True)
         port = np.array([pm.port_rate_bps(int(h), SCALE_OUT) / PS8 for h in src_hosts.tolist()])
