@@ -34,7 +34,8 @@ def test_retiring_changes_no_flow(name):
 
 
 def test_retired_flows_leave_the_flow_list_and_are_freed():
-    sim, run = _ring("uet", retire=True)
+    # 5,724 flows: the walker hands finished ones back 1,024 at a time at least
+    sim, run = _ring("uet", retire=True, n=54, size=1 << 20)
     n_flows = int((run.flow_id >= 0).sum())
     assert len(sim.flow_objs) < n_flows / 2             # most have left
     assert sim._retired.count > n_flows / 2
