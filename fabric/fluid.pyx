@@ -37,7 +37,7 @@ import numpy as np
 
 from libc.math cimport INFINITY, isfinite, isnan
 from libc.stdint cimport int64_t
-from libc.stdlib cimport free, malloc, qsort, realloc
+from libc.stdlib cimport free, malloc, realloc
 
 cdef enum:
     START = 0
@@ -57,9 +57,73 @@ cdef inline bint _less(Ev* a, Ev* b) nogil:
     return a.v < b.v
 
 
-cdef int _by_first(const void* a, const void* b) noexcept nogil:
-    cdef int64_t x = (<const int64_t*>a)[0], y = (<const int64_t*>b)[0]
-    return (x > y) - (x < y)
+#: components up to this many messages are put in start order by insertion sort (most
+#: are this small), larger ones by heap sort
+cdef enum:
+    SMALL_SORT = 48
+
+
+cdef inline void _insertion_sort_pairs(int64_t* kv, Py_ssize_t n) noexcept nogil:
+    """Sort ``n`` (key, value) pairs stored flat in ``kv`` by key, in place."""
+    cdef Py_ssize_t i, j
+    cdef int64_t k, v
+    for i in range(1, n):
+        k, v = kv[2 * i], kv[2 * i + 1]
+        j = i - 1
+        while j >= 0 and kv[2 * j] > k:
+            kv[2 * j + 2], kv[2 * j + 3] = kv[2 * j], kv[2 * j + 1]
+            j -= 1
+        kv[2 * j + 2], kv[2 * j + 3] = k, v
+
+
+cdef inline void _sift_pairs(int64_t* kv, Py_ssize_t i, Py_ssize_t n) noexcept nogil:
+    """Move pair ``i`` down the max-heap of the first ``n`` pairs of ``kv`` (by key)."""
+    cdef Py_ssize_t c
+    cdef int64_t k = kv[2 * i], v = kv[2 * i + 1]
+    while True:
+        c = 2 * i + 1
+        if c >= n:
+            break
+        if c + 1 < n and kv[2 * c + 2] > kv[2 * c]:
+            c += 1
+        if kv[2 * c] <= k:
+            break
+        kv[2 * i], kv[2 * i + 1] = kv[2 * c], kv[2 * c + 1]
+        i = c
+    kv[2 * i], kv[2 * i + 1] = k, v
+
+
+cdef inline void _heap_sort_pairs(int64_t* kv, Py_ssize_t n) noexcept nogil:
+    """Sort ``n`` (key, value) pairs stored flat in ``kv`` by key, in place, with no
+    allocation and no call through a comparison pointer (qsort's)."""
+    cdef Py_ssize_t i
+    cdef int64_t k, v
+    for i in range(n // 2 - 1, -1, -1):
+        _sift_pairs(kv, i, n)
+    for i in range(n - 1, 0, -1):
+        k, v = kv[0], kv[1]
+        kv[0], kv[1] = kv[2 * i], kv[2 * i + 1]
+        kv[2 * i], kv[2 * i + 1] = k, v
+        _sift_pairs(kv, 0, i)
+
+
+def _sort_pairs(keys, values):
+    """``(keys, values)`` sorted by key as the component sort does it (insertion sort up
+    to ``SMALL_SORT`` pairs, heap sort beyond); for the tests.
+
+    >>> [a.tolist() for a in _sort_pairs([3, 1, 2], [30, 10, 20])]
+    [[1, 2, 3], [10, 20, 30]]
+    """
+    cdef int64_t[::1] kv = np.ravel(np.stack([np.asarray(keys, dtype=np.int64),
+                                              np.asarray(values, dtype=np.int64)], axis=1)).copy()
+    cdef Py_ssize_t n = kv.shape[0] // 2
+    if n > 1:
+        if n <= SMALL_SORT:
+            _insertion_sort_pairs(&kv[0], n)
+        else:
+            _heap_sort_pairs(&kv[0], n)
+    out = np.asarray(kv).reshape(-1, 2)
+    return out[:, 0].copy(), out[:, 1].copy()
 
 
 cdef class _Heap:
@@ -198,7 +262,7 @@ cdef class _Fluid:
     # per message
     cdef double[:] rate, remaining, upd
     cdef int64_t[:] slot, start_seq, pos
-    cdef char[:] live, in_comp
+    cdef char[:] in_comp
     cdef int64_t seq
     # per resource: codes f*K+j of the messages that load it
     cdef int64_t** users
@@ -208,7 +272,7 @@ cdef class _Fluid:
     cdef int64_t[:] res_stamp, seed_stamp
     cdef int64_t stamp, seed_epoch
     # scratch
-    cdef int64_t[:] comp, touched, seeds, active, keyed
+    cdef int64_t[:] comp, touched, seeds, active, keyed, growing
     cdef public int64_t n_comp_total, n_solves, n_iters   # work done, for benchmarks
     cdef Py_ssize_t n_seeds, n_active
     cdef Py_ssize_t R
@@ -225,7 +289,6 @@ cdef class _Fluid:
         self.slot = np.zeros(max(n * self.K, 1), dtype=np.int64)
         self.start_seq = np.zeros(n, dtype=np.int64)
         self.pos = np.full(n, -1, dtype=np.int64)
-        self.live = np.zeros(n, dtype=np.int8)
         self.in_comp = np.zeros(n, dtype=np.int8)
         self.seq = 0
         self.R = R = len(cap)
@@ -247,6 +310,7 @@ cdef class _Fluid:
         self.touched = np.zeros(max(R, 1), dtype=np.int64)
         self.seeds = np.zeros(max(R, 1), dtype=np.int64)
         self.active = np.zeros(max(n, 1), dtype=np.int64)
+        self.growing = np.zeros(max(n, 1), dtype=np.int64)
         self.keyed = np.zeros(2 * max(n, 1), dtype=np.int64)
         self.n_comp_total = self.n_solves = self.n_iters = 0
         self.n_seeds = 0
@@ -360,11 +424,15 @@ cdef class _Fluid:
         self.n_seeds = 0
         self.seed_epoch += 1
         # start order: the same component gives the same rates however it was reached
+        # (start numbers are unique: any sort gives the same order)
         if nc > 1:
             for i in range(nc):
                 self.keyed[2 * i] = self.start_seq[self.comp[i]]
                 self.keyed[2 * i + 1] = self.comp[i]
-            qsort(&self.keyed[0], nc, 2 * sizeof(int64_t), _by_first)
+            if nc <= SMALL_SORT:
+                _insertion_sort_pairs(&self.keyed[0], nc)
+            else:
+                _heap_sort_pairs(&self.keyed[0], nc)
             for i in range(nc):
                 self.comp[i] = self.keyed[2 * i + 1]
         self.n_comp_total += nc
@@ -389,11 +457,12 @@ cdef class _Fluid:
     cdef int fair(self, int64_t[:] act, Py_ssize_t na) except -1:
         """Max-min fair rates of the ``na`` messages ``act`` (progressive filling: all grow
         together until a resource is full or a message reaches its cap; those freeze)."""
-        cdef Py_ssize_t i, nt, nlive = na
+        cdef Py_ssize_t i, nt, kept, nlive = na
         cdef int j
         cdef int64_t f, r
         cdef double level, s, c
         cdef bint hit, weighted
+        cdef int64_t[:] grow = self.growing       # the messages still growing, in act order
         nt = self._touch(act, na)
         for i in range(nt):
             r = self.touched[i]
@@ -402,16 +471,15 @@ cdef class _Fluid:
         for i in range(na):
             f = act[i]
             self.rate[f] = 0.0
-            self.live[f] = 1
+            grow[i] = f
         while nlive > 0:
             self.n_iters += 1
             for i in range(nt):
                 self.wsum[self.touched[i]] = 0.0
-            for i in range(na):
-                f = act[i]
-                if self.live[f]:
-                    for j in range(self.K):
-                        self.wsum[self.res[f, j]] += self.weight[f, j]
+            for i in range(nlive):
+                f = grow[i]
+                for j in range(self.K):
+                    self.wsum[self.res[f, j]] += self.weight[f, j]
             level = INFINITY
             for i in range(nt):
                 r = self.touched[i]
@@ -419,25 +487,21 @@ cdef class _Fluid:
                     s = self.remcap[r] / self.wsum[r]
                     if s < level:
                         level = s
-            for i in range(na):
-                f = act[i]
-                if self.live[f]:
-                    c = self.flow_cap[f] - self.rate[f]
-                    if c < level:
-                        level = c
-            for i in range(na):
-                f = act[i]
-                if self.live[f]:
-                    self.rate[f] += level
+            for i in range(nlive):
+                f = grow[i]
+                c = self.flow_cap[f] - self.rate[f]
+                if c < level:
+                    level = c
+            for i in range(nlive):
+                self.rate[grow[i]] += level
             for i in range(nt):
                 r = self.touched[i]
                 self.remcap[r] -= level * self.wsum[r]
                 if self.wsum[r] > 0 and self.remcap[r] <= 1e-9 * self.cap[r]:
                     self.full[r] = 1
-            for i in range(na):
-                f = act[i]
-                if not self.live[f]:
-                    continue
+            kept = 0
+            for i in range(nlive):
+                f = grow[i]
                 hit = False
                 weighted = False
                 for j in range(self.K):
@@ -446,10 +510,11 @@ cdef class _Fluid:
                     if self.weight[f, j] > 0:
                         weighted = True
                 # a message whose resources are all weightless for it stops at its cap
-                if (hit and weighted) or self.rate[f] >= self.flow_cap[f] * (1 - 1e-12) \
-                        or not isfinite(level):
-                    self.live[f] = 0
-                    nlive -= 1
+                if not ((hit and weighted) or self.rate[f] >= self.flow_cap[f] * (1 - 1e-12)
+                        or not isfinite(level)):
+                    grow[kept] = f                  # still growing: kept, in order
+                    kept += 1
+            nlive = kept
         return 0
 
     cdef int strict(self, int64_t[:] act, Py_ssize_t na) except -1:
@@ -484,7 +549,7 @@ cdef class _Fluid:
 def fluid_finish(const signed char[:] kind, const int64_t[:] size, const double[:] wire,
                  res, weight, cap, flow_cap, const int64_t[:] alpha, const int64_t[:] delay,
                  const int64_t[:] succ_ptr, const int64_t[:] succ, const int64_t[:] n_pred,
-                 priority=None):
+                 priority=None, dict stats=None):
     """Finish time (ps, float) of every node of a DAG run as a fluid schedule.
 
     Parameters
@@ -508,6 +573,9 @@ def fluid_finish(const signed char[:] kind, const int64_t[:] size, const double[
         Successors in CSR form and predecessor counts.
     priority : float array, optional
         Strict priority instead of max-min fair sharing (largest first).
+    stats : dict, optional
+        Filled with the work done: ``solves`` (allocations re-solved), ``comp_messages``
+        (messages over all of them) and ``iterations`` (progressive-filling rounds).
 
     Returns
     -------
@@ -598,6 +666,8 @@ def fluid_finish(const signed char[:] kind, const int64_t[:] size, const double[
             else:
                 fl.add(v, t)
                 dirty = True
+    if stats is not None:
+        stats.update(solves=fl.n_solves, comp_messages=fl.n_comp_total, iterations=fl.n_iters)
     return np.asarray(finish)
 
 

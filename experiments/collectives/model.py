@@ -29,6 +29,8 @@ from types import SimpleNamespace
 
 import numpy as np
 
+from uesim.experiments.workloads.dag import _distinct_rows  # noqa: F401 (its home was here)
+
 SCALE_UP, SCALE_OUT = "scale_up", "scale_out"
 
 
@@ -319,7 +321,7 @@ def ideal_times(compiled, pm: PathModel, *, ack_bytes: int = 64, ack_every_bytes
     w = compiled.workload
     a = w.arrays()
     n = len(w)
-    kind, src, dst, size, delay = a["kind"], a["src"], a["dst"], a["size"], a["delay"]
+    kind, size, delay = a["kind"], a["size"], a["delay"]
     from uesim.fabric.fluid import dag_paths, fluid_finish, one_resource_bounds, widest_level
     PS8 = 8e12
     # per message: fabric, wire bytes, ACK/wire ratio, latency, resources, cap; worked out
@@ -335,14 +337,13 @@ def ideal_times(compiled, pm: PathModel, *, ack_bytes: int = 64, ack_every_bytes
             caps.append(pm.nic_rate_bps(host, fab) / PS8)         # bytes per ps
         return r
 
-    msg = np.flatnonzero((kind == 0) & (size > 0))
+    msg, uniq, first, inverse = w.distinct_messages()
     wire = np.zeros(n)
     ack_ratio = np.zeros(n)
     alpha = np.zeros(n, dtype=np.int64)
     res = np.zeros((n, 4), dtype=np.int64)
     flow_cap = np.full(n, np.inf)
     if len(msg):
-        uniq, first, inverse = _distinct_rows(src[msg], dst[msg], size[msg])
         by_first = np.argsort(first, kind="stable")
         u_wire, u_ack, u_alpha = np.zeros(len(uniq)), np.zeros(len(uniq)), np.zeros(len(uniq), np.int64)
         u_res, u_cap = np.zeros((len(uniq), 4), np.int64), np.full(len(uniq), np.inf)
@@ -438,26 +439,6 @@ def _distinct_terms(pm, uniq, by_first, caps, u_wire, u_ack, u_alpha, u_res, u_c
         src_hosts, inv = np.unique(s, return_inverse=True)
         port = np.array([pm.port_rate_bps(int(h), SCALE_OUT) / PS8 for h in src_hosts.tolist()])
         u_cap[by_first] = port[inv.ravel()]
-
-
-def _distinct_rows(a, b, c):
-    """The distinct ``(a, b, c)`` triples (int arrays), each one's first index, and per
-    row its triple's number: ``np.unique(axis=0)`` with one stable sort.
-
-    >>> u, first, inv = _distinct_rows(np.array([1, 0, 1]), np.array([2, 3, 2]), np.array([5, 5, 5]))
-    >>> u.tolist(), first.tolist(), inv.tolist()
-    ([[0, 3, 5], [1, 2, 5]], [1, 0], [1, 0, 1])
-    """
-    order = np.lexsort((c, b, a))
-    a_s, b_s, c_s = a[order], b[order], c[order]
-    new = np.ones(len(order), dtype=bool)
-    new[1:] = (a_s[1:] != a_s[:-1]) | (b_s[1:] != b_s[:-1]) | (c_s[1:] != c_s[:-1])
-    group = np.cumsum(new) - 1
-    inverse = np.empty(len(order), dtype=np.int64)
-    inverse[order] = group
-    starts = np.flatnonzero(new)
-    first = order[starts]          # lexsort is stable: the first row of each group
-    return np.stack([a_s[starts], b_s[starts], c_s[starts]], axis=1), first, inverse
 
 
 def _ps(finish) -> int:

@@ -286,16 +286,13 @@ def _longest_paths(arrays: dict, own: np.ndarray, lo, hi) -> list[int]:
     return [int(x) for x in out]
 
 
-def _alone_ps(arrays: dict, pm) -> np.ndarray:
-    """Per node, a message's time alone on an idle fabric (its latency plus its wire
-    bytes at the slower NIC, rounded up to a ps); 0 for compute and zero-byte nodes.
+def _alone_ps(w: Workload, pm) -> np.ndarray:
+    """Per node of ``w``, a message's time alone on an idle fabric (its latency plus its
+    wire bytes at the slower NIC, rounded up to a ps); 0 for compute and zero-byte nodes.
     Worked out once per distinct (source, destination, size)."""
-    from uesim.experiments.collectives.model import _distinct_rows
-    kind, src, dst, size = arrays["kind"], arrays["src"], arrays["dst"], arrays["size"]
-    out = np.zeros(len(kind), dtype=np.int64)
-    msg = np.flatnonzero((kind == 0) & (size > 0))
+    out = np.zeros(len(w), dtype=np.int64)
+    msg, uniq, _, inverse = w.distinct_messages()
     if len(msg):
-        uniq, _, inverse = _distinct_rows(src[msg], dst[msg], size[msg])
         per = np.empty(len(uniq), dtype=np.int64)
         for u, (a, b, m) in enumerate(uniq.tolist()):
             fab = pm.fabric_of(a, b)
@@ -381,7 +378,7 @@ def prepare_step(m: TrainingModel, sim, hosts: list[int], on_built=None) -> Prep
         on_built(sim, w)
     pm = path_model(sim)
     a = w.arrays()
-    alone = _alone_ps(a, pm)
+    alone = _alone_ps(w, pm)
     compute = np.where(a["kind"] == 1, a["size"], 0)           # alone is 0 on compute nodes
     (compute_only,), (uncontended,) = (_longest_paths(a, own, [0], [len(w)]) for own in (compute, compute + alone))
     ideal = ideal_in(sim, w, pm)

@@ -62,11 +62,13 @@ class Workload:
         self.tag = array("q")
         self.edges_from = array("q")
         self.edges_to = array("q")
+        self._arrays = self._messages = None     # arrays() and distinct_messages(), until the DAG grows
 
     def __len__(self) -> int:
         return len(self.kind)
 
     def _add(self, kind, src, dst, size, after, delay_ps, tag) -> int:
+        self._arrays = self._messages = None
         node = len(self.kind)
         if delay_ps < 0:
             raise ValueError(f"delay_ps must be >= 0, got {delay_ps}")
@@ -122,6 +124,7 @@ class Workload:
         >>> w.arrays()["succ"].tolist(), w.arrays()["n_pred"].tolist()
         ([2, 3, 3], [0, 0, 1, 2])
         """
+        self._arrays = self._messages = None
         src = np.asarray(src, dtype=np.int64).ravel()
         n = len(src)
         dst = np.broadcast_to(np.asarray(dst, dtype=np.int64), (n,))
@@ -162,7 +165,10 @@ class Workload:
 
     def arrays(self) -> dict:
         """The DAG as numpy arrays (``kind, src, dst, size, delay, tag, succ_ptr, succ,
-        n_pred``)."""
+        n_pred``), shared with the DAG (read them, do not write) and kept until it grows:
+        the ideal, the estimate and the launch of a million-message DAG each ask."""
+        if self._arrays is not None:
+            return self._arrays
         n = len(self.kind)
         frm = np.asarray(self.edges_from, dtype=np.int64)
         to = np.asarray(self.edges_to, dtype=np.int64)
@@ -170,13 +176,32 @@ class Workload:
         succ = to[order]
         succ_ptr = np.zeros(n + 1, dtype=np.int64)
         np.cumsum(np.bincount(frm, minlength=n), out=succ_ptr[1:])
-        return {
+        self._arrays = {
             "kind": np.asarray(self.kind, dtype=np.int8), "src": np.asarray(self.src, dtype=np.int64),
             "dst": np.asarray(self.dst, dtype=np.int64), "size": np.asarray(self.size, dtype=np.int64),
             "delay": np.asarray(self.delay, dtype=np.int64), "tag": np.asarray(self.tag, dtype=np.int64),
             "succ_ptr": succ_ptr, "succ": succ,
             "n_pred": np.bincount(to, minlength=n).astype(np.int64),
         }
+        return self._arrays
+
+    def distinct_messages(self) -> tuple:
+        """``(msg, rows, first, inverse)``: the message nodes that carry bytes, their
+        distinct ``(source, destination, size)`` rows (sorted), each row's first message
+        (an index into ``msg``) and each message's row; kept until the DAG grows (the
+        ideal, the estimate and a training step's baselines each work per row).
+
+        >>> w = Workload()
+        >>> _ = w.flows([0, 1, 0], [1, 0, 1], [8, 8, 8]); _ = w.compute(0, 5)
+        >>> msg, rows, first, inverse = w.distinct_messages()
+        >>> msg.tolist(), rows.tolist(), first.tolist(), inverse.tolist()
+        ([0, 1, 2], [[0, 1, 8], [1, 0, 8]], [0, 1], [0, 1, 0])
+        """
+        if self._messages is None:
+            a = self.arrays()
+            msg = np.flatnonzero((a["kind"] == FLOW) & (a["size"] > 0))
+            self._messages = (msg, *_distinct_rows(a["src"][msg], a["dst"][msg], a["size"][msg]))
+        return self._messages
 
     def launch(self, sim, *, retire: bool = True) -> "WorkloadRun":
         """Start this DAG in ``sim`` (a :class:`~uesim.experiments.Simulation`): roots are
@@ -253,3 +278,23 @@ class WorkloadRun:
         df = pd.DataFrame(self.columns())
         df["kind"] = np.asarray(KIND_NAMES)[self.kind]
         return df
+
+
+def _distinct_rows(a, b, c):
+    """The distinct ``(a, b, c)`` triples (int arrays), each one's first index, and per
+    row its triple's number: ``np.unique(axis=0)`` with one stable sort.
+
+    >>> u, first, inv = _distinct_rows(np.array([1, 0, 1]), np.array([2, 3, 2]), np.array([5, 5, 5]))
+    >>> u.tolist(), first.tolist(), inv.tolist()
+    ([[0, 3, 5], [1, 2, 5]], [1, 0], [1, 0, 1])
+    """
+    order = np.lexsort((c, b, a))
+    a_s, b_s, c_s = a[order], b[order], c[order]
+    new = np.ones(len(order), dtype=bool)
+    new[1:] = (a_s[1:] != a_s[:-1]) | (b_s[1:] != b_s[:-1]) | (c_s[1:] != c_s[:-1])
+    group = np.cumsum(new) - 1
+    inverse = np.empty(len(order), dtype=np.int64)
+    inverse[order] = group
+    starts = np.flatnonzero(new)
+    first = order[starts]          # lexsort is stable: the first row of each group
+    return np.stack([a_s[starts], b_s[starts], c_s[starts]], axis=1), first, inverse

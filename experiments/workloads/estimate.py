@@ -61,17 +61,16 @@ def estimate_workload(sim, workload) -> dict:
         acknowledgements) and ``in_flight`` (the widest DAG level, a bound on the
         messages in flight at once).
     """
-    from uesim.experiments.collectives.model import _distinct_rows, path_model
+    from uesim.experiments.collectives.model import path_model
     from uesim.fabric.fluid import widest_level
     a = workload.arrays()
-    kind, src, dst, size = a["kind"], a["src"], a["dst"], a["size"]
+    kind = a["kind"]
     tr = sim.sc["transport"]
     pm = path_model(sim)
-    msg = np.flatnonzero((kind == 0) & (size > 0))
+    msg, uniq, _, inverse = workload.distinct_messages()
     packet_links = 0
     packets = 0
     if len(msg):
-        uniq, _, inverse = _distinct_rows(src[msg], dst[msg], size[msg])
         count = np.bincount(inverse, minlength=len(uniq))
         s, d, m = uniq[:, 0], uniq[:, 1], uniq[:, 2]
         if pm.hybrid:               # the fabric is chosen per pair

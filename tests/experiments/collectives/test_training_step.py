@@ -125,7 +125,7 @@ def test_a_message_alone_is_its_latency_plus_its_wire_bytes_at_the_slower_nic():
     f1 = w.flow(0, 1, 1 << 20, after=[c])
     w.flow(0, 1, 0)                                   # zero bytes: no time of its own
     f3 = w.flow(2, 3, 4096, after=[f1], delay_ps=7)
-    alone = training_mod._alone_ps(w.arrays(), pm)
+    alone = training_mod._alone_ps(w, pm)
     rate = 100 * 10**9                                # every NIC of TOPO: 100 Gb/s
 
     def by_hand(a, b, m):
