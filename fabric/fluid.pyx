@@ -254,17 +254,18 @@ cdef class _Fluid:
     re-solves only its component; each message keeps its bytes left as of ``upd`` and its
     current rate, so moving the clock costs nothing for the messages it does not touch.
     """
-    cdef const int64_t[:, :] res
-    cdef const double[:, :] weight
+    cdef const int64_t[:, ::1] res
+    cdef const double[:, ::1] weight
     cdef const double[:] cap, flow_cap, wire, priority
     cdef int K
+    cdef int code_bits          # a user code is f << code_bits | column (a shift, not a division)
     cdef bint by_priority
     # per message
     cdef double[:] rate, remaining, upd
     cdef int64_t[:] slot, start_seq, pos
     cdef char[:] in_comp
     cdef int64_t seq
-    # per resource: codes f*K+j of the messages that load it
+    # per resource: codes (f << code_bits) | j of the messages that load it
     cdef int64_t** users
     cdef int64_t[:] n_users, cap_users
     cdef double[:] remcap, wsum
@@ -283,10 +284,13 @@ cdef class _Fluid:
         self.by_priority = priority is not None
         self.priority = priority if priority is not None else np.zeros(1)
         self.K = res.shape[1]
+        self.code_bits = 0
+        while (1 << self.code_bits) < self.K:
+            self.code_bits += 1
         self.rate = np.zeros(n)
         self.remaining = np.zeros(n)
         self.upd = np.zeros(n)
-        self.slot = np.zeros(max(n * self.K, 1), dtype=np.int64)
+        self.slot = np.zeros(max(n << self.code_bits, 1), dtype=np.int64)
         self.start_seq = np.zeros(n, dtype=np.int64)
         self.pos = np.full(n, -1, dtype=np.int64)
         self.in_comp = np.zeros(n, dtype=np.int8)
@@ -349,8 +353,8 @@ cdef class _Fluid:
                     raise MemoryError()
                 self.users[r] = grown
                 self.cap_users[r] = max(8, 2 * m)
-            self.users[r][m] = f * self.K + j
-            self.slot[f * self.K + j] = m
+            self.users[r][m] = (f << self.code_bits) | j
+            self.slot[(f << self.code_bits) | j] = m
             self.n_users[r] = m + 1
         self.remaining[f] = self.wire[f]
         self.upd[f] = t
@@ -369,7 +373,7 @@ cdef class _Fluid:
         cdef int64_t r, last, p
         for j in range(self.K):
             r = self.res[f, j]
-            p = self.slot[f * self.K + j]
+            p = self.slot[(f << self.code_bits) | j]
             last = self.users[r][self.n_users[r] - 1]
             self.users[r][p] = last
             self.slot[last] = p
@@ -407,7 +411,7 @@ cdef class _Fluid:
                 i += 1
                 for k in range(self.n_users[r]):
                     code = self.users[r][k]
-                    f = code // self.K
+                    f = code >> self.code_bits
                     if self.in_comp[f]:
                         continue
                     self.in_comp[f] = 1

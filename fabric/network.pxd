@@ -267,6 +267,8 @@ cdef class Network(EventHandler):
     cdef int32_t alloc(self) except -1
     cdef void release(self, int32_t p) noexcept
     cpdef void retire_endpoint(self, int32_t endpoint_id) except *
+    cpdef int32_t add_endpoint(self, Endpoint ep) except -1
+    cpdef int64_t host_rate_bps(self, int32_t host, int32_t dst=*, bint one_port=*) except -1
     cdef inline bint busy(self, int32_t endpoint) noexcept:
         # queued at a NIC, or packets of its own still alive
         return self.ready_next[endpoint] != -2 or self.ep_out[endpoint] != 0

@@ -330,7 +330,7 @@ cdef class Network(EventHandler):
         pt.trim_tail_q32 = <uint32_t> min(tail_prob * 4294967296.0, 4294967295.0)
         pt.mode |= PM_TRIM | PM_DEQUEUE
 
-    def host_rate_bps(self, int32_t host, int32_t dst=-1, bint one_port=False):
+    cpdef int64_t host_rate_bps(self, int32_t host, int32_t dst=-1, bint one_port=False) except -1:
         """Rate of the first egress port of ``host``'s NIC (0 if it has none); with ``dst``,
         the summed rate of the ports the NIC sprays over towards ``dst`` (its scale-up or
         scale-out ports, all planes), when the NIC's ports are set; with ``one_port`` the
@@ -344,7 +344,7 @@ cdef class Network(EventHandler):
                 r = self.ports[self.ring_ports[k]].rate_bps
                 total = (r if r > total else total) if one_port else total + r
             if total > 0:
-                return int(total)
+                return total
         if self._host_rates is None:
             rates = np.zeros(self.n_hosts, dtype=np.int64)
             for i in range(self.n_ports - 1, -1, -1):
@@ -353,7 +353,7 @@ cdef class Network(EventHandler):
             self._host_rates = rates
         if not (0 <= host < self.n_hosts):
             raise IndexError(f"host {host} out of range 0..{self.n_hosts - 1}")
-        return int(self._host_rates[host])
+        return self._host_rates[host]
 
     def use_dequeue_path(self, int32_t port, bint on=True):
         """Serve ``port`` with real dequeue events (needed for priorities)."""
@@ -516,7 +516,7 @@ cdef class Network(EventHandler):
         self.endpoints[endpoint_id] = self._retired
         self.endpoint_ptrs[endpoint_id] = <void*> self._retired
 
-    def add_endpoint(self, Endpoint ep):
+    cpdef int32_t add_endpoint(self, Endpoint ep) except -1:
         """Attach an endpoint (and register it with the simulator); return its id."""
         if ep.endpoint_id >= 0:
             raise ValueError("endpoint is already attached to a network")

@@ -55,6 +55,7 @@ cdef class Flow(Endpoint):
     cdef int cc_timer(self, int32_t kind, int64_t gen) except -1
     cdef bint counter(self, int code, int64_t* out) noexcept
     cdef int hand_back(self) except -1
+    cpdef Flow attach(self, Network net, int64_t base_rtt_ps=*, bint trimming=*)
 
 
 cdef class FlowSpawner:

@@ -106,7 +106,7 @@ cdef class Flow(Endpoint):
         parsing keywords. ``extra``: a transport's per-flow object (UET's pull pacer)."""
         raise TypeError(f"{type(self).__name__} flows cannot be spawned from a template")
 
-    def attach(self, Network net, int64_t base_rtt_ps=0, bint trimming=False):
+    cpdef Flow attach(self, Network net, int64_t base_rtt_ps=0, bint trimming=False):
         """Attach to ``net`` and schedule the start; return self.
 
         ``base_rtt_ps`` (the unloaded network RTT) and ``trimming`` go to the congestion
