@@ -198,8 +198,12 @@ class TransportFactory:
         self.seed = sc["seed"]
         self.trimming = sc["fabric"]["trimming"]
         from uesim.protocols.prototype import copier
+        self._cc_proto = None                   # the never-used CC the copies come from
         try:      # a compiled CC is copied from a prototype (no keyword parsing per flow)
-            self._fresh_cc = copier(self.cc_cls(**self.cc_params)) or self._new_cc
+            proto = self.cc_cls(**self.cc_params)
+            self._fresh_cc = copier(proto) or self._new_cc
+            if self._fresh_cc is not self._new_cc:
+                self._cc_proto = proto
         except (TypeError, ValueError, OverflowError, PluginError):
             self._fresh_cc = self._new_cc       # the first flow reports the error
         #: the compiled FlowSpawner of UET and RoCE flows (None: flows are constructed)
@@ -225,7 +229,7 @@ class TransportFactory:
             return None
         return FlowSpawner(template, self._fresh_cc, self.lb_cls, dict(self.lb_params), self.net,
                            base_rtt_ps=self.base_rtt_ps, trimming=self.trimming, seed=self.seed,
-                           lb_proto=lb)
+                           lb_proto=lb, cc_proto=self._cc_proto)
 
     def _new_cc(self):
         return self.cc_cls(**self.cc_params)

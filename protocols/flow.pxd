@@ -68,6 +68,7 @@ cdef class FlowSpawner:
     cdef bint trimming
     cdef uint64_t seed
     cdef LoadBalancer lb_proto          # copied with a new seed (None: lb_cls is called)
+    cdef CongestionControl cc_proto     # copied by its fresh() (None: fresh_cc is called)
 
     cdef Flow make(self, int32_t flow_id, int32_t src, int32_t dst, int64_t size_bytes, int64_t start_ps,
                    bint attach)

@@ -308,7 +308,8 @@ cdef class FlowSpawner:
     """Makes and attaches flows like ``template`` in compiled code: a workload DAG's
     flows (millions in a large collective) without a Python constructor call each.
 
-    Per flow: a congestion control from ``fresh_cc()`` (None: no CC), a load balancer
+    Per flow: a congestion control from ``fresh_cc()`` (None: no CC; or, the same,
+    ``cc_proto``, the never-used CC that ``fresh_cc`` copies, by its ``fresh``), a load balancer
     ``lb_cls(seed=flow_seed(seed, flow_id), **lb_kw)`` (or, the same, ``lb_proto``, a
     balancer made so, copied by its ``fresh`` with the flow's seed), ``extra_of(dst)`` when given
     (UET's pull pacer of the receiver), the flow from :meth:`Flow.spawn` and
@@ -317,8 +318,10 @@ cdef class FlowSpawner:
     """
     def __init__(self, Flow template not None, fresh_cc, lb_cls, dict lb_kw, Network net not None, *,
                  int64_t base_rtt_ps=0, bint trimming=False, seed=0, extra_of=None,
-                 LoadBalancer lb_proto=None):
+                 LoadBalancer lb_proto=None, CongestionControl cc_proto=None):
         self.template, self.fresh_cc, self.lb_cls, self.lb_kw = template, fresh_cc, lb_cls, lb_kw
+        # a compiled CC that says how to copy itself (CongestionControl.fresh) is copied so
+        self.cc_proto = cc_proto if cc_proto is not None and cc_proto.fresh() is not None else None
         # a compiled balancer that says how to copy itself (LoadBalancer.fresh) is copied
         self.lb_proto = lb_proto if lb_proto is not None and lb_proto.fresh(0) is not None else None
         self.net, self.base_rtt_ps, self.trimming = net, base_rtt_ps, trimming
@@ -331,7 +334,8 @@ cdef class FlowSpawner:
 
     cdef Flow make(self, int32_t flow_id, int32_t src, int32_t dst, int64_t size_bytes, int64_t start_ps,
                    bint attach):
-        cdef object cc = self.fresh_cc() if self.fresh_cc is not None else None
+        cdef object cc = (self.cc_proto.fresh() if self.cc_proto is not None
+                          else self.fresh_cc() if self.fresh_cc is not None else None)
         cdef uint64_t lb_seed = _mix(_mix(self.seed, 3), <uint64_t> flow_id) >> 1
         cdef object lb = (self.lb_proto.fresh(lb_seed) if self.lb_proto is not None
                           else self.lb_cls(seed=lb_seed, **self.lb_kw))

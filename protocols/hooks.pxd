@@ -57,6 +57,7 @@ cdef class CongestionControl:
     cpdef void on_timeout(self, CCContext ctx) except *
     cpdef void on_cnp(self, CCContext ctx) except *
     cpdef void on_timer(self, CCContext ctx, int kind) except *
+    cdef CongestionControl fresh(self)
 
 
 cdef class LoadBalancer:

@@ -179,6 +179,11 @@ def _whole(str name, value):
     return v
 
 
+def _fresh(CongestionControl cc):
+    """``cc.fresh()`` (compiled only): for the tests."""
+    return cc.fresh()
+
+
 cdef class CongestionControl:
     """Constant window: the base class; every hook is a no-op.
 
@@ -238,6 +243,12 @@ cdef class CongestionControl:
         self.cwnd_bytes = cwnd_bytes
         self.mtu_bytes = mtu_bytes
         self.rate_bps = rate_bps
+
+    cdef CongestionControl fresh(self):
+        """A copy of this never-used congestion control made without its constructor, or
+        None where a class does not say how (then it is copied through its pickled state,
+        :mod:`uesim.protocols.prototype`, or constructed)."""
+        return None
 
     cpdef void on_start(self, CCContext ctx) except *:
         """Called once when the flow starts (``ctx`` has the base RTT, BDP, rates)."""

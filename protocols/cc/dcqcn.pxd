@@ -39,3 +39,4 @@ cdef class Dcqcn(CongestionControl):
     cdef readonly int64_t n_hyper
     cdef void increase(self) noexcept
     cdef void arm(self, CCContext ctx, int64_t at_ps, int kind) except *
+    cdef CongestionControl fresh(self)

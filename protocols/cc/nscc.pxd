@@ -63,6 +63,7 @@ cdef class Nscc(CongestionControl):
     cdef readonly int64_t n_nack_dec
     cdef readonly int64_t n_base_rtt
     cdef readonly int64_t n_fulfill
+    cdef CongestionControl fresh(self)
 
     cdef void update_base_rtt(self, int64_t raw_rtt) noexcept
     cdef void update_delay(self, int64_t raw_rtt, bint update_avg, bint skip) noexcept
