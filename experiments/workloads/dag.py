@@ -212,6 +212,7 @@ class Workload:
         is freed, so memory follows the flows in flight. False keeps every flow object
         in ``sim.flow_objs``."""
         from uesim.experiments.simulation import collector_paused
+        self._messages = None            # the ideal's and the estimate's: not needed to run
         with collector_paused():         # the roots' flows, all at once in an all-to-all
             return WorkloadRun(self, sim, retire=retire)
 
