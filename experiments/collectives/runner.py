@@ -197,14 +197,21 @@ def stall_by_cause(w, run, counts, ideal_finish, t0: int, stall_ps: int, *, paus
 
     From the message that finished last, walk back through the predecessor that
     released each node (the one that finished last). Each message on that path is late
-    by its actual duration minus its ideal one; the lateness is charged to one cause, by
+    by its actual minus its ideal duration, less the slack the ideal schedule left between
+    it and the next node on the path (the next one's ideal start minus its ideal finish:
+    that much of its lateness delayed nothing), so the path's messages add up to how late
+    the last one finished (compute nodes and zero-byte flows count with the message
+    before them); the lateness is charged to one cause, by
     what its flow counted (``counts``: per flow id, arrays ``retx_packets``, ``timeouts`` and
     ``ooo_discards``, as :meth:`~uesim.experiments.Simulation.flow_column` gives them): ``loss_recovery`` if it retransmitted or timed out,
     ``reordering`` if its receiver discarded out-of-order packets (RoCE), else
     ``pause`` up to what is left of the time the fabric's ports spent paused (PFC) or
     waiting for credit (CBFC) during the run, summed over ports (a pause delays a
-    message by no more), and ``queueing`` for the rest. ``other`` is what the path does not explain (the ideal's own critical
-    path may be another one), so the causes add up to the stall exactly.
+    message by no more), and ``queueing`` for the rest. The end of the collective counts
+    as a node after every other (the last message's slack is the ideal schedule's end
+    less its ideal finish), so the named causes add up to the time less the ideal
+    schedule's end; ``other`` is the rest, the part of the ideal that is its proven bound
+    beyond that schedule, so the causes add up to the stall exactly.
     """
     out = dict.fromkeys(CAUSES, 0)
     if not run.done or len(w) == 0:
@@ -218,14 +225,22 @@ def stall_by_cause(w, run, counts, ideal_finish, t0: int, stall_ps: int, *, paus
     preds = frm[order]
     end, start = run.end_ps, run.start_ps
     v = int(np.argmax(end))
-    explained = 0
+    explained = carry = 0
+    # the end waits for every node: the last one's slack is the ideal's end less its finish
+    slack_after = int(ideal_finish.max()) - int(ideal_finish[v])
     pause_left = int(paused_ps)
     while v >= 0:
         p0, p1 = pred_ptr[v], pred_ptr[v + 1]
         prev = int(preds[p0:p1][np.argmax(end[preds[p0:p1]])]) if p1 > p0 else -1
+        ideal_start = int(ideal_finish[preds[p0:p1]].max()) if p1 > p0 else 0
+        own = int(end[v] - start[v]) - (int(ideal_finish[v]) - ideal_start - int(w.delay[v]))
+        # a node is charged its own lateness less the slack the ideal gave it before the
+        # next node on the path (its lateness delayed that one only by the rest): along
+        # the path these add up to how late the last node finished
+        carry += own - slack_after
+        slack_after = ideal_start - int(ideal_finish[prev]) if prev >= 0 else 0
         if w.kind[v] == 0 and run.flow_id[v] >= 0:
-            ideal_start = int(ideal_finish[preds[p0:p1]].max()) if p1 > p0 else 0
-            late = int(end[v] - start[v]) - (int(ideal_finish[v]) - ideal_start - int(w.delay[v]))
+            late, carry = carry, 0           # a message carries the compute nodes after it
             fid = int(run.flow_id[v])
             if counts["retx_packets"][fid] or counts["timeouts"][fid]:
                 cause = "loss_recovery"

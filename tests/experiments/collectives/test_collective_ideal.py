@@ -342,3 +342,68 @@ def test_the_priority_schedule_is_tried_by_the_work_it_costs():
     finally:
         model.PRIORITY_MAX_WORK = old
 
+
+
+def test_the_causes_add_up_along_a_path_with_ideal_slack():
+    """c waits for a and b; in the ideal a is its last predecessor (b had 50 ps of slack),
+    in the run b is (110 ps late): b delayed c by 60 ps, the stall, and is charged that,
+    not all of its own 110 ps (which the old split charged, explaining 183%)."""
+    import numpy as np
+    from types import SimpleNamespace
+    from uesim.experiments.workloads.dag import Workload
+    w = Workload()
+    a = w.flow(0, 1, 1000)
+    b = w.flow(2, 3, 1000)
+    w.flow(1, 3, 1000, after=[a, b])
+    run = SimpleNamespace(done=True, start_ps=np.array([0, 0, 160]), end_ps=np.array([100, 160, 260]),
+                          flow_id=np.array([0, 1, 2]))
+    counts = {k: np.zeros(3, dtype=np.int64) for k in ("retx_packets", "timeouts", "ooo_discards")}
+    counts["retx_packets"][1] = 2                 # b resent: its share is loss recovery
+    ideal = np.array([100, 50, 200])
+    causes = runner_mod.stall_by_cause(w, run, counts, ideal, 0, 60, paused_ps=0)
+    assert causes == {"loss_recovery": 60, "reordering": 0, "pause": 0, "queueing": 0, "other": 0}
+    assert sum(causes.values()) == 60
+    # the same run starting at t0 = 1000: the same split
+    later = SimpleNamespace(done=True, start_ps=run.start_ps + 1000, end_ps=run.end_ps + 1000,
+                            flow_id=run.flow_id)
+    assert runner_mod.stall_by_cause(w, later, counts, ideal, 1000, 60, paused_ps=0) == causes
+
+
+def test_a_compute_node_on_the_path_counts_with_the_message_before_it():
+    """a -> compute (30 ps) -> c, with b (slack 40 in the ideal) also before the compute:
+    in the run b is last; the compute gives back b's slack, charged to b."""
+    import numpy as np
+    from types import SimpleNamespace
+    from uesim.experiments.workloads.dag import Workload
+    w = Workload()
+    a = w.flow(0, 1, 1000)
+    b = w.flow(2, 1, 1000)
+    k = w.compute(1, 30, after=[a, b])
+    w.flow(1, 3, 1000, after=[k])
+    run = SimpleNamespace(done=True, start_ps=np.array([0, 0, 150, 180]), end_ps=np.array([100, 150, 180, 300]),
+                          flow_id=np.array([0, 1, -1, 2]))
+    counts = {key: np.zeros(3, dtype=np.int64) for key in ("retx_packets", "timeouts", "ooo_discards")}
+    ideal = np.array([100, 60, 130, 230])      # b 60 in the ideal: 40 before the compute starts
+    causes = runner_mod.stall_by_cause(w, run, counts, ideal, 0, 70, paused_ps=0)
+    # c: 120 - 100 = 20 late; b: 150 - 60 = 90 late, less its 40 of slack = 50
+    assert causes == {"loss_recovery": 0, "reordering": 0, "pause": 0, "queueing": 70, "other": 0}
+
+
+def test_the_last_message_is_charged_only_what_delayed_the_end():
+    """Two independent messages: in the ideal b ends last (at 300), in the run a does (at
+    320, 220 late); the collective ended 20 late, and a is charged those 20. With an
+    ideal of 310 (its proven bound above the schedule's 300) the 10 is ``other``."""
+    import numpy as np
+    from types import SimpleNamespace
+    from uesim.experiments.workloads.dag import Workload
+    w = Workload()
+    w.flow(0, 1, 1000)
+    w.flow(2, 3, 1000)
+    run = SimpleNamespace(done=True, start_ps=np.array([0, 0]), end_ps=np.array([320, 290]),
+                          flow_id=np.array([0, 1]))
+    counts = {k: np.zeros(2, dtype=np.int64) for k in ("retx_packets", "timeouts", "ooo_discards")}
+    ideal = np.array([100, 300])
+    assert runner_mod.stall_by_cause(w, run, counts, ideal, 0, 20, paused_ps=0) == {
+        "loss_recovery": 0, "reordering": 0, "pause": 0, "queueing": 20, "other": 0}
+    assert runner_mod.stall_by_cause(w, run, counts, ideal, 0, 10, paused_ps=0) == {
+        "loss_recovery": 0, "reordering": 0, "pause": 0, "queueing": 20, "other": -10}
