@@ -94,7 +94,12 @@ def build_parser() -> argparse.ArgumentParser:
                                     "--transport names)")
     p.add_argument("--transport", help="transport name (uet, roce, window, ...; default: the preset's)")
     p.add_argument("--cc", help="congestion control name (default: the preset's)")
+    p.add_argument("--cc-param", action="append", default=[], metavar="KEY=VALUE",
+                   help="a congestion-control parameter over the preset's (repeatable; a TOML value: "
+                        "--cc-param params=nic --cc-param rate_ai_bps=5e6)")
     p.add_argument("--lb", help="load balancer name (default: the preset's; ecmp for roce)")
+    p.add_argument("--lb-param", action="append", default=[], metavar="KEY=VALUE",
+                   help="a load-balancer parameter over the preset's (repeatable, as --cc-param)")
     p.add_argument("--buffer", help="switch port buffer, e.g. 1M (default: the preset's: 1 MB for uet, 2 MB for roce)")
     p.add_argument("--ecn", help="ECN marking KMIN,KMAX[,PMAX] in bytes (100K,400K,0.2) or 'off'")
     p.add_argument("--pfc", choices=("on", "off"), help="priority flow control (default: the preset's)")
@@ -151,6 +156,11 @@ def _setup(args) -> tuple[dict, dict, str]:
             raise ValueError(f"--lb = {args.lb!r}: allowed: {', '.join(sorted(LB_REGISTRY))}")
         tr["lb"] = {"name": args.lb}
         label += f" lb={args.lb}"
+    for option, key in (("--cc-param", "cc"), ("--lb-param", "lb")):
+        given = getattr(args, option[2:].replace("-", "_"))
+        if given:
+            tr[key] = {**tr[key], **_params(given, option)}
+            label += " " + " ".join(given)
     if args.buffer is not None:
         fab["buffer_bytes"] = parse_size(args.buffer, "--buffer")
     if args.ecn is not None:
@@ -160,6 +170,27 @@ def _setup(args) -> tuple[dict, dict, str]:
     if args.trimming is not None:
         fab["trimming"] = args.trimming == "on"
     return tr, fab, label
+
+
+def _params(items: list, option: str) -> dict:
+    """``KEY=VALUE`` items as a table, each value read as TOML (a number, a quoted or bare
+    string, true/false).
+
+    >>> _params(["params=nic", "rate_ai_bps=5e6", "g=0.0625", "clamp_target=false"], "--cc-param")
+    {'params': 'nic', 'rate_ai_bps': 5000000.0, 'g': 0.0625, 'clamp_target': False}
+    """
+    import tomllib
+    out = {}
+    for item in items:
+        key, eq, value = item.partition("=")
+        key = key.strip()
+        if not eq or not key or key == "name":
+            raise ValueError(f"{option} = {item!r}: expected KEY=VALUE (the name has its own option)")
+        try:
+            out[key] = tomllib.loads(f"v = {value.strip()}")["v"]
+        except tomllib.TOMLDecodeError:
+            out[key] = value.strip()            # a bare word: a string
+    return out
 
 
 def _ecn(text: str) -> dict:

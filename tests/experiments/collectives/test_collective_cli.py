@@ -58,8 +58,29 @@ def test_hybrid_scale_up_option(capsys):
     (["all_reduce", "--gpus", "99", "-t", TOPO], "--gpus = 99: must be between 2 and the topology's 8 GPUs"),
     (["all_reduce", "-t", "nope"], "--topology: unknown topology generator 'nope'"),
     (["all_reduce", "--chunks", "0"], "--chunks = 0: must be >= 1"),
+    (["all_reduce", "--preset", "roce", "--cc-param", "bogus=1"],
+     "unknown key 'transport.cc.bogus' for congestion control 'dcqcn'; allowed: name, alpha_init"),
+    (["all_reduce", "--preset", "roce", "--cc-param", "g=2"], "transport.cc ('dcqcn'): g must be in (0, 1], got 2"),
+    (["all_reduce", "--cc-param", "alpha"], "--cc-param = 'alpha': expected KEY=VALUE"),
+    (["all_reduce", "--lb-param", "name=ecmp"], "--lb-param = 'name=ecmp': expected KEY=VALUE"),
 ])
 def test_errors(argv, message, capsys):
     assert main(["collective", *argv]) == 2
     err = capsys.readouterr().err
     assert err.startswith("uesim: error: ") and message in err
+
+
+def test_cc_params_move_the_result(capsys):
+    """DCQCN's "nic" set (ns-3's: no byte counter, a slow timer, cuts that keep the
+    target) against the preset's "paper" set on a 16 MiB all-to-all whose ECMP
+    collisions mark packets: another time; the options show in the header."""
+    rows = {}
+    for extra in ([], ["--cc-param", "params=nic", "--cc-param", "rate_ai_bps=5e6"]):
+        assert main(["collective", "all_to_all", "-t", "fat_tree:k=4", "--preset", "roce", "-b", "16M",
+                     "--json", *extra]) == 0
+        out = capsys.readouterr().out
+        rows[bool(extra)] = json.loads(out.strip().splitlines()[-1])["rows"][0]
+        if extra:
+            assert "params=nic rate_ai_bps=5e6" in out
+    assert rows[False]["ecn_marks"] > 0 and rows[True]["ecn_marks"] > 0
+    assert abs(rows[True]["time_us"] / rows[False]["time_us"] - 1) > 0.1
