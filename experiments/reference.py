@@ -183,8 +183,7 @@ def scenario_reference() -> str:
                         ("run", "[run]"), ("outputs", "[outputs] (docs/plots.md)")):
         out += [f"## {title}", "", *_table(path, s._SUBTABLES[path]), ""]
     out += [
-        "Transport `uet` fills `mode`, `ack_every_bytes`, `sender_cc`, `receiver_cc` and "
-        "`max_rto_retries` with " + ", ".join(f"`{k} = {_cell(v).strip('`')}`" for k, v in s.UET_ONLY.items())
+        "Transport `uet` fills " + ", ".join(f"`{k}`" for k in s.UET_ONLY) + " with " + ", ".join(f"`{k} = {_cell(v).strip('`')}`" for k, v in s.UET_ONLY.items())
         + "; other transports reject them. "
         "`transport.cc` and `transport.lb` take `name` plus the parameters of the named "
         "class (checked against its signature; docs/protocols.md describes them):",

@@ -186,7 +186,8 @@ class TransportFactory:
             kw["rate_bps"] = tr["rate_bps"]
         if tr["name"] == "uet":
             kw.update(ack_every_bytes=tr["ack_every_bytes"], mode=tr["mode"], sender_cc=tr["sender_cc"],
-                      receiver_cc=tr["receiver_cc"], max_rto_retries=tr["max_rto_retries"])
+                      receiver_cc=tr["receiver_cc"], max_rto_retries=tr["max_rto_retries"],
+                      ack_request_age=float(tr["ack_request_age"]))
         if tr["name"] == "roce":
             from uesim.experiments.scenario import ROCE_ONLY
             kw.update({k: tr[k] for k in ROCE_ONLY})

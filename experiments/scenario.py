@@ -95,6 +95,8 @@ TRANSPORT = {
     "sender_cc": Field(bool),
     "receiver_cc": Field(bool),
     "max_rto_retries": Field(int, minimum=1, maximum=250, help="uet: give up when a packet times out after this many retries"),
+    "ack_request_age": Field(float, minimum=0.0, maximum=0.999,
+                             help="uet: ask for an ACK once the oldest packet in flight is this x rto_ps old (0: never, as htsim)"),
     "rate_bps": Field(int, minimum=1, help="pacing rate, required by transport 'paced'"),
     # roce (protocols/roce/rc.pyx)
     "ack_every_packets": Field(int, minimum=1, help="roce: ACK every this many in-order packets"),
@@ -238,7 +240,7 @@ def _check_policy(path: str, table: dict, registry: dict, kind: str, fixed: set)
 
 
 UET_ONLY = {"mode": "rud", "ack_every_bytes": 16384, "sender_cc": True, "receiver_cc": False,
-            "max_rto_retries": 100}
+            "max_rto_retries": 100, "ack_request_age": 0.5}
 # transport 'roce': its keys and defaults (cnp_interval 50 us: the DCQCN paper's N;
 # min RTO 1 ms: htsim's; retry limit 7: the largest an InfiniBand QP takes)
 ROCE_ONLY = {"ack_every_packets": 1, "cnp_interval_ps": 50_000_000, "cnp_bytes": 64,

@@ -319,6 +319,28 @@ MUTANTS = [
            "a copied ECMP balancer always hashes to entropy 0"),
     Mutant("walker-spawn-fid", WALK, "self.owner._n_added = fid + 1", "self.owner._n_added = fid", COUNTER,
            "every spawned flow gets the same id"),
+    # compiled counter reads, bulk retirement, CC copies and the fluid's sorts
+    Mutant("ctr-uet-acks-sent", PDS, "elif code == CTR_ACKS_SENT: out[0] = self.acks_sent",
+           "elif code == CTR_ACKS_SENT: out[0] = self.acks_received", SKIP,
+           "a retired UET flow's row holds the ACKs it received as sent"),
+    Mutant("ctr-roce-ooo", RC, "elif code == CTR_OOO_DISCARDS: out[0] = self.ooo_discards",
+           "elif code == CTR_OOO_DISCARDS: out[0] = self.cnps_sent", SKIP,
+           "a retired RoCE flow reports CNPs as out-of-order discards"),
+    Mutant("ctr-base-end", FLOW, "elif code == CTR_END_PS: out[0] = self.end_ps",
+           "elif code == CTR_END_PS: out[0] = self.rx_done_ps", SKIP, "rows end when the receiver did"),
+    Mutant("ctr-uet-fallback", PDS, "        else: return Flow.counter(self, code, out)\n        return True",
+           "        else: return False\n        return True", SKIP,
+           "UET flows give no base counter by code (every batch falls back to attributes)"),
+    Mutant("retire-all-override", FLOW, 'last, own = cls, isinstance(o, Flow) and getattr(cls, "retire", None) is Flow.retire',
+           "last, own = cls, isinstance(o, Flow)", SKIP, "a subclass's own retire() is bypassed"),
+    Mutant("fresh-nscc-alpha", "protocols/cc/nscc.pyx", "        c.alpha = self.alpha\n", "", SKIP,
+           "a copied NSCC loses its alpha"),
+    Mutant("fresh-dcqcn-ai", "protocols/cc/dcqcn.pyx", "        c.rate_ai_bps = self.rate_ai_bps\n", "", SKIP,
+           "a copied DCQCN loses its additive increase"),
+    Mutant("fluid-heap-sort-child", "fabric/fluid.pyx", "if c + 1 < n and kv[2 * c + 2] > kv[2 * c]:",
+           "if c + 1 < n and kv[2 * c + 2] < kv[2 * c]:", FLIP, "the heap sort picks the smaller child"),
+    Mutant("fluid-insertion-sort", "fabric/fluid.pyx", "while j >= 0 and kv[2 * j] > k:",
+           "while j > 0 and kv[2 * j] > k:", OBO, "the insertion sort never moves a pair to the front"),
 ]
 
 

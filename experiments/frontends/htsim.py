@@ -366,6 +366,7 @@ def translate(argv: list[str]) -> Translation:
             "header_bytes": HEADER_BYTES,
             "ack_bytes": ACK_BYTES,
             "ack_every_bytes": ACK_EVERY_BYTES,
+            "ack_request_age": 0.0,          # htsim asks for ACKs only as MODEL-uec.md §6 says
             "base_rtt_ps": rtt,
             "rto_ps": rto_ps(queue, rate_bps),
             "sender_cc": o["sender"],

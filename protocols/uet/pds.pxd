@@ -36,6 +36,8 @@ cdef class UetFlow(Flow):
     # configuration
     cdef readonly int32_t ack_bytes
     cdef readonly int64_t ack_every_bytes
+    cdef readonly double ack_request_age  # a new packet asks for an ACK once the oldest in flight is this x RTO old
+    cdef int64_t ar_age_ps                # that age in ps (0: never)
     cdef readonly int64_t rto_ps
     cdef readonly int32_t mode
     cdef readonly bint sender_cc
@@ -86,7 +88,7 @@ cdef class UetFlow(Flow):
     cdef bint in_pacer
 
     cdef int init_uet(self, int32_t ack_bytes, int64_t rto_ps, int64_t ack_every_bytes, int mode,
-                      bint sender_cc, bint receiver_cc, PullPacer pacer, int32_t max_rto_retries) except -1
+                      bint sender_cc, bint receiver_cc, PullPacer pacer, int32_t max_rto_retries, double ack_request_age) except -1
     cdef inline int32_t wire_size(self, int64_t psn) noexcept
     cdef int64_t next_to_send(self) noexcept
     cdef int try_send(self) except -1

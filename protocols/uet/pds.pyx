@@ -10,7 +10,9 @@ Sender
     it (``cwnd >= in_flight + size``) and, with receiver credit (RCCC), credit is positive.
     Every packet asks its load balancer for an entropy value (EV).  The ack-request bit
     (``PF_AR``) is set on the last packet, when the window has no room for another packet,
-    when credit is used up, and on every retransmission.  Bytes in flight fall by the
+    when credit is used up, on every retransmission and (unlike htsim, whose front end
+    turns it off) once the oldest packet in flight was sent ``ack_request_age`` x
+    ``rto_ps`` ago.  Bytes in flight fall by the
     cumulative received bytes each ACK echoes, and by the size of a NACKed or timed-out
     packet.  A trimmed packet comes back as a NACK and is retransmitted at once; a packet
     unacknowledged ``rto_ps`` after it was sent is retransmitted, and its EV is reported to
@@ -256,6 +258,10 @@ cdef class UetFlow(Flow):
         (``pacer``), starting with speculative credit of 1.5 BDP.
     pacer : PullPacer, optional
         Required with ``receiver_cc``.
+    ack_request_age : float
+        In [0, 1): a new packet carries the ACK-request bit once the oldest packet in
+        flight was sent this fraction of ``rto_ps`` ago (0.5; 0: never, as htsim), so an
+        ACK held back for ``ack_every_bytes`` cannot outwait the timer.
     max_rto_retries : int
         Give up (``aborted``; the flow is reported unfinished) when a packet that has been
         sent this many times more times out again, so a flow that cannot finish (every
@@ -281,7 +287,7 @@ cdef class UetFlow(Flow):
                  int32_t mtu_bytes=4150, int32_t header_bytes=64, int32_t ack_bytes=64,
                  int64_t rto_ps=100_656_000, int64_t ack_every_bytes=16384, str mode="rud",
                  bint sender_cc=True, bint receiver_cc=False, PullPacer pacer=None,
-                 int data_prio=1, int32_t max_rto_retries=100):
+                 int data_prio=1, int32_t max_rto_retries=100, double ack_request_age=0.5):
         Flow.__init__(self, flow_id, src, dst, size_bytes, start_ps, cc, lb,
                       mtu_bytes=mtu_bytes, header_bytes=header_bytes, data_prio=data_prio)
         if ack_bytes <= 0:
@@ -302,13 +308,18 @@ cdef class UetFlow(Flow):
             raise ValueError(f"the pacer belongs to host {pacer.host}, not to the receiver {dst}")
         if not (1 <= max_rto_retries <= 250):
             raise ValueError(f"max_rto_retries must be in 1..250, got {max_rto_retries}")
+        if not (0.0 <= ack_request_age < 1.0):
+            raise ValueError(f"ack_request_age must be in [0, 1), got {ack_request_age}")
         self.init_uet(ack_bytes, rto_ps, ack_every_bytes, MODES[mode], sender_cc, receiver_cc, pacer,
-                      max_rto_retries)
+                      max_rto_retries, ack_request_age)
 
     cdef int init_uet(self, int32_t ack_bytes, int64_t rto_ps, int64_t ack_every_bytes, int mode,
-                      bint sender_cc, bint receiver_cc, PullPacer pacer, int32_t max_rto_retries) except -1:
+                      bint sender_cc, bint receiver_cc, PullPacer pacer, int32_t max_rto_retries,
+                      double ack_request_age) except -1:
         """What ``__init__`` sets beyond :meth:`Flow.init_flow` (shared with :meth:`spawn`)."""
         self.max_rto_retries = max_rto_retries
+        self.ack_request_age = ack_request_age
+        self.ar_age_ps = <int64_t> (ack_request_age * rto_ps)
         self.ack_bytes = ack_bytes
         self.rto_ps = rto_ps
         self.ack_every_bytes = ack_every_bytes
@@ -341,7 +352,7 @@ cdef class UetFlow(Flow):
         if self.receiver_cc and (extra is None or (<PullPacer?> extra).host != dst):
             raise ValueError(f"flow {flow_id}: receiver_cc needs the receiving host's PullPacer")
         f.init_uet(self.ack_bytes, self.rto_ps, self.ack_every_bytes, self.mode, self.sender_cc,
-                   self.receiver_cc, extra, self.max_rto_retries)
+                   self.receiver_cc, extra, self.max_rto_retries, self.ack_request_age)
         return f
 
     def __dealloc__(self):
@@ -519,6 +530,12 @@ cdef class UetFlow(Flow):
             elif self.receiver_cc and self.credit_bytes <= 0:
                 pk.flags |= PF_AR
             elif self.sender_cc and self.inflight_bytes + size >= self.cc.cwnd_bytes:
+                pk.flags |= PF_AR
+            elif (self.ar_age_ps > 0 and self.st[self.cum_ack] == OUTSTANDING
+                  and now - self.send_ts[self.cum_ack] >= self.ar_age_ps):
+                # the oldest packet in flight is well into its timeout, and its ACK may
+                # wait for ack_every_bytes more: a flow held to a small share of its NIC
+                # (hundreds of peers in an all-to-all) would time out with nothing lost
                 pk.flags |= PF_AR
         if pk.flags & PF_AR:
             self.ar_psn = psn

@@ -49,7 +49,7 @@ def test_defaults_match_htsim(cm16):
     t = sc["transport"]
     assert t == {"name": "uet", "mtu_bytes": 4150, "header_bytes": 64, "ack_bytes": 64, "ack_every_bytes": 16384,
                  "base_rtt_ps": 14_022_720, "rto_ps": 100_656_000, "sender_cc": True, "receiver_cc": False,
-                 "cc": {"name": "nscc"}, "lb": {"name": "mixed", "n_paths": 64}}
+                 "ack_request_age": 0.0, "cc": {"name": "nscc"}, "lb": {"name": "mixed", "n_paths": 64}}
     assert sc["traffic"] == {"pattern": "cm", "file": str(cm16.resolve())}
     assert sc["run"] == {"until_ps": 1_000_000_000}
     assert sc["seed"] == 13 and sc["plugins"] == [] and "faults" not in sc
