@@ -192,6 +192,13 @@ def test_the_component_sort_orders_pairs_by_key(keys):
     assert got_v.tolist() == [3 * k + 1 for k in sorted(keys)]  # each value moves with its key
 
 
+@settings(max_examples=50, deadline=None)
+@given(st.lists(st.integers(-10**12, 10**12), unique=True, min_size=49, max_size=400))
+def test_the_heap_sort_of_large_components_orders_pairs_by_key(keys):
+    got_k, got_v = _sort_pairs(keys, [-k for k in keys])
+    assert got_k.tolist() == sorted(keys) and got_v.tolist() == [-k for k in sorted(keys)]
+
+
 def test_a_large_component_matches_the_plain_numpy_schedule():
     """120 messages over 6 resources, started in a shuffled order: components beyond the
     insertion sort's size, re-solved as messages come and go."""
