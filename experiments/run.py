@@ -1,8 +1,6 @@
 """Run a checked scenario: topology -> network -> flows -> events -> results."""
 from __future__ import annotations
 
-import os
-import time
 from pathlib import Path
 
 import networkx as nx

@@ -283,7 +283,6 @@ def _counters(sim) -> dict:
 def _phases(compiled, run, ideal_finish, t0) -> list[dict]:
     """Per phase: its name, actual and ideal duration, each from the previous phase's
     last arrival to its own."""
-    w = compiled.workload
     bounds = [r0 for _, r0 in compiled.phases] + [compiled.n_rounds]
     node_round = compiled.node_rounds()
     ideal_finish = np.asarray(ideal_finish, dtype=np.int64)
