@@ -29,7 +29,6 @@ from types import SimpleNamespace
 
 import numpy as np
 
-from uesim.experiments.workloads.dag import _distinct_rows  # noqa: F401 (its home was here)
 
 SCALE_UP, SCALE_OUT = "scale_up", "scale_out"
 
